@@ -1,0 +1,412 @@
+"""DeepLabCut and LightningPose tables (CSV and pandas-HDF5), read with our own parser.
+
+movement 0.15 reads DLC H5 files only under the key ``df_with_missing`` and knows none of the
+quirks below, so DLC tables are parsed here, in one vectorised pass:
+
+- the H5 table may sit under ``df_with_missing``, ``df``, ``tracks`` or any single other key;
+- pandas-mangled scorer rows (``scorer.1``, ``scorer.2``, ...) are harmless: the scorer row is only
+  read for its name;
+- points stored as (0.0, 0.0) with low likelihood are missing, and become NaN;
+- frame numbers may start anywhere and have gaps: gaps are filled with NaN frames;
+- multi-animal tables (4 header rows) keep unique bodyparts (individual ``single``) apart;
+- old "multi" tables with animal-prefixed bodyparts (``B_Nose``, ``W_Nose``) can be split into
+  individuals with ``prefix_individuals``.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from behavnb.errors import EmptyFileError, PoseFormatError, UnknownFormatError
+from behavnb.io.schema import RawPoses
+
+HEADER_NAMES = ("scorer", "individuals", "bodyparts", "coords")
+KNOWN_H5_KEYS = ("df_with_missing", "df", "tracks")
+#: a point at exactly (0, 0) with likelihood at or below this is a missing detection.
+ZERO_MISSING_LIKELIHOOD = 0.1
+
+
+def _software(scorer: str) -> str:
+    return "LightningPose" if scorer.startswith("heatmap") else "DeepLabCut"
+
+
+def read_csv(
+    path: Path, *, prefix_individuals: bool | Sequence[str] = False, allow_labeled_data: bool = False
+) -> RawPoses:
+    """Read a DLC/LightningPose CSV (3 or 4 header rows)."""
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
+    lines = raw.split(b"\n", 6)
+    n_header = 0
+    header: dict[str, list[str]] = {}
+    for line in lines[:5]:
+        cells = line.decode("utf-8", "replace").rstrip("\r").split(",")
+        if cells[0].strip().lower() not in HEADER_NAMES:
+            break
+        header[cells[0].strip().lower()] = cells
+        n_header += 1
+    _check_header_rows(path, list(header), first_cells=[ln.split(b",", 1)[0][:40].decode("utf-8", "replace") for ln in lines[:5]])
+    n_index = 1
+    while n_index < len(header["bodyparts"]) and header["bodyparts"][n_index] == "":
+        n_index += 1
+    n_cols = len(header["coords"])
+    first_data = lines[n_header].split(b",", 1)[0].strip() if len(lines) > n_header else b""
+    labeled = bool(first_data) and not first_data.replace(b".", b"", 1).isdigit()
+    if labeled and not allow_labeled_data:
+        _frame_numbers(path, [first_data.decode("utf-8", "replace")], allow_labeled_data)  # raises the clear error
+    _check_field_counts(path, raw, n_header, n_cols, strict=not labeled)
+    try:
+        df = pd.read_csv(io.BytesIO(raw), skiprows=n_header, header=None, names=range(n_cols), index_col=list(range(n_index)),
+                         dtype={j: np.float64 for j in range(n_index, n_cols)}, engine="c")
+    except ValueError:
+        df = pd.read_csv(io.BytesIO(raw), skiprows=n_header, header=None, names=range(n_cols), index_col=list(range(n_index)),
+                         dtype=str, engine="c")
+        _raise_non_numeric(path, df, header, n_header, n_index)
+    cols = slice(n_index, n_cols)
+    return _from_table(
+        path,
+        values=df.to_numpy(dtype=np.float64),
+        index=df.index,
+        scorer=re.sub(r"\.\d+$", "", header["scorer"][n_index]),
+        bodyparts=header["bodyparts"][cols],
+        coords=header["coords"][cols],
+        individuals=header["individuals"][cols] if "individuals" in header else None,
+        prefix_individuals=prefix_individuals,
+        allow_labeled_data=allow_labeled_data,
+    )
+
+
+def _check_header_rows(path: Path, found: list[str], first_cells: list[str]) -> None:
+    if found in (["scorer", "bodyparts", "coords"], ["scorer", "individuals", "bodyparts", "coords"]):
+        return
+    raise PoseFormatError(
+        f"{path}: a DeepLabCut CSV needs the header rows scorer/bodyparts/coords (single animal) or "
+        f"scorer/individuals/bodyparts/coords (multi-animal), but its first column reads {first_cells[:5]} "
+        f"({len(found)} header row(s) recognised: {found}). The file was edited or cut; re-export it from "
+        "DeepLabCut, or rebuild the missing header row."
+    )
+
+
+def _check_field_counts(path: Path, raw: bytes, n_header: int, n_cols: int, strict: bool) -> None:
+    """Catch truncated or garbled rows, which pandas would silently pad with NaN."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    ends = np.append(newlines, buf.size) if (newlines.size == 0 or newlines[-1] != buf.size - 1) else newlines
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    commas = np.concatenate([[0], np.cumsum(buf == ord(","))])
+    fields = commas[ends] - commas[starts] + 1
+    blank = (ends - starts) <= 1  # empty line or lone '\r'
+    bad = np.flatnonzero((fields != n_cols) & ~blank)
+    bad = bad[bad >= n_header]
+    if bad.size and strict:
+        line = int(bad[0])
+        where = "last line" if line == len(fields) - 1 else f"line {line + 1}"
+        raise PoseFormatError(
+            f"{path}: {where} has {int(fields[line])} fields but the header has {n_cols} "
+            f"({bad.size} such row(s)); the file is truncated or garbled. Re-export it from the tracker "
+            "or restore it from a backup."
+        )
+
+
+def _raise_non_numeric(path: Path, df, header: dict, n_header: int, n_index: int) -> None:
+    import pandas as pd
+
+    for j, col in enumerate(df.columns):
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = num.isna() & df[col].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise PoseFormatError(
+                f"{path}: non-numeric value {df[col].iloc[row]!r} at line {n_header + row + 1}, column "
+                f"{j + n_index + 1} ({header['bodyparts'][j + n_index]}/{header['coords'][j + n_index]}). "
+                "Coordinates and likelihoods must be numbers; fix or remove that row."
+            )
+    raise PoseFormatError(f"{path}: could not parse the values as numbers; re-export the file from the tracker.")
+
+
+def read_h5(
+    path: Path, *, key: str | None = None, prefix_individuals: bool | Sequence[str] = False,
+    allow_labeled_data: bool = False,
+) -> RawPoses:
+    """Read a DLC/LightningPose pandas-HDF5 table stored under any key."""
+    import pandas as pd
+
+    try:
+        store = pd.HDFStore(path, mode="r")
+    except Exception as exc:  # not HDF5, or not readable by PyTables
+        raise PoseFormatError(f"{path}: not a readable HDF5 file ({exc}). Re-export it from the tracker.") from exc
+    with store:
+        keys = [k.lstrip("/") for k in store.keys()]
+        if key is None:
+            known = [k for k in KNOWN_H5_KEYS if k in keys]
+            if known:
+                key = known[0]
+            elif len(keys) == 1:
+                key = keys[0]
+            else:
+                raise PoseFormatError(
+                    f"{path}: no pose table found; pandas keys are {keys or 'none'}. DeepLabCut stores poses "
+                    f"under one of {list(KNOWN_H5_KEYS)}; pass key=... to choose one."
+                )
+        elif key not in keys:
+            raise PoseFormatError(f"{path}: key {key!r} not in the file's pandas keys {keys}; pass one of these.")
+        df = store.get(key)
+    if not isinstance(df, pd.DataFrame) or df.columns.nlevels not in (3, 4):
+        raise PoseFormatError(
+            f"{path}: the table under {key!r} is not a DeepLabCut pose table (expected 3 or 4 column levels "
+            "scorer/[individuals/]bodyparts/coords)."
+        )
+    if df.empty:
+        raise EmptyFileError(f"{path}: the pose table under {key!r} has no rows; re-run the tracker on the video.")
+    lv = df.columns
+    try:
+        values = df.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise PoseFormatError(f"{path}: non-numeric values in the pose table ({exc}); re-export it from the tracker.") from exc
+    return _from_table(
+        path,
+        values=values,
+        index=df.index,
+        scorer=str(lv.get_level_values(0)[0]),
+        bodyparts=[str(b) for b in lv.get_level_values(lv.nlevels - 2)],
+        coords=[str(c) for c in lv.get_level_values(lv.nlevels - 1)],
+        individuals=[str(i) for i in lv.get_level_values(1)] if lv.nlevels == 4 else None,
+        prefix_individuals=prefix_individuals,
+        allow_labeled_data=allow_labeled_data,
+    )
+
+
+def _from_table(
+    path: Path, *, values: np.ndarray, index, scorer: str, bodyparts: list[str], coords: list[str],
+    individuals: list[str] | None, prefix_individuals: bool | Sequence[str], allow_labeled_data: bool,
+) -> RawPoses:
+    """Turn a wide DLC table into arrays, vectorised over columns."""
+    import pandas as pd
+
+    software = _software(scorer)
+    log = [f"load_poses: read {path.name} as {software} ({'multi-animal' if individuals else 'single-animal'} table)"]
+    if len(values) == 0:
+        raise EmptyFileError(f"{path}: the header is there but no frames follow; re-run the tracker on the video.")
+    frames = _frame_numbers(path, index, allow_labeled_data)
+    individuals = list(individuals) if individuals is not None else ["individual_0"] * len(bodyparts)
+    if prefix_individuals is False:
+        prefixes = _detect_prefixes(bodyparts)
+        if prefixes and individuals[0] == "individual_0":
+            warnings.warn(
+                f"{path.name}: bodyparts look prefixed by animal ({', '.join(p + '_' for p in prefixes)}); "
+                "pass prefix_individuals=True to split them into individuals.",
+                stacklevel=3,
+            )
+    else:
+        prefixes = _detect_prefixes(bodyparts) if prefix_individuals is True else list(prefix_individuals)
+        if not prefixes:
+            raise PoseFormatError(
+                f"{path}: prefix_individuals was set but the bodyparts {sorted(set(bodyparts))[:8]} do not share "
+                "animal prefixes like 'B_Nose', 'W_Nose'; pass the prefixes explicitly, e.g. prefix_individuals=['B', 'W']."
+            )
+        individuals, bodyparts = _split_prefixes(path, bodyparts, prefixes)
+        log.append(f"load_poses: split animal-prefixed bodyparts into individuals {prefixes}")
+
+    coords = [c.lower() for c in coords]
+    space = [c for c in dict.fromkeys(coords) if c in ("x", "y", "z")]
+    if not {"x", "y"} <= set(space):
+        raise PoseFormatError(f"{path}: coords row {sorted(set(coords))} lacks x and y; this is not a pose table.")
+    unknown = sorted(set(coords) - {"x", "y", "z", "likelihood"})
+    if unknown:
+        raise PoseFormatError(f"{path}: unknown coords {unknown}; a DLC table has x, y, [z,] likelihood per bodypart.")
+
+    is_unique = np.array([i == "single" for i in individuals])
+    animals = list(dict.fromkeys(i for i in individuals if i != "single"))
+    kp_animal = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique) if not u))
+    kp_unique = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique) if u))
+    n_t = len(frames)
+
+    def scatter(mask: np.ndarray, kps: list[str], inds: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.full((len(values), len(space), len(kps), len(inds)), np.nan)
+        conf = np.full((len(values), len(kps), len(inds)), np.nan)
+        cols = np.flatnonzero(mask)
+        k = np.array([kps.index(bodyparts[j]) for j in cols], dtype=int)
+        i = np.array([inds.index(individuals[j]) if inds else 0 for j in cols], dtype=int)
+        c = np.array([coords[j] for j in cols])
+        is_l = c == "likelihood"
+        s = np.array([space.index(v) if v in space else -1 for v in c])
+        pos[:, s[~is_l], k[~is_l], i[~is_l]] = values[:, cols[~is_l]]
+        conf[:, k[is_l], i[is_l]] = values[:, cols[is_l]]
+        return pos, conf
+
+    if not animals:
+        raise PoseFormatError(f"{path}: only unique bodyparts (individual 'single'), no animal keypoints.")
+    pos, conf = scatter(~is_unique, kp_animal, animals)
+    pos, n_zero = _zeros_to_nan(pos, conf)
+    if n_zero:
+        log.append(f"load_poses: {n_zero} points at (0, 0) with likelihood <= {ZERO_MISSING_LIKELIHOOD} set to NaN (missing detections)")
+    raw = RawPoses(pos, conf, kp_animal, animals, software, frames=frames, space=space, log=log,
+                   attrs={"scorer": scorer})
+    if kp_unique:
+        upos, uconf = scatter(is_unique, kp_unique, ["single"])
+        upos, _ = _zeros_to_nan(upos, uconf)
+        raw.unique_position, raw.unique_confidence, raw.unique_keypoints = upos[..., 0], uconf[..., 0], kp_unique
+        log.append(f"load_poses: unique bodyparts {kp_unique} kept apart as unique_position")
+    if np.isnan(conf).all() and "likelihood" not in coords:
+        log.append("load_poses: no likelihood column; confidence is NaN")
+    return _fill_frame_gaps(raw, n_t)
+
+
+def _frame_numbers(path: Path, index, allow_labeled_data: bool) -> np.ndarray:
+    import pandas as pd
+
+    if getattr(index, "nlevels", 1) > 1 or not pd.api.types.is_numeric_dtype(pd.Index(index)):
+        if not allow_labeled_data:
+            first = index[0] if len(index) else ""
+            raise PoseFormatError(
+                f"{path}: rows are indexed by image paths ({first!r}), so this is DeepLabCut labeled-data "
+                "(hand annotations for training), not predictions over time. Pass the file written by "
+                "deeplabcut.analyze_videos, or load_poses(..., allow_labeled_data=True) to read the annotations "
+                "in file order."
+            )
+        return np.arange(len(index))
+    frames = np.asarray(index, dtype=np.float64)
+    if np.isnan(frames).any() or (frames != np.round(frames)).any():
+        raise PoseFormatError(f"{path}: the frame index holds non-integer values; re-export the file from the tracker.")
+    frames = frames.astype(np.int64)
+    if (np.diff(frames) <= 0).any():
+        raise PoseFormatError(
+            f"{path}: frame numbers are not strictly increasing (first problem after frame "
+            f"{int(frames[np.flatnonzero(np.diff(frames) <= 0)[0]])}); the file was concatenated or sorted wrongly."
+        )
+    return frames
+
+
+def _fill_frame_gaps(raw: RawPoses, n_t: int) -> RawPoses:
+    frames = raw.frames
+    full = np.arange(frames[0], frames[-1] + 1)
+    if len(full) == n_t:
+        return raw
+    at = frames - frames[0]
+
+    def spread(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        out = np.full((len(full), *a.shape[1:]), np.nan)
+        out[at] = a
+        return out
+
+    raw.position, raw.confidence = spread(raw.position), spread(raw.confidence)
+    raw.unique_position, raw.unique_confidence = spread(raw.unique_position), spread(raw.unique_confidence)
+    raw.log.append(f"load_poses: {len(full) - n_t} missing frame numbers filled with NaN frames")
+    raw.frames = full
+    return raw
+
+
+def _zeros_to_nan(pos: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, int]:
+    zero = (pos == 0).all(axis=1)
+    low = ~(conf > ZERO_MISSING_LIKELIHOOD)  # NaN likelihood counts as low
+    missing = zero & low
+    n = int(missing.sum())
+    if n:
+        pos = np.where(missing[:, None], np.nan, pos)
+    return pos, n
+
+
+def _detect_prefixes(bodyparts: list[str]) -> list[str]:
+    """Animal prefixes if every bodypart is '<prefix>_<name>' with the same names under each prefix."""
+    names = list(dict.fromkeys(bodyparts))
+    if len(names) < 4 or not all("_" in b for b in names):
+        return []
+    groups: dict[str, set[str]] = {}
+    for b in names:
+        p, rest = b.split("_", 1)
+        groups.setdefault(p, set()).add(rest)
+    sets = list(groups.values())
+    if len(groups) >= 2 and all(s == sets[0] for s in sets) and len(sets[0]) >= 2:
+        return list(groups)
+    return []
+
+
+def _split_prefixes(path: Path, bodyparts: list[str], prefixes: Sequence[str]) -> tuple[list[str], list[str]]:
+    inds, kps = [], []
+    for b in bodyparts:
+        match = next((p for p in prefixes if b.startswith(p + "_")), None)
+        if match is None:
+            raise PoseFormatError(f"{path}: bodypart {b!r} carries none of the prefixes {list(prefixes)}.")
+        inds.append(match)
+        kps.append(b[len(match) + 1:])
+    return inds, kps
+
+
+# --- fps from DeepLabCut's metadata pickle -------------------------------------------------------
+
+_SAFE_GLOBALS = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "bytes", "slice", "complex")}
+_SAFE_GLOBALS |= {("collections", "OrderedDict"), ("numpy", "dtype"), ("numpy", "ndarray"),
+                  ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                  ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}
+
+
+class _Stub(dict):
+    """Stands in for classes we do not import (e.g. easydict.EasyDict) when reading DLC metadata."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def __setstate__(self, state):
+        if isinstance(state, dict):
+            self.update(state)
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        return _Stub
+
+
+def metadata_pickle(path: Path) -> Path | None:
+    """The DLC metadata pickle next to a pose file, if there is one."""
+    stem = path.with_suffix("")
+    for cand in (Path(f"{stem}includingmetadata.pickle"), Path(f"{stem}_meta.pickle")):
+        if cand.exists():
+            return cand
+    return None
+
+
+def fps_from_metadata(path: Path) -> float | None:
+    """fps recorded by DeepLabCut in ``<file>includingmetadata.pickle`` / ``<file>_meta.pickle``."""
+    meta = metadata_pickle(path)
+    if meta is None:
+        return None
+    try:
+        with open(meta, "rb") as fh:
+            obj = _SafeUnpickler(fh).load()
+        fps = float(obj["data"]["fps"])
+    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
+        warnings.warn(f"{meta.name}: could not read fps from DeepLabCut metadata ({exc}); ignoring it.", stacklevel=3)
+        return None
+    return fps if np.isfinite(fps) and fps > 0 else None
+
+
+def sniff_csv(path: Path) -> str:
+    """'dlc', 'lightningpose' or 'sleap-csv' from a CSV's first line."""
+    with open(path, "rb") as fh:
+        first = fh.readline(65536).decode("utf-8", "replace").strip()
+    if not first:
+        raise EmptyFileError(f"{path} is empty: re-export it from your tracker.")
+    cells = first.split(",")
+    if cells[0].lower() == "scorer":
+        scorer = next((c for c in cells[1:] if c), "")
+        return "lightningpose" if scorer.startswith("heatmap") else "dlc"
+    if cells[:2] == ["track", "frame_idx"]:
+        return "sleap-csv"
+    raise UnknownFormatError(
+        f"{path}: CSV starts with {first[:60]!r}, which matches no pose format (DeepLabCut/LightningPose "
+        "tables start with 'scorer', SLEAP CSV exports with 'track,frame_idx'). Pass source=... if you know the format."
+    )

@@ -1,0 +1,76 @@
+"""NWB files with ndx-pose pose estimation, through movement (pynwb + ndx-pose underneath).
+
+Both layouts load: ndx-pose 0.1 (series straight under ``PoseEstimation``, no Skeleton) and
+ndx-pose >= 0.2 (a ``Skeletons`` container and a skeleton link). One ``PoseEstimation`` object holds
+one animal; a file with several becomes a multi-individual dataset.
+
+Notes
+-----
+Some exporters write frame indices (0, 1, 2, ...) as ``timestamps`` in seconds, which reads as 1 Hz.
+Such timestamps are not trusted as a frame rate: fps then has to come from the caller or manifest.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from behavnb.errors import EmptyFileError, PoseFormatError
+from behavnb.io.schema import RawPoses
+from behavnb.io.sleap import from_movement
+
+
+def pose_estimations(path: Path) -> list[tuple[str, str]]:
+    """(processing module, PoseEstimation name) pairs found in an NWB file."""
+    import h5py
+
+    found: list[tuple[str, str]] = []
+    try:
+        with h5py.File(path, "r") as f:
+            for mod_name, mod in f.get("processing", {}).items():
+                for name, obj in mod.items():
+                    nd_type = obj.attrs.get("neurodata_type", b"")
+                    nd_type = nd_type.decode() if isinstance(nd_type, bytes) else str(nd_type)
+                    if nd_type == "PoseEstimation":
+                        found.append((mod_name, name))
+    except OSError as exc:
+        raise PoseFormatError(f"{path}: not a readable NWB (HDF5) file ({exc}).") from exc
+    return found
+
+
+def read_nwb(path: Path) -> RawPoses:
+    """Read every ndx-pose ``PoseEstimation`` in an NWB file; each one is an individual."""
+    import xarray as xr
+    from movement.io import load_poses as mload
+
+    found = pose_estimations(path)
+    if not found:
+        raise PoseFormatError(
+            f"{path}: no ndx-pose PoseEstimation object under /processing; this NWB file holds no poses. "
+            "Write poses with ndx-pose (e.g. DeepLabCut's or SLEAP's NWB export)."
+        )
+    parts = []
+    for module, name in found:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = mload.from_nwb_file(path, processing_module_key=module, pose_estimation_key=name)
+        if len(found) > 1:
+            ds = ds.assign_coords(individuals=[name])
+        parts.append(ds)
+    ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="individuals", join="outer")
+    if ds.sizes["time"] == 0:
+        raise EmptyFileError(f"{path}: the PoseEstimation series are empty.")
+    raw = from_movement(ds, str(ds.attrs.get("source_software") or "NWB"),
+                        f"load_poses: read {path.name} as NWB ndx-pose ({len(found)} PoseEstimation object(s))")
+    raw.attrs["nwb_source_software"] = str(ds.attrs.get("source_software", ""))
+    times = np.asarray(ds["time"].values, dtype=float)
+    fps = float(ds.attrs.get("fps") or 0) or None
+    if len(times) > 1 and np.array_equal(times, np.arange(len(times))):
+        raw.log.append("load_poses: NWB timestamps are frame indices (0, 1, 2, ...), not seconds; fps not taken from the file")
+        fps = None
+    raw.fps = fps
+    if fps and times[0] != 0:
+        raw.frames = np.round(times * fps).astype(np.int64)
+    return raw

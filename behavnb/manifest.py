@@ -1,0 +1,324 @@
+"""Datasets by name: a registry of files (URL + sha256), each dataset's sessions table, and the
+checks that make a sessions table safe to analyse.
+
+A registered dataset's files live at ``<data_dir>/<folder>/<path>`` (``folder`` defaults to the
+dataset's name), the same layout as the project's shared data folder. ``data_dir`` is
+``$BEHAVNB_DATA_DIR`` when set, else pooch's per-user cache. Files missing there are downloaded
+with pooch and checked against their sha256; with no network the error says where to put them.
+
+Your own data: ``sessions("path/to/sessions.csv")`` (file paths relative to the CSV), or
+``sessions("path/to/folder")`` (uses ``folder/sessions.csv`` if present, else one session per pose
+file, group unknown).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from behavnb.errors import (
+    ChecksumError,
+    DatasetNotFoundError,
+    InconsistentKeypointsError,
+    PoseFileNotFoundError,
+    SessionsTableError,
+)
+from behavnb.resources import embedded_dir, manifest_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+REQUIRED_COLUMNS = ("session", "subject", "group", "file", "fps")
+POSE_EXTENSIONS = (".csv", ".h5", ".hdf5", ".slp", ".nwb", ".nc")
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+def registry() -> dict[str, dict[str, Any]]:
+    """All registered datasets, by name (read from ``data_manifest/<name>/dataset.yaml``)."""
+    import yaml
+
+    out = {}
+    for path in sorted(manifest_dir().glob("*/dataset.yaml")):
+        doc = yaml.safe_load(path.read_text())
+        doc["_dir"] = path.parent
+        out[doc["name"]] = doc
+    return out
+
+
+def list_datasets() -> pd.DataFrame:
+    """A table of registered datasets: name, kind, format, fps, licence, number of files, description."""
+    import pandas as pd
+
+    rows = [{"name": n, "kind": d.get("kind"), "format": d.get("format"), "fps": d.get("fps"),
+             "licence": d.get("licence"), "n_files": len(d.get("files", [])),
+             "has_sessions": (d["_dir"] / "sessions.csv").exists(), "description": d.get("description", "")}
+            for n, d in registry().items()]
+    return pd.DataFrame(rows)
+
+
+def info(name: str) -> dict[str, Any]:
+    """The registry entry of one dataset."""
+    reg = registry()
+    if name not in reg:
+        raise DatasetNotFoundError(
+            f"dataset {name!r} is not registered. Registered: {', '.join(reg)}. For your own files pass a path "
+            "to a sessions CSV or a folder instead of a name."
+        )
+    return reg[name]
+
+
+def data_dir() -> Path:
+    """Root of the local data cache: ``$BEHAVNB_DATA_DIR`` or pooch's user cache."""
+    env = os.environ.get("BEHAVNB_DATA_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    import pooch
+
+    return Path(pooch.os_cache("behavnb"))
+
+
+def dataset_dir(name: str) -> Path:
+    """Where a dataset's files live locally."""
+    entry = info(name)
+    if entry.get("location") == "package":
+        return embedded_dir() / name
+    return data_dir() / entry.get("folder", name)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
+    """Make every file of dataset ``name`` present and verified; return ``{relative path: local path}``.
+
+    Files already in the cache are checked against their sha256; missing ones are downloaded with
+    pooch. Raises :class:`ChecksumError` on a mismatch and :class:`DatasetNotFoundError` when a file is
+    neither cached nor downloadable.
+    """
+    entry = info(name)
+    root = dataset_dir(name)
+    out: dict[str, Path] = {}
+    for spec in entry.get("files", []):
+        local = root / spec["path"]
+        if not local.exists():
+            _download(name, spec, local, progress)
+        got = sha256(local)
+        if got != spec["sha256"]:
+            raise ChecksumError(
+                f"{local}: sha256 is {got[:16]}…, but dataset {name!r} registers {spec['sha256'][:16]}…. The file is "
+                f"damaged or a different version: delete it and call manifest.fetch({name!r}) again to re-download "
+                f"it from {spec['url']} (for your own data, update the sha256 in {entry['_dir'] / 'dataset.yaml'})."
+            )
+        out[spec["path"]] = local
+    return out
+
+
+def _download(name: str, spec: dict, local: Path, progress: bool) -> None:
+    import pooch
+
+    where = (f"{data_dir()}/{info(name).get('folder', name)}/{spec['path']}")
+    try:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        pooch.retrieve(spec["url"], known_hash=f"sha256:{spec['sha256']}", fname=local.name, path=local.parent,
+                       progressbar=progress)
+    except Exception as exc:  # network errors come in many types; all mean the same to the user
+        raise DatasetNotFoundError(
+            f"dataset {name!r}: {spec['path']} is not cached and could not be downloaded from {spec['url']} "
+            f"({type(exc).__name__}: {exc}). Put the file at {where} (layout <data_dir>/<dataset>/<path>), or set "
+            "BEHAVNB_DATA_DIR to a folder that already holds the dataset."
+        ) from exc
+
+
+# --- sessions tables ----------------------------------------------------------------------------
+
+def sessions(dataset: str | Path, *, check_keypoints: bool = True) -> pd.DataFrame:
+    """The validated sessions table of a registered dataset, a sessions CSV, or a folder of pose files.
+
+    Checks: required columns (``session, subject, group, file, fps``), unique session ids, every file
+    present, fps positive where given, and (``check_keypoints``) the same keypoint set in every
+    session. ``file`` comes back as absolute paths; ``dataset`` names where the table came from.
+    """
+    import pandas as pd
+
+    source = str(dataset)
+    as_path = Path(dataset).expanduser()
+    if isinstance(dataset, str) and dataset in registry():
+        entry = info(dataset)
+        table_path = entry["_dir"] / "sessions.csv"
+        if not table_path.exists():
+            raise DatasetNotFoundError(
+                f"dataset {dataset!r} has no sessions table ({entry.get('kind')} data: {entry.get('description')}). "
+                f"Use manifest.fetch({dataset!r}) for its files."
+            )
+        fetch(dataset)
+        table = _read_table(table_path)
+        base = dataset_dir(dataset)
+    elif as_path.is_dir():
+        if (as_path / "sessions.csv").exists():
+            table, base, source = _read_table(as_path / "sessions.csv"), as_path, str(as_path / "sessions.csv")
+        else:
+            table, base = _table_from_folder(as_path), as_path
+    elif as_path.suffix.lower() in (".csv", ".tsv") and as_path.exists():
+        table, base = _read_table(as_path), as_path.parent
+    elif as_path.suffix or os.sep in source:
+        raise PoseFileNotFoundError(f"{as_path}: no such sessions table or folder. Pass a registered dataset name "
+                                    f"({', '.join(registry())}), a sessions CSV or a folder of pose files.")
+    else:
+        info(source)  # raises the "not registered" error with the list of names
+        raise AssertionError("unreachable")
+    table = validate_sessions(table, base=base, source=source)
+    if check_keypoints and info_kind(dataset) == "poses":
+        check_keypoint_sets(table)
+    table.attrs["dataset"] = source
+    return table
+
+
+def info_kind(dataset: str | Path) -> str:
+    """'poses', 'labels' or 'annotations' for a registered name; 'poses' for a user's path."""
+    return info(dataset).get("kind", "poses") if isinstance(dataset, str) and dataset in registry() else "poses"
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, sep=None, engine="python", dtype={"session": str, "subject": str, "group": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SessionsTableError(f"{path}: not a readable CSV ({exc}). A sessions table has the columns "
+                                 f"{', '.join(REQUIRED_COLUMNS)}.") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    df.attrs["path"] = str(path)
+    return df
+
+
+def _table_from_folder(folder: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from behavnb.io import session_name
+
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in POSE_EXTENSIONS and not p.name.startswith("."))
+    if not files:
+        raise SessionsTableError(f"{folder}: no pose files ({', '.join(POSE_EXTENSIONS)}) and no sessions.csv here.")
+    warnings.warn(
+        f"{folder}: no sessions.csv, so each of the {len(files)} pose files is one session with group 'unknown'. "
+        "Add a sessions.csv (session, subject, group, file, fps) to compare groups.",
+        stacklevel=3,
+    )
+    names = [session_name(p) for p in files]
+    return pd.DataFrame({"session": names, "subject": names, "group": "unknown",
+                         "file": [p.name for p in files], "fps": float("nan")})
+
+
+def validate_sessions(table: pd.DataFrame, *, base: Path | None = None, source: str = "sessions table") -> pd.DataFrame:
+    """Check a sessions table and return a copy with absolute file paths and float fps."""
+    import pandas as pd
+
+    where = table.attrs.get("path", source)
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise SessionsTableError(
+            f"{where}: missing required column(s) {missing}; it has {list(table.columns)}. A sessions table needs "
+            f"{', '.join(REQUIRED_COLUMNS)} (fps may be left empty where the files state it)."
+        )
+    if table.empty:
+        raise SessionsTableError(f"{where}: the sessions table has no rows.")
+    table = table.copy()
+    for col in ("session", "subject", "group"):
+        if table[col].isna().any():
+            rows = list(table.index[table[col].isna()][:5])
+            raise SessionsTableError(f"{where}: empty {col!r} in row(s) {rows}; fill it in (use 'unknown' for group).")
+        table[col] = table[col].astype(str).str.strip()
+    dup = sorted(k for k, n in Counter(table["session"]).items() if n > 1)
+    if dup:
+        raise SessionsTableError(f"{where}: duplicate session id(s) {dup}; each row needs its own session id.")
+    fps = pd.to_numeric(table["fps"], errors="coerce")
+    bad = table.loc[(fps.isna() & table["fps"].notna()) | (fps <= 0), "session"].tolist()
+    if bad:
+        raise SessionsTableError(f"{where}: fps must be a positive number (or empty) — bad in session(s) {bad}.")
+    table["fps"] = fps.astype(float)
+    base = Path(base) if base is not None else Path(".")
+    paths = [Path(f) if Path(f).is_absolute() else (base / str(f)) for f in table["file"]]
+    absent = [str(p) for p in paths if not p.exists()]
+    if absent:
+        raise SessionsTableError(
+            f"{where}: {len(absent)} file(s) not found, e.g. {absent[:5]}. Paths are relative to {base}; fix the "
+            "'file' column or move the files there."
+        )
+    table["file"] = [str(p.resolve()) for p in paths]
+    return table.reset_index(drop=True)
+
+
+def check_keypoint_sets(table: pd.DataFrame) -> None:
+    """Raise :class:`InconsistentKeypointsError` listing how sessions' keypoint sets differ."""
+    sets = {s: frozenset(_keypoints(Path(f), fps)) for s, f, fps in zip(table["session"], table["file"], table["fps"])}
+    common = Counter(sets.values()).most_common(1)[0][0]
+    odd = {s: k for s, k in sets.items() if k != common}
+    if odd:
+        lines = [f"  {s}: missing {sorted(common - k) or '-'}, extra {sorted(k - common) or '-'}" for s, k in odd.items()]
+        raise InconsistentKeypointsError(
+            f"{table.attrs.get('path', 'sessions table')}: keypoint sets differ across sessions (the majority of "
+            f"sessions have {sorted(common)}):\n" + "\n".join(lines) +
+            "\nRe-track with one model, or drop/rename keypoints so every session has the same set."
+        )
+
+
+def _keypoints(path: Path, fps: float) -> list[str]:
+    """Keypoint names of a pose file; reads only the header where the format allows it."""
+    import math
+
+    from behavnb.io import detect_format, load_poses
+
+    if detect_format(path) in ("dlc", "lightningpose") and path.suffix.lower() == ".csv":
+        with open(path) as fh:
+            rows = {}
+            for _ in range(4):
+                cells = fh.readline().rstrip("\r\n").split(",")
+                rows[cells[0].lower()] = cells[1:]
+        inds = rows.get("individuals", [""] * len(rows.get("bodyparts", [])))
+        return sorted({b for b, i in zip(rows.get("bodyparts", []), inds) if b and i != "single"})
+    ds = load_poses(path, fps=None if math.isnan(fps) else fps, fallback_fps=1.0)
+    return [str(k) for k in ds["keypoint"].values]
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+def load_sessions(table: pd.DataFrame, *, progress: bool = True, **load_kwargs) -> dict[str, xr.Dataset]:
+    """Load every session of a validated table; fps from the file first, then the table's ``fps``."""
+    import math
+
+    from tqdm.auto import tqdm
+
+    from behavnb.io import append_log, load_poses
+
+    out = {}
+    for row in tqdm(table.itertuples(index=False), total=len(table), desc="loading poses", disable=not progress):
+        fps = None if math.isnan(row.fps) else float(row.fps)
+        ds = load_poses(row.file, fallback_fps=fps, session=row.session, **load_kwargs)
+        ds.attrs.update(subject=row.subject, group=row.group)
+        out[row.session] = append_log(ds, f"manifest: session {row.session} (subject {row.subject}, group {row.group}) "
+                                          f"from {table.attrs.get('dataset', 'sessions table')}")
+    return out
+
+
+def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:
+    """Per-frame labels of every session of a labels dataset, joined with subject and group."""
+    import pandas as pd
+
+    from behavnb.io import load_labels as read_labels
+
+    table = sessions(dataset, check_keypoints=False)
+    column = column or (info(dataset).get("label_column") if isinstance(dataset, str) and dataset in registry() else None)
+    parts = [read_labels(f, column, session=s) for s, f in zip(table["session"], table["file"])]
+    labels = pd.concat(parts, ignore_index=True)
+    return labels.merge(table[["session", "subject", "group"]], on="session", how="left")

@@ -1,0 +1,104 @@
+"""The run directory shared by the notebooks: where each step's outputs live, written atomically.
+
+Layout (see DESIGN.md)::
+
+    <project_dir>/sessions.csv, poses/<session>.nc, clean/, features/, models/<name>/,
+    latents/<name>/, motifs/, hierarchy/, stats/, figures/, reports/
+
+Every write goes to a temporary file in the same folder and is renamed into place, so a crash never
+leaves half a file where a later notebook would read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from behavnb.errors import PoseFileNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+class Project:
+    """Paths of one analysis run directory. Creating it makes the folder; nothing else is written."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    # paths ------------------------------------------------------------------------------------
+    @property
+    def sessions_csv(self) -> Path:
+        return self.root / "sessions.csv"
+
+    def poses_path(self, session: str) -> Path:
+        return self.root / "poses" / f"{session}.nc"
+
+    def figure_path(self, name: str) -> Path:
+        (self.root / "figures").mkdir(exist_ok=True)
+        return self.root / "figures" / name
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    # sessions table ------------------------------------------------------------------------------
+    def write_sessions(self, table: pd.DataFrame) -> Path:
+        with atomic_path(self.sessions_csv) as tmp:
+            table.to_csv(tmp, index=False)
+        return self.sessions_csv
+
+    def read_sessions(self) -> pd.DataFrame:
+        import pandas as pd
+
+        if not self.sessions_csv.exists():
+            raise PoseFileNotFoundError(
+                f"{self.sessions_csv}: no sessions table in this project yet. Run notebook 01_import with "
+                f"project_dir={str(self.root)!r} first."
+            )
+        return pd.read_csv(self.sessions_csv, dtype={"session": str, "subject": str, "group": str})
+
+    # poses -----------------------------------------------------------------------------------------
+    def write_poses(self, ds: xr.Dataset) -> Path:
+        from behavnb.io import save_poses
+
+        return save_poses(ds, self.poses_path(ds.attrs["session"]))
+
+    def read_poses(self, session: str) -> xr.Dataset:
+        from behavnb.io import load_poses
+
+        path = self.poses_path(session)
+        if not path.exists():
+            raise PoseFileNotFoundError(f"{path}: session {session!r} was not imported; run notebook 01_import first.")
+        return load_poses(path, source="netcdf", session=session)
