@@ -67,3 +67,8 @@ def setup(profile: str | None = None, device: str = "auto", seed: int = 0, *, ne
     rt = Runtime(resolve_profile(profile), resolve_device(device) if need_device else device, int(seed))
     seed_everything(rt.seed)
     return rt
+
+
+def project_dir(value: str | None = None) -> str:
+    """``value`` if given, else ``$BEHAVNB_PROJECT_DIR``, else ``./behavnb-run``."""
+    return value or os.environ.get("BEHAVNB_PROJECT_DIR") or "behavnb-run"
