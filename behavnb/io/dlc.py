@@ -47,15 +47,16 @@ def read_csv(
     if not raw.strip():
         raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
     lines = raw.split(b"\n", 6)
-    n_header = 0
+    found: list[str] = []
     header: dict[str, list[str]] = {}
     for line in lines[:5]:
         cells = line.decode("utf-8", "replace").rstrip("\r").split(",")
         if cells[0].strip().lower() not in HEADER_NAMES:
             break
         header[cells[0].strip().lower()] = cells
-        n_header += 1
-    _check_header_rows(path, list(header), first_cells=[ln.split(b",", 1)[0][:40].decode("utf-8", "replace") for ln in lines[:5]])
+        found.append(cells[0].strip().lower())
+    n_header = len(found)
+    _check_header_rows(path, found, first_cells=[ln.split(b",", 1)[0][:40].decode("utf-8", "replace") for ln in lines[:5]])
     n_index = 1
     while n_index < len(header["bodyparts"]) and header["bodyparts"][n_index] == "":
         n_index += 1

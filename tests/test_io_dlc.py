@@ -1,0 +1,163 @@
+"""DeepLabCut / LightningPose tables: shapes, names, NaN placement, frames and fps on real files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from behavnb import io as bio
+from behavnb.io.schema import DIMS
+
+BSOID = "bsoid-yttrilab/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000"
+BSOID_KP = ["Snout", "Front Paw R", "Front Paw L", "Hind Paw R", "Hind Paw L", "Butt/Proximal Tail"]
+DEEPOF_KP = ["Nose", "Left_ear", "Right_ear", "Spine_1", "Center", "Spine_2", "Tail_base", "Tail_1", "Tail_2",
+             "Tail_tip", "Left_bhip", "Right_bhip", "Left_fhip", "Right_fhip"]
+
+
+def test_bsoid_csv_and_h5_agree_and_fps_from_pickle(shared):
+    csv = bio.load_poses(shared / f"{BSOID}.csv")
+    h5 = bio.load_poses(shared / f"{BSOID}.h5")
+    for ds in (csv, h5):
+        assert ds["position"].dims == DIMS
+        assert dict(ds.sizes) == {"time": 7200, "space": 2, "keypoint": 6, "individual": 1}
+        assert list(ds["keypoint"].values) == BSOID_KP  # names with spaces and '/' survive
+        assert ds.attrs["fps"] == 60.0  # from the metadata pickle: nothing else states it
+        assert "metadata pickle" in ds.attrs["log"]
+        assert ds.attrs["session"] == "raw_clip1"
+        assert not ds["position"].isnull().any()
+    np.testing.assert_allclose(csv["position"].values, h5["position"].values, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(csv["confidence"].values, h5["confidence"].values, atol=1e-9)
+    assert csv["time"].values[1] == pytest.approx(1 / 60)
+    # matches the raw table cell for cell
+    raw = pd.read_hdf(shared / f"{BSOID}.h5")
+    assert h5["position"].sel(keypoint="Hind Paw L", space="y").values[:, 0] == pytest.approx(
+        raw.xs(("Hind Paw L", "y"), level=(1, 2), axis=1).to_numpy()[:, 0])
+    low = (raw.xs("likelihood", level=2, axis=1).to_numpy() < 0.6).mean()
+    assert low == pytest.approx(0.024, abs=0.002)  # the README's 2.4 % low-likelihood points
+
+
+def test_same_values_as_movement_where_movement_reads_the_file(shared):
+    from movement.io import load_poses as mload
+
+    ours = bio.load_poses(shared / f"{BSOID}.h5", fps=60)
+    theirs = mload.from_dlc_file(shared / f"{BSOID}.h5", fps=60)
+    pos = theirs["position"].transpose("time", "space", "keypoints", "individuals").values
+    np.testing.assert_allclose(ours["position"].values, pos)
+
+
+@pytest.mark.parametrize("path, key", [("deepof-tests/single_topview/testDLC_h5_table.h5", "df"),
+                                       ("deepof-tests/madlc_topview/testDLC_h5_table_madlc.h5", "tracks"),
+                                       ("deepof-tests/square_arena_topview/testDLC_square_arena.h5", "df_with_missing")])
+def test_h5_under_any_key(shared, path, key):
+    ds = bio.load_poses(shared / path, fps=30)
+    assert ds.sizes["time"] in (100, 451)
+    assert set(ds["keypoint"].values) == set(DEEPOF_KP)
+    assert ds.attrs["fps"] == 30.0
+
+
+def test_h5_with_a_single_unusual_key(tmp_path, shared):
+    df = pd.read_hdf(shared / "deepof-tests/single_topview/testDLC_h5_table.h5")
+    df.to_hdf(tmp_path / "odd.h5", key="predictions")
+    ds = bio.load_poses(tmp_path / "odd.h5", fps=25)
+    assert ds.sizes["time"] == 100 and ds.sizes["keypoint"] == 14
+
+
+def test_mangled_scorer_row_and_zero_missing_points(shared):
+    path = shared / "deepof-tests/madlc_topview/testDLC_csv_table_madlc.csv"
+    assert "_200000.1," in path.read_text().splitlines()[0]  # the quirk is really there
+    ds = bio.load_poses(path, fps=30)
+    assert list(ds["individual"].values) == ["mouse_black_tail", "mouse_white_tail"]
+    assert list(ds["keypoint"].values) == DEEPOF_KP
+    assert ds.attrs["scorer"] == "DLC_dlcrnetms5_20220525_CSDS_KET_SI_TRIALJune03shuffle1_200000"
+    raw = pd.read_csv(path, header=[0, 1, 2, 3], index_col=0)
+    x = raw.xs("x", level=3, axis=1).to_numpy().reshape(97, 2, 14)
+    y = raw.xs("y", level=3, axis=1).to_numpy().reshape(97, 2, 14)
+    lik = raw.xs("likelihood", level=3, axis=1).to_numpy().reshape(97, 2, 14)
+    expected_nan = (x == 0) & (y == 0) & (lik <= 0.1)
+    assert expected_nan.mean() == pytest.approx(0.25, abs=0.01)
+    got_nan = ds["position"].isnull().all("space").transpose("time", "individual", "keypoint").values
+    np.testing.assert_array_equal(got_nan, expected_nan)
+    # confidence keeps the tracker's own statement
+    assert (ds["confidence"].transpose("time", "individual", "keypoint").values[expected_nan] == 0).all()
+    assert f"{int(expected_nan.sum())} points at (0, 0)" in ds.attrs["log"]
+    # CSV = the first 97 rows of the H5
+    h5 = bio.load_poses(shared / "deepof-tests/madlc_topview/testDLC_h5_table_madlc.h5", fps=30)
+    np.testing.assert_allclose(ds["position"].values, h5["position"].values[:97], equal_nan=True)
+
+
+def test_vame_csv_mangled_scorer(shared):
+    ds = bio.load_poses(shared / "vame-tests/cropped_video.csv", fps=30)
+    assert dict(ds.sizes) == {"time": 750, "space": 2, "keypoint": 6, "individual": 1}
+    assert list(ds["keypoint"].values) == ["Nose", "Forehand-Left", "Forehand-Right", "Hindhand-Left",
+                                           "Hindhand-Right", "Tailroot"]
+    assert ds["position"].values[0, :, 0, 0] == pytest.approx([379.3179750442505, 911.2349543571472])
+
+
+def test_prefixed_individuals_split_on_request(shared):
+    path = shared / "deepof-tests/multi_topview_prefixed/testDLC_h5_table_multi.h5"
+    with pytest.warns(UserWarning, match="prefix_individuals=True"):
+        flat = bio.load_poses(path, fps=30)
+    assert flat.sizes["keypoint"] == 28 and flat.sizes["individual"] == 1
+    split = bio.load_poses(path, fps=30, prefix_individuals=True)
+    assert list(split["individual"].values) == ["B", "W"]
+    assert set(split["keypoint"].values) == set(DEEPOF_KP)
+    np.testing.assert_array_equal(split["position"].sel(individual="W", keypoint="Nose").values,
+                                  flat["position"].sel(keypoint="W_Nose").values[:, :, 0])
+    explicit = bio.load_poses(path, fps=30, prefix_individuals=["B", "W"])
+    np.testing.assert_array_equal(explicit["position"].values, split["position"].values)
+    csv = bio.load_poses(shared / "deepof-tests/multi_topview_prefixed/testDLC_csv_table_multi.csv", fps=30,
+                         prefix_individuals=True)
+    assert csv.sizes["time"] == 98 and csv.sizes["individual"] == 2
+
+
+def test_unique_bodyparts_kept_apart(shared):
+    ds = bio.load_poses(shared / "sleap-examples/dlc_header_fixtures/maudlc_testdata.csv", fps=10,
+                        allow_labeled_data=True)
+    assert list(ds["individual"].values) == ["Animal1", "Animal2"]
+    assert list(ds["keypoint"].values) == ["A", "B", "C"]  # D, E (individual 'single') not in the skeleton
+    assert list(ds["unique_keypoint"].values) == ["D", "E"]
+    assert ds["unique_position"].sel(unique_keypoint="D").values[1].tolist() == [22, 23]
+    assert np.isnan(ds["unique_position"].sel(unique_keypoint="D").values[0]).all()
+    assert ds["position"].sel(individual="Animal2", keypoint="A").values[1].tolist() == [17, 18]
+    # the DLC >= 2.3 layout with three index columns gives the same
+    v2 = bio.load_poses(shared / "sleap-examples/dlc_header_fixtures/maudlc_testdata_v2.csv", fps=10,
+                        allow_labeled_data=True)
+    np.testing.assert_array_equal(v2["unique_position"].values, ds["unique_position"].values)
+    np.testing.assert_array_equal(v2["position"].values, ds["position"].values)
+
+
+def test_labeled_data_is_recognised(shared):
+    from behavnb.errors import PoseFormatError
+
+    with pytest.raises(PoseFormatError, match="labeled-data"):
+        bio.load_poses(shared / "dlc-openfield-labeled/CollectedData_Pranav.h5", fps=30)
+    ds = bio.load_poses(shared / "dlc-openfield-labeled/CollectedData_Pranav.csv", fps=30, allow_labeled_data=True)
+    assert dict(ds.sizes) == {"time": 116, "space": 2, "keypoint": 4, "individual": 1}
+    assert ds["confidence"].isnull().all()  # annotations carry no likelihood
+    assert "no likelihood" in ds.attrs["log"]
+
+
+def test_frame_index_offset_and_gaps(tmp_path, shared):
+    src = bio.load_poses(shared / "deepof-tests/single_topview/testDLC_csv_table.csv", fps=30)
+    lines = (shared / "deepof-tests/single_topview/testDLC_csv_table.csv").read_text().splitlines()
+    body = [f"{i + 100}," + ln.split(",", 1)[1] for i, ln in enumerate(lines[3:])]
+    kept = body[:40] + body[50:]  # frames 100..139 and 150..196
+    (tmp_path / "offsetDLC_resnet50_xMay1shuffle1_1.csv").write_text("\n".join(lines[:3] + kept) + "\n")
+    ds = bio.load_poses(tmp_path / "offsetDLC_resnet50_xMay1shuffle1_1.csv", fps=30)
+    assert ds["frame"].values[0] == 100 and ds["frame"].values[-1] == 196
+    assert ds.sizes["time"] == 97
+    assert ds["time"].values[0] == pytest.approx(100 / 30)
+    assert ds["position"].isnull().all(["space", "keypoint", "individual"]).values.sum() == 10
+    np.testing.assert_array_equal(ds["position"].values[:40], src["position"].values[:40])
+    np.testing.assert_array_equal(ds["position"].values[50:], src["position"].values[50:])
+    assert "10 missing frame numbers" in ds.attrs["log"]
+    assert ds.attrs["session"] == "offset"
+
+
+def test_fps_precedence(shared, tmp_path):
+    path = shared / f"{BSOID}.h5"
+    assert bio.load_poses(path, fps=50).attrs["fps"] == 50  # argument beats everything
+    assert bio.load_poses(path, fallback_fps=40).attrs["fps"] == 40  # manifest beats the pickle
+    nc = bio.load_poses(shared / "vame-tests/cropped_video.nc", fallback_fps=99)
+    assert nc.attrs["fps"] == 30  # the file beats the manifest

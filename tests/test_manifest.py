@@ -1,0 +1,78 @@
+"""The data manifest: every registered dataset verifies against the real files and loads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from behavnb import manifest
+
+POSE_DATASETS = {  # name -> (sessions, keypoints, individuals)
+    "embedded-demo": (5, 14, 1),
+    "deepof-tests": (5, 14, 1),
+    "deepof-madlc": (1, 14, 2),
+    "bsoid-yttrilab": (2, 6, 1),
+    "sleap-examples": (1, 13, 2),
+    "vame-tests": (1, 6, 1),
+}
+
+
+def test_registry_entries_are_complete():
+    reg = manifest.registry()
+    assert set(POSE_DATASETS) | {"behaviorflow-csi-labels", "dlc-openfield-labeled"} == set(reg)
+    for name, entry in reg.items():
+        for key in ("description", "licence", "citation", "format", "kind", "files"):
+            assert entry.get(key), f"{name}: {key} missing"
+        for spec in entry["files"]:
+            assert re.fullmatch(r"[0-9a-f]{64}", spec["sha256"]), spec
+            commit = entry["source"]["commit"]
+            assert spec["url"].startswith("https://raw.githubusercontent.com/") and f"/{commit}/" in spec["url"]
+
+
+def test_embedded_dataset_needs_no_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path / "empty"))
+    files = manifest.fetch("embedded-demo")
+    assert all(p.exists() for p in files.values())
+    assert len(manifest.sessions("embedded-demo")) == 5
+
+
+@pytest.mark.parametrize("name", sorted(POSE_DATASETS))
+def test_every_shared_dataset_verifies_and_loads(shared, name):
+    n_sessions, n_kp, n_ind = POSE_DATASETS[name]
+    files = manifest.fetch(name)  # sha256 of every file checked
+    assert len(files) == len(manifest.info(name)["files"])
+    table = manifest.sessions(name)
+    assert len(table) == n_sessions
+    poses = manifest.load_sessions(table, progress=False)
+    for ds in poses.values():
+        assert ds.sizes["keypoint"] == n_kp and ds.sizes["individual"] == n_ind
+        assert ds.attrs["fps"] == table.set_index("session").loc[ds.attrs["session"], "fps"]
+        assert "manifest: session" in ds.attrs["log"]
+
+
+def test_labels_dataset_with_real_groups(shared):
+    table = manifest.sessions("behaviorflow-csi-labels")
+    assert table["group"].value_counts().to_dict() == {"CSI": 30, "Control": 29}
+    labels = manifest.load_labels("behaviorflow-csi-labels")
+    assert labels["session"].nunique() == 59
+    assert set(labels["group"]) == {"CSI", "Control"}
+    assert labels["motif"].dropna().nunique() == 25
+
+
+def test_annotation_dataset_has_no_sessions(shared):
+    from behavnb.errors import DatasetNotFoundError
+
+    assert len(manifest.fetch("dlc-openfield-labeled")) == 2
+    with pytest.raises(DatasetNotFoundError, match="no sessions table"):
+        manifest.sessions("dlc-openfield-labeled")
+
+
+def test_folder_without_sessions_table(tmp_path, shared):
+    import shutil
+
+    for f in ("testDLC_square_arena.h5", "test2DLC_square_arena.h5"):
+        shutil.copy(shared / "deepof-tests/square_arena_topview" / f, tmp_path / f)
+    with pytest.warns(UserWarning, match="no sessions.csv"):
+        table = manifest.sessions(tmp_path)
+    assert sorted(table["session"]) == ["test", "test2"] and set(table["group"]) == {"unknown"}

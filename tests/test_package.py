@@ -1,0 +1,54 @@
+"""Packaging: lazy imports, resources found, pyproject and environment.yml in step."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_is_lazy():
+    code = "import sys, behavnb; print(sorted(m for m in ('pandas', 'xarray', 'torch', 'movement', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_resources_found():
+    from behavnb import resources
+
+    assert (resources.manifest_dir() / "embedded-demo" / "dataset.yaml").exists()
+    assert (resources.notebooks_dir() / "01_import.ipynb").exists()
+
+
+def test_environment_yml_matches_pyproject():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = [d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)]
+    conda_name = {"tables": "pytables", "torch": "pytorch", "matplotlib": "matplotlib-base"}
+
+    def split(spec: str) -> tuple[str, str]:
+        name = re.split(r"[<>=!]", spec, maxsplit=1)[0].strip().lower()
+        return name, spec[len(name):].strip()
+
+    env_specs = dict(split(d) for d in env)
+    for dep in deps:
+        name, bound = split(dep)
+        name = conda_name.get(name, name)
+        assert name in env_specs, f"{name} in pyproject but not environment.yml"
+        assert env_specs[name] == bound, f"{name}: pyproject {bound!r} vs environment.yml {env_specs[name]!r}"
+
+
+def test_notebooks_are_stripped_and_parameterised():
+    import json
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in code), f"{nb_path.name} has outputs"
+        assert "parameters" in code[0]["metadata"].get("tags", []), f"{nb_path.name}: first code cell not tagged"
+        assert nb["cells"][0]["cell_type"] == "markdown"
