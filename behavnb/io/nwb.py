@@ -40,8 +40,35 @@ def pose_estimations(path: Path) -> list[tuple[str, str]]:
     return found
 
 
+def _layout(path: Path, module: str, name: str) -> tuple[list[str] | None, float]:
+    """The skeleton's node order (None if the file has no Skeleton) and the first timestamp in seconds."""
+    import h5py
+
+    def text(v) -> str:
+        return v.decode() if isinstance(v, bytes) else str(v)
+
+    with h5py.File(path, "r") as f:
+        pe = f[f"processing/{module}/{name}"]
+        groups = [o for o in pe.values() if isinstance(o, h5py.Group)]
+        nodes = None
+        for g in [o for o in groups if text(o.attrs.get("neurodata_type", "")) == "Skeleton"] + [pe]:
+            if "nodes" in g:
+                nodes = [text(n) for n in g["nodes"][()]]
+                break
+        start = 0.0
+        series = [o for o in groups if text(o.attrs.get("neurodata_type", "")) == "PoseEstimationSeries"]
+        if series:
+            s0 = series[0]
+            if "timestamps" in s0 and len(s0["timestamps"]):
+                start = float(s0["timestamps"][0])
+            elif "starting_time" in s0:
+                start = float(s0["starting_time"][()])
+    return nodes, start
+
+
 def read_nwb(path: Path) -> RawPoses:
     """Read every ndx-pose ``PoseEstimation`` in an NWB file; each one is an individual."""
+    import ndx_pose  # noqa: F401  registers the ndx-pose namespace for files written without cached specs
     import xarray as xr
     from movement.io import load_poses as mload
 
@@ -52,11 +79,16 @@ def read_nwb(path: Path) -> RawPoses:
             "Write poses with ndx-pose (e.g. DeepLabCut's or SLEAP's NWB export)."
         )
     parts = []
+    start = 0.0
     for module, name in found:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ds = mload.from_nwb_file(path, processing_module_key=module, pose_estimation_key=name)
-        if len(found) > 1:
+        nodes, start = _layout(path, module, name)
+        if nodes:  # movement sorts keypoints by name; keep the skeleton's order
+            kps = [str(k) for k in ds["keypoints"].values]
+            ds = ds.sel(keypoints=[k for k in nodes if k in kps] + [k for k in kps if k not in nodes])
+        if len(found) > 1 or name != "PoseEstimation":  # name individuals after their PoseEstimation
             ds = ds.assign_coords(individuals=[name])
         parts.append(ds)
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="individuals", join="outer")
@@ -71,6 +103,6 @@ def read_nwb(path: Path) -> RawPoses:
         raw.log.append("load_poses: NWB timestamps are frame indices (0, 1, 2, ...), not seconds; fps not taken from the file")
         fps = None
     raw.fps = fps
-    if fps and times[0] != 0:
-        raw.frames = np.round(times * fps).astype(np.int64)
+    if fps and start:  # movement's time starts at 0; keep the series' own start as frame numbers
+        raw.frames = np.arange(len(times)) + int(round(start * fps))
     return raw
