@@ -84,11 +84,26 @@ def data_dir() -> Path:
 
 
 def dataset_dir(name: str) -> Path:
-    """Where a dataset's files live locally."""
+    """Where a dataset's files live locally.
+
+    Generated datasets go to ``<data_dir>/<name>``, or to pooch's user cache when the data directory
+    is read-only (as a shared data folder often is) and does not hold them already.
+    """
     entry = info(name)
     if entry.get("location") == "package":
         return embedded_dir() / name
-    return data_dir() / entry.get("folder", name)
+    local = data_dir() / entry.get("folder", name)
+    if entry.get("generator") and not local.exists() and not _writable(data_dir()):
+        import pooch
+
+        return Path(pooch.os_cache("behavnb")) / name
+    return local
+
+
+def _writable(path: Path) -> bool:
+    while not path.exists():
+        path = path.parent
+    return os.access(path, os.W_OK)
 
 
 def sha256(path: Path) -> str:
@@ -109,12 +124,21 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
     entry = info(name)
     root = dataset_dir(name)
     out: dict[str, Path] = {}
+    generated = False
+    if entry.get("generator") and not all((root / f["path"]).exists() for f in entry["files"]):
+        _generate(name, entry, root)
+        generated = True
     for spec in entry.get("files", []):
         local = root / spec["path"]
         if not local.exists():
             _download(name, spec, local, progress)
         got = sha256(local)
-        if got != spec["sha256"]:
+        if got != spec["sha256"] and generated:
+            warnings.warn(
+                f"{local}: the generated file's sha256 differs from the registered one; numpy's random streams or "
+                "floating point differ on this machine. The dataset is still self-consistent (its truth files were "
+                "generated with it), but numbers will not match the documentation exactly.", stacklevel=2)
+        elif got != spec["sha256"]:
             raise ChecksumError(
                 f"{local}: sha256 is {got[:16]}…, but dataset {name!r} registers {spec['sha256'][:16]}…. The file is "
                 f"damaged or a different version: delete it and call manifest.fetch({name!r}) again to re-download "
@@ -122,6 +146,25 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
             )
         out[spec["path"]] = local
     return out
+
+
+def _generate(name: str, entry: dict, root: Path) -> None:
+    """Generate a synthetic dataset into a temporary folder, then move it into place whole."""
+    import importlib
+    import shutil
+    import tempfile
+
+    module, func = entry["generator"]["function"].rsplit(".", 1)
+    make = getattr(importlib.import_module(module), func)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
+    try:
+        make(tmp, **entry["generator"].get("params", {}))
+        if root.exists():
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _download(name: str, spec: dict, local: Path, progress: bool) -> None:
@@ -155,8 +198,9 @@ def sessions(dataset: str | Path, *, check_keypoints: bool = True) -> pd.DataFra
     as_path = Path(dataset).expanduser()
     if isinstance(dataset, str) and dataset in registry():
         entry = info(dataset)
-        table_path = entry["_dir"] / "sessions.csv"
-        if not table_path.exists():
+        # a generated dataset writes its own sessions table; a downloaded one has it in the manifest
+        table_path = (dataset_dir(dataset) if entry.get("generator") else entry["_dir"]) / "sessions.csv"
+        if not entry.get("generator") and not table_path.exists():
             raise DatasetNotFoundError(
                 f"dataset {dataset!r} has no sessions table ({entry.get('kind')} data: {entry.get('description')}). "
                 f"Use manifest.fetch({dataset!r}) for its files."
@@ -309,6 +353,29 @@ def load_sessions(table: pd.DataFrame, *, progress: bool = True, **load_kwargs) 
         out[row.session] = append_log(ds, f"manifest: session {row.session} (subject {row.subject}, group {row.group}) "
                                           f"from {table.attrs.get('dataset', 'sessions table')}")
     return out
+
+
+def has_truth(dataset: str | Path) -> bool:
+    """True for synthetic datasets, whose ground truth sits next to the poses."""
+    if isinstance(dataset, str) and dataset in registry():
+        return bool(info(dataset).get("generator"))
+    path = Path(dataset)
+    return (path if path.is_dir() else path.parent).joinpath("truth.parquet").exists()
+
+
+def load_truth(dataset: str | Path) -> pd.DataFrame:
+    """The per-frame ground truth of a synthetic dataset (motif, true centre, heading, speed)."""
+    from behavnb.io import load_labels as read_labels
+
+    folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
+    if isinstance(dataset, str) and dataset in registry():
+        fetch(dataset)
+        folder = dataset_dir(dataset)
+    path = folder / "truth.parquet"
+    if not path.exists():
+        raise DatasetNotFoundError(f"{path}: no ground truth here; only synthetic datasets (synthetic-demo, "
+                                   "synthetic-tiny, or behavnb.synth.make_cohort output) have one.")
+    return read_labels(path)
 
 
 def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:

@@ -20,12 +20,16 @@ POSE_DATASETS = {  # name -> (sessions, keypoints, individuals)
 
 def test_registry_entries_are_complete():
     reg = manifest.registry()
-    assert set(POSE_DATASETS) | {"behaviorflow-csi-labels", "dlc-openfield-labeled"} == set(reg)
+    generated = {"synthetic-demo", "synthetic-tiny"}
+    assert set(POSE_DATASETS) | {"behaviorflow-csi-labels", "dlc-openfield-labeled"} | generated == set(reg)
     for name, entry in reg.items():
         for key in ("description", "licence", "citation", "format", "kind", "files"):
             assert entry.get(key), f"{name}: {key} missing"
         for spec in entry["files"]:
             assert re.fullmatch(r"[0-9a-f]{64}", spec["sha256"]), spec
+            if name in generated:
+                assert entry["generator"]["function"] == "behavnb.synth.make_cohort"
+                continue
             commit = entry["source"]["commit"]
             assert spec["url"].startswith("https://raw.githubusercontent.com/") and f"/{commit}/" in spec["url"]
 

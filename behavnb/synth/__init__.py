@@ -1,0 +1,15 @@
+"""Synthetic cohorts with known truth: the embedded default dataset of the notebook series.
+
+``make_cohort`` simulates top-view mice (10 keypoints, 4 paws optional, z with ``dims=3``) whose
+behaviour is a semi-Markov chain of eight motifs with their own kinematics, moving in a walled
+arena, in genotype groups with planted effects, seen through DeepLabCut-like tracking noise. It
+writes tracker files, a sessions table and the truth (``truth.parquet``: per-frame motifs, true
+centre, heading and speed; ``truth_noise.parquet``: every corrupted point; ``truth.json``: the
+specification, effects and per-animal parameters). The same seed gives the same bytes.
+"""
+
+from behavnb.synth.cohort import Cohort, make_cohort
+from behavnb.synth.noise import NoiseSpec
+from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, Effects
+
+__all__ = ["make_cohort", "Cohort", "Effects", "NoiseSpec", "MOTIFS", "DEFAULT_EFFECTS"]

@@ -1,0 +1,205 @@
+"""``make_cohort``: animals, sessions, groups and files of a synthetic study."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.errors import ParameterError
+from behavnb.synth.body import LR_PAIRS, keypoint_names, place, pose_body_frame
+from behavnb.synth.motion import Arena, integrate_path, kinematic_series, rhythm_phases
+from behavnb.synth.noise import CODES, NoiseSpec, corrupt
+from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, AnimalProgram, Effects, animal_program, sample_bouts
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+FORMATS = {"dlc-csv": ".csv", "dlc-h5": ".h5", "sleap": ".analysis.h5"}
+
+
+@dataclass
+class Cohort:
+    """What ``make_cohort`` made: tables, truth and the observed poses, plus the files if written."""
+
+    sessions: pd.DataFrame
+    truth: pd.DataFrame
+    noise: pd.DataFrame
+    spec: dict
+    poses: dict[str, xr.Dataset]
+    clean: dict[str, np.ndarray] = field(repr=False)
+    files: list[Path] = field(default_factory=list)
+
+
+def _group_effects(groups: Sequence[str], effects) -> dict[str, Effects | None]:
+    if effects == "null":
+        return {g: None for g in groups}
+    if effects == "default":
+        extra = Effects(usage={"groom": 1.7}, kinematics={"run": 0.8})
+        return {g: (None if i == 0 else DEFAULT_EFFECTS if i == 1 else extra) for i, g in enumerate(groups)}
+    if isinstance(effects, Mapping):
+        unknown = set(effects) - set(groups)
+        if unknown:
+            raise ParameterError(f"effects given for unknown group(s) {sorted(unknown)}; groups are {list(groups)}.")
+        return {g: effects.get(g) for g in groups}
+    raise ParameterError(f"effects={effects!r}: use 'default', 'null', or a dict group -> Effects.")
+
+
+def _simulate_animal(program: AnimalProgram, n_frames: int, fps: float, arena: Arena, paws: bool,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+    motifs, lengths = sample_bouts(program, n_frames, fps, rng)
+    series = kinematic_series(program, motifs, lengths, fps, rng)
+    centre, heading = integrate_path(series, lengths, fps, arena, rng)
+    phases = rhythm_phases(series, fps, rng)
+    body = pose_body_frame(series, phases, program.body_scale, paws)
+    world = place(body, centre, heading)  # (time, keypoint, 3), cm
+    speed = np.linalg.norm(np.diff(centre, axis=0, prepend=centre[:1]), axis=1) * fps
+    return {"label": np.repeat(motifs, lengths), "keypoints": world, "centre": centre, "heading": heading,
+            "speed": speed}
+
+
+def make_cohort(
+    out_dir: str | Path | None = None,
+    *,
+    groups: Sequence[str] = ("WT", "KO"),
+    animals_per_group: int = 8,
+    sessions_per_animal: int | tuple[int, int] = (1, 2),
+    duration_s: float = 300.0,
+    fps: float = 30.0,
+    effects: str | Mapping[str, Effects | None] = "default",
+    animals_per_session: int = 1,
+    dims: int = 2,
+    paws: bool = True,
+    fmt: str = "dlc-csv",
+    noise: NoiseSpec | None = None,
+    arena: Arena | None = None,
+    seed: int = 0,
+) -> Cohort:
+    """Simulate a cohort; write it to ``out_dir`` if given.
+
+    Parameters
+    ----------
+    groups
+        Genotype names; the first is the reference.
+    sessions_per_animal
+        A number, or a (min, max) range drawn per animal.
+    effects
+        ``"default"`` (the second group: more rearing, more walk->run, longer grooming, slower walking;
+        a third group: more grooming, slower running), ``"null"`` (no differences), or a dict
+        ``group -> Effects``.
+    animals_per_session
+        1 for single-animal sessions; 2+ gives multi-animal sessions (one subject = one group of
+        animals from the same genotype) written as DeepLabCut multi-animal tables.
+    dims
+        2 (x, y) or 3 (adds z, height: rearing raises the nose).
+    fmt
+        ``"dlc-csv"``, ``"dlc-h5"`` or ``"sleap"`` (analysis HDF5).
+    """
+    import pandas as pd
+    import xarray as xr
+
+    from behavnb.io.schema import RawPoses, make_poses
+
+    if dims not in (2, 3):
+        raise ParameterError(f"dims={dims}: choose 2 (top view) or 3 (with height).")
+    if fmt not in FORMATS:
+        raise ParameterError(f"fmt={fmt!r}: choose one of {list(FORMATS)}.")
+    if fmt == "sleap" and dims == 3:
+        raise ParameterError("SLEAP analysis files hold 2D poses; use fmt='dlc-csv' with dims=3.")
+    if animals_per_group < 1 or animals_per_session < 1 or duration_s * fps < 30:
+        raise ParameterError("need at least 1 animal per group and session, and at least 30 frames per session.")
+    per_group = _group_effects(list(groups), effects)
+    noise = noise or NoiseSpec()
+    arena = arena or Arena()
+    n_frames = int(round(duration_s * fps))
+    kps = keypoint_names(paws)
+    space = ["x", "y", "z"][:dims]
+    root = np.random.SeedSequence(seed)
+    sub_seeds = root.spawn(len(groups) * animals_per_group)
+
+    rows, truth_parts, noise_parts, animals_json = [], [], [], {}
+    poses: dict[str, xr.Dataset] = {}
+    clean: dict[str, np.ndarray] = {}
+    for g_i, group in enumerate(groups):
+        for a in range(animals_per_group):
+            rng = np.random.default_rng(sub_seeds[g_i * animals_per_group + a])
+            subject = f"{group}_{a + 1:02d}"
+            n_sess = (sessions_per_animal if isinstance(sessions_per_animal, int)
+                      else int(rng.integers(sessions_per_animal[0], sessions_per_animal[1] + 1)))
+            programs = [animal_program(per_group[group], rng) for _ in range(animals_per_session)]
+            individuals = [f"mouse{i + 1}" for i in range(animals_per_session)]
+            animals_json[subject] = {"group": group, "individuals": {n: p.to_json() for n, p in zip(individuals, programs)}}
+            sex = "F" if rng.random() < 0.5 else "M"
+            for s in range(n_sess):
+                session = f"{subject}_s{s + 1}"
+                sims = [_simulate_animal(p, n_frames, fps, arena, paws, rng) for p in programs]
+                px = np.stack([arena.to_pixels(sim["keypoints"]) for sim in sims], axis=-1)  # (time, kp, 3, ind)
+                true_px = px.transpose(0, 2, 1, 3)[:, :dims]  # (time, space, keypoint, individual)
+                obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, rng)
+                obs, lik = np.round(obs, 3), np.round(lik, 4)
+                raw = RawPoses(obs, lik, kps, individuals, "DeepLabCut" if fmt.startswith("dlc") else "SLEAP", space=space,
+                               log=[f"synth.make_cohort: simulated session {session} (seed {seed})"])
+                poses[session] = make_poses(raw, fps=fps, source_file="", session=session)
+                clean[session] = np.round(true_px, 3)
+                rows.append({"session": session, "subject": subject, "group": group, "sex": sex,
+                             "cohort": f"c{a % 2 + 1}", "file": f"{session}{FORMATS[fmt]}", "fps": fps})
+                for i_name, sim in zip(individuals, sims):
+                    truth_parts.append(pd.DataFrame({
+                        "session": session, "individual": i_name, "frame": np.arange(n_frames),
+                        "motif": sim["label"].astype(np.int16),
+                        "motif_name": pd.Categorical.from_codes(sim["label"], categories=list(MOTIFS)),
+                        "x_cm": np.round(sim["centre"][:, 0], 4), "y_cm": np.round(sim["centre"][:, 1], 4),
+                        "heading": np.round(sim["heading"], 5), "speed_cm_s": np.round(sim["speed"], 4)}))
+                t, k, i = np.nonzero(code)
+                if len(t):
+                    noise_parts.append(pd.DataFrame({
+                        "session": session, "individual": np.array(individuals)[i], "frame": t,
+                        "keypoint": np.array(kps)[k], "kind": [CODES[c] for c in code[t, k, i]]}))
+    sessions = pd.DataFrame(rows)
+    truth = pd.concat(truth_parts, ignore_index=True)
+    noise_df = (pd.concat(noise_parts, ignore_index=True) if noise_parts else
+                pd.DataFrame(columns=["session", "individual", "frame", "keypoint", "kind"]))
+    spec = {
+        "generator": "behavnb.synth.make_cohort", "seed": seed, "fps": fps, "duration_s": duration_s,
+        "groups": list(groups), "animals_per_group": animals_per_group, "sessions_per_animal": sessions_per_animal,
+        "animals_per_session": animals_per_session, "dims": dims, "paws": paws, "format": fmt,
+        "motifs": list(MOTIFS), "keypoints": kps,
+        "effects": {g: (e.to_json() if e else None) for g, e in per_group.items()},
+        "noise": asdict(noise), "arena": asdict(arena), "animals": animals_json,
+    }
+    cohort = Cohort(sessions, truth, noise_df, spec, poses, clean)
+    if out_dir is not None:
+        cohort.files = write_cohort(cohort, Path(out_dir))
+    return cohort
+
+
+def write_cohort(cohort: Cohort, out_dir: Path) -> list[Path]:
+    """Write tracker files, ``sessions.csv`` and the truth files; every write is atomic."""
+    from behavnb.io.writers import save_dlc, save_sleap_analysis
+    from behavnb.project import atomic_path, atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fmt = cohort.spec["format"]
+    files = []
+    for row in cohort.sessions.itertuples(index=False):
+        ds = cohort.poses[row.session]
+        path = out_dir / row.file
+        if fmt == "sleap":
+            save_sleap_analysis(ds, path)
+        else:
+            save_dlc(ds, path, scorer="DLC_resnet50_synthetic_openfieldNov22shuffle1_100000",
+                     multi_animal=ds.sizes["individual"] > 1)
+        files.append(path)
+    with atomic_path(out_dir / "sessions.csv") as tmp:
+        cohort.sessions.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "truth.parquet") as tmp:
+        cohort.truth.to_parquet(tmp, index=False)
+    with atomic_path(out_dir / "truth_noise.parquet") as tmp:
+        cohort.noise.to_parquet(tmp, index=False)
+    atomic_write_text(out_dir / "truth.json", json.dumps(cohort.spec, indent=1, sort_keys=True))
+    return files + [out_dir / n for n in ("sessions.csv", "truth.parquet", "truth_noise.parquet", "truth.json")]

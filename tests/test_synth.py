@@ -1,0 +1,255 @@
+"""The synthetic cohort: motifs learnable from keypoints, planted effects real, statistics as specified,
+deterministic bytes, files that load back."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import mannwhitneyu
+
+from behavnb import io as bio
+from behavnb import synth
+from behavnb.errors import ParameterError
+from behavnb.synth.programs import MOTIFS
+
+WIN = 15  # frames per classification window (0.5 s)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo sizes (2 x 8 animals, 1-2 sessions of 5 min), in memory."""
+    return synth.make_cohort(None, seed=0)
+
+
+@pytest.fixture(scope="module")
+def null():
+    return synth.make_cohort(None, seed=0, effects="null")
+
+
+def _interp_nan(a: np.ndarray) -> np.ndarray:
+    flat = a.reshape(len(a), -1).copy()
+    t = np.arange(len(a))
+    for j in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, j])
+        flat[:, j] = np.interp(t, t[ok], flat[ok, j])
+    return flat.reshape(a.shape)
+
+
+def window_features(ds) -> np.ndarray:
+    """Simple per-window features from the observed (noisy) keypoints: speeds, body length, head angle."""
+    kp = list(ds["keypoint"].values)
+    pos = ds["position"].transpose("time", "individual", "keypoint", "space").values[:, 0].copy()
+    pos[ds["confidence"].values[:, :, 0] < 0.5] = np.nan
+    pos = _interp_nan(pos)
+    fps = ds.attrs["fps"]
+    centre, nose, neck, tail = (pos[:, kp.index(k)] for k in ("mid_spine", "nose", "neck", "tail_base"))
+    body = nose - tail
+    heading = np.unwrap(np.arctan2(body[:, 1], body[:, 0]))
+    speed = np.linalg.norm(np.gradient(centre, axis=0), axis=1) * fps
+    turning = np.gradient(heading) * fps
+    head = np.angle(np.exp(1j * (np.arctan2(*(nose - neck).T[::-1]) - np.arctan2(*(neck - tail).T[::-1]))))
+    nose_rel = nose - centre
+    nose_motion = np.linalg.norm(np.diff(nose_rel, axis=0, prepend=nose_rel[:1]), axis=1)
+    paws = [kp.index(k) for k in kp if "paw" in k]
+    paw_rel = pos[:, paws] - centre[:, None]
+    paw_motion = np.linalg.norm(np.diff(paw_rel, axis=0, prepend=paw_rel[:1]), axis=2).mean(1)
+    feats = np.stack([speed, turning, np.linalg.norm(body, axis=1), head, nose_motion,
+                      np.linalg.norm(paw_rel, axis=2).mean(1), paw_motion], axis=1)
+    n = len(feats) // WIN
+    w = feats[: n * WIN].reshape(n, WIN, -1)
+    return np.concatenate([w.mean(1), w.std(1)], axis=1)
+
+
+def test_motifs_are_identifiable_from_keypoints():
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import balanced_accuracy_score
+
+    cohort = synth.make_cohort(None, animals_per_group=3, sessions_per_animal=1, duration_s=300, seed=11)
+    X, y, session = [], [], []
+    for s, ds in cohort.poses.items():
+        f = window_features(ds)
+        lab = cohort.truth.loc[cohort.truth["session"] == s, "motif"].to_numpy()[: len(f) * WIN].reshape(len(f), WIN)
+        pure = (lab == lab[:, :1]).all(axis=1)  # windows inside one bout
+        X.append(f[pure])
+        y.append(lab[pure, 0])
+        session += [s] * int(pure.sum())
+    X, y, session = np.concatenate(X), np.concatenate(y), np.array(session)
+    held_out = np.isin(session, sorted(set(session))[::3])  # whole sessions never seen in training
+    clf = RandomForestClassifier(n_estimators=200, random_state=0).fit(X[~held_out], y[~held_out])
+    score = balanced_accuracy_score(y[held_out], clf.predict(X[held_out]))
+    assert set(y[held_out]) == set(range(len(MOTIFS)))
+    assert score >= 0.85, f"balanced accuracy {score:.3f}"
+
+
+def per_animal(cohort, value: pd.Series) -> pd.DataFrame:
+    """Per-animal mean of a per-session value, with group."""
+    sess = cohort.sessions.set_index("session")
+    df = value.rename("v").to_frame().join(sess[["subject", "group"]])
+    return df.groupby(["subject", "group"])["v"].mean().reset_index()
+
+
+def usage(cohort, motif: str) -> pd.DataFrame:
+    t = cohort.truth
+    return per_animal(cohort, (t["motif_name"] == motif).groupby(t["session"]).mean())
+
+
+def test_planted_effects_are_detected(demo):
+    u = usage(demo, "rear")
+    ko, wt = u.loc[u.group == "KO", "v"], u.loc[u.group == "WT", "v"]
+    assert len(ko) == len(wt) == 8
+    assert mannwhitneyu(ko, wt, alternative="greater").pvalue < 0.01
+    t = demo.truth
+    walk = t[t["motif_name"] == "walk"]
+    speed = per_animal(demo, walk.groupby("session")["speed_cm_s"].mean())
+    assert mannwhitneyu(speed.loc[speed.group == "KO", "v"], speed.loc[speed.group == "WT", "v"],
+                        alternative="less").pvalue < 0.01
+    bouts = bout_table(t)
+    groom = per_animal(demo, bouts[bouts.motif == "groom"].groupby("session")["frames"].mean())
+    assert mannwhitneyu(groom.loc[groom.group == "KO", "v"], groom.loc[groom.group == "WT", "v"],
+                        alternative="greater").pvalue < 0.01
+    trans = bouts.assign(nxt=bouts.groupby("session")["motif"].shift(-1))
+    walk_run = per_animal(demo, trans[trans.motif == "walk"].groupby("session")["nxt"].apply(lambda s: (s == "run").mean()))
+    assert mannwhitneyu(walk_run.loc[walk_run.group == "KO", "v"], walk_run.loc[walk_run.group == "WT", "v"],
+                        alternative="greater").pvalue < 0.01
+
+
+def test_null_mode_plants_nothing(demo, null):
+    for motif in MOTIFS:
+        u = usage(null, motif)
+        diff = u.loc[u.group == "KO", "v"].mean() - u.loc[u.group == "WT", "v"].mean()
+        spread = u["v"].std()
+        assert abs(diff) < max(1.5 * spread, 0.01), (motif, diff, spread)
+    rear_null, rear_demo = usage(null, "rear"), usage(demo, "rear")
+    d_null = rear_null.groupby("group")["v"].mean().diff().abs().iloc[-1]
+    d_demo = rear_demo.groupby("group")["v"].mean().diff().abs().iloc[-1]
+    assert d_null < 0.3 * d_demo
+
+
+def bout_table(truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per bout: session, motif name, length in frames."""
+    change = (truth["motif"] != truth["motif"].shift()) | (truth["session"] != truth["session"].shift())
+    bout_id = change.cumsum()
+    g = truth.groupby(bout_id)
+    out = pd.DataFrame({"session": g["session"].first(), "motif": g["motif_name"].first(), "frames": g.size()})
+    last = truth.groupby("session")["frame"].transform("max")
+    ends_at_edge = g.apply(lambda b: b["frame"].iloc[0] == 0 or b["frame"].iloc[-1] == last.loc[b.index[-1]])
+    return out[~ends_at_edge.to_numpy()].reset_index(drop=True)
+
+
+def test_realised_statistics_match_the_specification():
+    fps = 30.0
+    cohort = synth.make_cohort(None, groups=("WT",), animals_per_group=1, sessions_per_animal=1,
+                               duration_s=4 * 3600, seed=5, noise=synth.NoiseSpec.none())
+    program = cohort.spec["animals"]["WT_01"]["individuals"]["mouse1"]
+    P = np.array(program["transitions"])
+    mean_s = np.array(program["duration_mean_s"])
+    cv = np.array([synth.programs.DURATIONS[m][1] for m in MOTIFS])
+    bouts = bout_table(cohort.truth)
+    # bout durations: mean within 4 standard errors of the specified mean (gamma, cv as given)
+    for i, m in enumerate(MOTIFS):
+        d = bouts.loc[bouts.motif == m, "frames"] / fps
+        se = mean_s[i] * cv[i] / np.sqrt(len(d))
+        assert abs(d.mean() - mean_s[i]) < 4 * se + 0.5 / fps, (m, d.mean(), mean_s[i], len(d))
+    # transitions: each row's realised frequencies within 4 binomial standard errors
+    nxt = bouts["motif"].shift(-1)
+    for i, a in enumerate(MOTIFS):
+        row = nxt[bouts["motif"] == a].dropna()
+        for j, b in enumerate(MOTIFS):
+            p_hat, p = (row == b).mean(), P[i, j]
+            assert abs(p_hat - p) < 4 * np.sqrt(max(p * (1 - p), 1e-4) / len(row)) + 1e-9, (a, b, p_hat, p)
+    # usage: fraction of time = stationary bout distribution x mean duration, normalised
+    w, v = np.linalg.eig(P.T)
+    pi = np.real(v[:, np.argmin(abs(w - 1))])
+    pi /= pi.sum()
+    expected = pi * mean_s / (pi * mean_s).sum()
+    realised = cohort.truth["motif_name"].value_counts(normalize=True).reindex(MOTIFS).to_numpy()
+    np.testing.assert_allclose(realised, expected, atol=0.015, rtol=0.1)
+
+
+def _digest(folder) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
+    kw = dict(animals_per_group=2, sessions_per_animal=1, duration_s=20)
+    synth.make_cohort(tmp_path / "a", seed=7, **kw)
+    synth.make_cohort(tmp_path / "b", seed=7, **kw)
+    synth.make_cohort(tmp_path / "c", seed=8, **kw)
+    a, b, c = _digest(tmp_path / "a"), _digest(tmp_path / "b"), _digest(tmp_path / "c")
+    assert a == b and len(a) == 8
+    assert all(a[n] != c[n] for n in a if n.endswith(".csv") and n != "sessions.csv")
+    assert synth.make_cohort(None, seed=7, fmt="sleap", **kw).poses.keys() == synth.make_cohort(None, seed=7, **kw).poses.keys()
+
+
+def test_registered_demo_files_are_the_generated_ones(tmp_path, monkeypatch):
+    from behavnb import manifest
+
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path))
+    files = manifest.fetch("synthetic-tiny")  # generated, then every sha256 checked against the registry
+    assert {"sessions.csv", "truth.parquet", "truth.json", "truth_noise.parquet"} <= set(files)
+    truth = manifest.load_truth("synthetic-tiny")
+    assert list(truth.columns[:4]) == ["session", "individual", "frame", "motif"]
+    assert len(manifest.sessions("synthetic-tiny")) == 4
+
+
+@pytest.mark.parametrize("fmt, dims", [("dlc-csv", 2), ("dlc-h5", 2), ("sleap", 2), ("dlc-csv", 3)])
+def test_written_files_load_back(tmp_path, fmt, dims):
+    noise = synth.NoiseSpec(missing="nan" if fmt == "sleap" else "zeros")
+    cohort = synth.make_cohort(tmp_path, animals_per_group=1, sessions_per_animal=1, duration_s=10, seed=3,
+                               fmt=fmt, dims=dims, noise=noise)
+    table = __import__("behavnb").manifest.sessions(tmp_path)
+    for row in table.itertuples():
+        ds = bio.load_poses(row.file, fallback_fps=row.fps)
+        made = cohort.poses[row.session]
+        assert list(ds["keypoint"].values) == list(made["keypoint"].values)
+        assert list(ds["space"].values) == ["x", "y", "z"][:dims]
+        expected = made["position"].values.copy()
+        if noise.missing == "zeros":  # the loader turns DeepLabCut's (0, 0) misses into NaN
+            miss = (expected == 0).all(axis=1) & (made["confidence"].values <= 0.1)
+            expected[np.broadcast_to(miss[:, None], expected.shape)] = np.nan
+        atol = 1e-3 if fmt == "sleap" else 1e-9  # movement reads SLEAP files as float32
+        np.testing.assert_allclose(ds["position"].values, expected, rtol=0, atol=atol)
+        np.testing.assert_allclose(ds["confidence"].values, made["confidence"].values, atol=atol)
+    labels = bio.load_labels(tmp_path / "truth.parquet")
+    assert len(labels) == len(cohort.truth) and labels["motif"].between(0, 7).all()
+
+
+def test_noise_truth_records_corruptions(demo):
+    kinds = set(demo.noise["kind"])
+    assert {"dropout", "jump", "lr_swap"} <= kinds
+    s = demo.sessions["session"].iloc[0]
+    ds = demo.poses[s]
+    drops = demo.noise[(demo.noise.session == s) & (demo.noise.kind == "dropout")]
+    k = [list(ds["keypoint"].values).index(n) for n in drops["keypoint"]]
+    assert (ds["position"].values[drops["frame"], :, k, 0] == 0).all()  # DeepLabCut-style (0, 0)
+    assert (ds["confidence"].values[drops["frame"], k, 0] < 0.1).all()
+    frac = len(demo.noise[demo.noise.session == s]) / (ds.sizes["time"] * ds.sizes["keypoint"])
+    assert 0.01 < frac < 0.1
+
+
+def test_stays_in_the_arena_and_body_size_varies(demo):
+    t = demo.truth
+    assert t["x_cm"].between(0, 50).all() and t["y_cm"].between(0, 50).all()
+    scales = [ind["body_scale"] for a in demo.spec["animals"].values() for ind in a["individuals"].values()]
+    assert np.std(scales) > 0.02
+
+
+def test_three_d_rearing_raises_the_nose():
+    c = synth.make_cohort(None, groups=("WT",), animals_per_group=1, sessions_per_animal=1, duration_s=120,
+                          dims=3, seed=2, noise=synth.NoiseSpec.none())
+    ds = next(iter(c.poses.values()))
+    z = ds["position"].sel(space="z", keypoint="nose").values[:, 0]
+    lab = c.truth["motif_name"].to_numpy()
+    assert z[lab == "rear"].mean() > 2 * z[lab == "walk"].mean()
+
+
+def test_bad_parameters():
+    with pytest.raises(ParameterError, match="unknown motif"):
+        synth.Effects(usage={"dance": 2.0})
+    with pytest.raises(ParameterError, match="dims=4"):
+        synth.make_cohort(None, dims=4)
+    with pytest.raises(ParameterError, match="unknown group"):
+        synth.make_cohort(None, effects={"HET": synth.Effects()})
