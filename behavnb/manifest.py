@@ -139,10 +139,12 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
                 "floating point differ on this machine. The dataset is still self-consistent (its truth files were "
                 "generated with it), but numbers will not match the documentation exactly.", stacklevel=2)
         elif got != spec["sha256"]:
+            fix = (f"delete {root} and call manifest.fetch({name!r}) again to regenerate it" if entry.get("generator")
+                   else f"delete it and call manifest.fetch({name!r}) again to re-download it from {spec['url']}")
             raise ChecksumError(
                 f"{local}: sha256 is {got[:16]}…, but dataset {name!r} registers {spec['sha256'][:16]}…. The file is "
-                f"damaged or a different version: delete it and call manifest.fetch({name!r}) again to re-download "
-                f"it from {spec['url']} (for your own data, update the sha256 in {entry['_dir'] / 'dataset.yaml'})."
+                f"damaged or a different version: {fix} (for your own data, update the sha256 in "
+                f"{entry['_dir'] / 'dataset.yaml'})."
             )
         out[spec["path"]] = local
     return out

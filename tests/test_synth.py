@@ -253,3 +253,41 @@ def test_bad_parameters():
         synth.make_cohort(None, dims=4)
     with pytest.raises(ParameterError, match="unknown group"):
         synth.make_cohort(None, effects={"HET": synth.Effects()})
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pairs")
+    return out, synth.make_cohort(out, animals_per_group=2, sessions_per_animal=1, duration_s=120,
+                                  animals_per_session=2, seed=4)
+
+
+def test_multi_animal_files_and_identity_swaps(pairs):
+    out, cohort = pairs
+    first = (out / cohort.sessions["file"].iloc[0]).read_text().splitlines()
+    assert first[1].startswith("individuals,mouse1") and first[2].startswith("bodyparts,nose")
+    ds = bio.load_poses(out / cohort.sessions["file"].iloc[0], fps=30)
+    assert list(ds["individual"].values) == ["mouse1", "mouse2"] and ds.sizes["keypoint"] == 14
+    swaps = cohort.noise[cohort.noise.kind == "id_swap"]
+    assert len(swaps) and set(swaps["individual"]) == {"mouse1", "mouse2"}
+
+
+def test_social_episodes_bring_the_animals_together(pairs):
+    _, cohort = pairs
+    t = cohort.truth
+    assert set(t.loc[t.individual == "mouse2", "social"]) == {"none", "approach", "follow", "nose_to_nose"}
+    assert set(t.loc[t.individual == "mouse1", "social"]) == {"none"}
+    dist, social, noses, contact = [], [], [], []
+    for session, ds in cohort.poses.items():
+        st = t[t.session == session]
+        m1, m2 = st[st.individual == "mouse1"], st[st.individual == "mouse2"]
+        dist.append(np.hypot(m1["x_cm"].to_numpy() - m2["x_cm"].to_numpy(), m1["y_cm"].to_numpy() - m2["y_cm"].to_numpy()))
+        social.append(m2["social"].to_numpy())
+        contact.append((social[-1] == "nose_to_nose") & (m2["motif_name"].to_numpy() == "sniff"))
+        clean = cohort.clean[session]  # noise-free keypoints, px
+        k = list(ds["keypoint"].values).index("nose")
+        noses.append(np.linalg.norm(clean[:, :2, k, 0] - clean[:, :2, k, 1], axis=1) / 8.0)  # cm
+    dist, social, noses, contact = map(np.concatenate, (dist, social, noses, contact))
+    assert dist[social == "follow"].mean() < 0.6 * dist[social == "none"].mean()
+    assert dist[social == "approach"].mean() < dist[social == "none"].mean()
+    assert np.median(noses[contact]) < 2.5, np.median(noses[contact])

@@ -12,7 +12,15 @@ import numpy as np
 
 from behavnb.errors import ParameterError
 from behavnb.synth.body import LR_PAIRS, keypoint_names, place, pose_body_frame
-from behavnb.synth.motion import Arena, integrate_path, kinematic_series, rhythm_phases
+from behavnb.synth.motion import (
+    SOCIAL,
+    Arena,
+    integrate_path,
+    kinematic_series,
+    rhythm_phases,
+    social_episodes,
+    social_path,
+)
 from behavnb.synth.noise import CODES, NoiseSpec, corrupt
 from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, AnimalProgram, Effects, animal_program, sample_bouts
 
@@ -51,16 +59,53 @@ def _group_effects(groups: Sequence[str], effects) -> dict[str, Effects | None]:
 
 
 def _simulate_animal(program: AnimalProgram, n_frames: int, fps: float, arena: Arena, paws: bool,
-                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+                     rng: np.random.Generator, leader: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """One animal's session; with a ``leader``, social episodes towards it interrupt its own behaviour."""
     motifs, lengths = sample_bouts(program, n_frames, fps, rng)
     series = kinematic_series(program, motifs, lengths, fps, rng)
-    centre, heading = integrate_path(series, lengths, fps, arena, rng)
+    label = np.repeat(motifs, lengths)
+    social = np.zeros(n_frames, dtype=np.int8)
+    if leader is None:
+        centre, heading = integrate_path(series, lengths, fps, arena, rng)
+    else:
+        centre, heading = _with_social(series, label, social, lengths, program, leader, fps, arena, rng)
     phases = rhythm_phases(series, fps, rng)
     body = pose_body_frame(series, phases, program.body_scale, paws)
     world = place(body, centre, heading)  # (time, keypoint, 3), cm
     speed = np.linalg.norm(np.diff(centre, axis=0, prepend=centre[:1]), axis=1) * fps
-    return {"label": np.repeat(motifs, lengths), "keypoints": world, "centre": centre, "heading": heading,
-            "speed": speed}
+    return {"label": label, "keypoints": world, "centre": centre, "heading": heading, "speed": speed,
+            "social": social}
+
+
+def _with_social(series, label, social, lengths, program, leader, fps, arena, rng):
+    """Integrate the follower's own path between social episodes and build the episodes from the leader's."""
+    n_frames = len(label)
+    ends = np.cumsum(lengths)
+    centre, heading = np.empty((n_frames, 2)), np.empty(n_frames)
+    body_length = 8.4 * program.body_scale
+    walk, sniff = MOTIFS.index("walk"), MOTIFS.index("sniff")
+    state, t = None, 0
+    for a, b, kind in social_episodes(n_frames, fps, rng) + [(n_frames, n_frames, "none")]:
+        if a > t:  # the animal's own behaviour
+            seg_ends = np.append(ends[(ends > t) & (ends < a)], a) - t
+            part = {k: v[t:a] for k, v in series.items()}
+            centre[t:a], heading[t:a] = integrate_path(part, np.diff(seg_ends, prepend=0), fps, arena, rng, start=state)
+            state = (centre[a - 1], heading[a - 1])
+        if b > a:
+            p0, th0 = state if state is not None else (rng.uniform(10, arena.size_cm - 10, 2), 0.0)
+            pos, head, contact = social_path(kind, leader, a, b, p0, th0, body_length, fps, arena)
+            centre[a:b], heading[a:b] = pos, head
+            series["speed"][a:b] = np.linalg.norm(np.diff(pos, axis=0, prepend=p0[None]), axis=1) * fps
+            series["omega"][a:b] = np.diff(head, prepend=th0) * fps
+            for k in ("pitch", "groom"):
+                series[k][a:b] = 0.0
+            series["gait"][a:b] = np.where(contact, 0.0, 1.0)
+            series["scan"][a:b] = np.where(contact, 1.0, 0.0)
+            label[a:b] = np.where(contact, sniff, walk)
+            social[a:b] = SOCIAL.index(kind)
+            state = (pos[-1], head[-1])
+        t = b
+    return centre, heading
 
 
 def make_cohort(
@@ -137,8 +182,10 @@ def make_cohort(
             sex = "F" if rng.random() < 0.5 else "M"
             for s in range(n_sess):
                 session = f"{subject}_s{s + 1}"
-                sims = [_simulate_animal(p, n_frames, fps, arena, paws, rng) for p in programs]
+                sims = [_simulate_animal(programs[0], n_frames, fps, arena, paws, rng)]
+                sims += [_simulate_animal(p, n_frames, fps, arena, paws, rng, leader=sims[0]) for p in programs[1:]]
                 px = np.stack([arena.to_pixels(sim["keypoints"]) for sim in sims], axis=-1)  # (time, kp, 3, ind)
+                px[:, :, :2] = np.clip(px[:, :, :2], 0.0, arena.image_px)  # a camera sees nothing beyond its image
                 true_px = px.transpose(0, 2, 1, 3)[:, :dims]  # (time, space, keypoint, individual)
                 obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, rng)
                 obs, lik = np.round(obs, 3), np.round(lik, 4)
@@ -154,7 +201,9 @@ def make_cohort(
                         "motif": sim["label"].astype(np.int16),
                         "motif_name": pd.Categorical.from_codes(sim["label"], categories=list(MOTIFS)),
                         "x_cm": np.round(sim["centre"][:, 0], 4), "y_cm": np.round(sim["centre"][:, 1], 4),
-                        "heading": np.round(sim["heading"], 5), "speed_cm_s": np.round(sim["speed"], 4)}))
+                        "heading": np.round(sim["heading"], 5), "speed_cm_s": np.round(sim["speed"], 4),
+                        **({"social": pd.Categorical.from_codes(sim["social"], categories=list(SOCIAL))}
+                           if animals_per_session > 1 else {})}))
                 t, k, i = np.nonzero(code)
                 if len(t):
                     noise_parts.append(pd.DataFrame({

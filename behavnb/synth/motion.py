@@ -27,7 +27,7 @@ class Arena:
 
     size_cm: float = 50.0
     px_per_cm: float = 8.0
-    border_px: float = 40.0
+    border_px: float = 100.0  # wide enough that a tail reaching over the wall stays in the image
     margin_cm: float = 4.0
 
     @property
@@ -74,9 +74,10 @@ def rhythm_phases(series: dict[str, np.ndarray], fps: float, rng: np.random.Gene
 
 
 def integrate_path(series: dict[str, np.ndarray], lengths: np.ndarray, fps: float, arena: Arena,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                   rng: np.random.Generator, start: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Centre (time, 2) in cm and heading (time,) in rad; turns away from walls.
 
+    ``start`` is the (centre, heading) just before the first frame; default a random place.
     Modifies ``series['omega']`` and ``series['speed']`` in place where the animal steers off a wall,
     so that body bend and the recorded truth follow what the animal really did.
     """
@@ -86,8 +87,10 @@ def integrate_path(series: dict[str, np.ndarray], lengths: np.ndarray, fps: floa
     centre_xy = np.full(2, arena.size_cm / 2)
     pos = np.empty((n_t, 2))
     heading = np.empty(n_t)
-    p = rng.uniform(lo + 5, hi - 5, 2)
-    th = rng.uniform(-np.pi, np.pi)
+    if start is None:
+        p, th = rng.uniform(lo + 5, hi - 5, 2), rng.uniform(-np.pi, np.pi)
+    else:
+        p, th = np.asarray(start[0], dtype=float), float(start[1])
     bounds = np.cumsum(lengths)
     i, b, steered_at = 0, 0, -1
     while i < n_t:
@@ -116,3 +119,62 @@ def integrate_path(series: dict[str, np.ndarray], lengths: np.ndarray, fps: floa
         th, p, i = th_seg[-1], p_seg[-1], j
     np.clip(pos, 0.5, arena.size_cm - 0.5, out=pos)  # the walls themselves are never crossed
     return pos, heading
+
+
+SOCIAL = ("none", "approach", "follow", "nose_to_nose")
+
+
+def social_episodes(n_frames: int, fps: float, rng: np.random.Generator, mean_gap_s: float = 12.0
+                    ) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of social episodes: approach, follow or nose-to-nose, separated by own behaviour."""
+    span = {"approach": (2.0, 4.0), "follow": (3.0, 6.0), "nose_to_nose": (2.5, 4.5)}
+    out, t = [], int(rng.exponential(mean_gap_s) * fps)
+    while t < n_frames - fps:
+        kind = SOCIAL[1 + int(rng.integers(3))]
+        length = int(rng.uniform(*span[kind]) * fps)
+        out.append((t, min(t + length, n_frames), kind))
+        t += length + int((2.0 + rng.exponential(mean_gap_s)) * fps)
+    return out
+
+
+def social_path(kind: str, leader: dict[str, np.ndarray], a: int, b: int, p0: np.ndarray, th0: float,
+                body_length: float, fps: float, arena: Arena) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The follower's centre, heading and 'in contact' mask for frames a..b of a social episode.
+
+    approach: move to a point beside the leader's head and stop there, facing it;
+    follow: trail the leader's path one second behind;
+    nose_to_nose: come round to face the leader, noses almost touching.
+    Built from the leader's known path, so it is vectorised; blending from the follower's own state
+    keeps the path continuous.
+    """
+    idx = np.arange(a, b)
+    n = b - a
+    l_centre, l_heading = leader["centre"][idx], leader["heading"][idx]
+    l_dir = np.stack([np.cos(l_heading), np.sin(l_heading)], axis=1)
+    l_nose = l_centre + 0.5 * body_length * l_dir
+    if kind == "follow":
+        lag = np.maximum(idx - int(fps), a)
+        target = leader["centre"][lag]
+        face = leader["centre"][idx] - 0.5 * body_length * l_dir  # the leader's tail base
+        ramp = 1.0 * fps
+    elif kind == "approach":
+        side = p0 - l_centre[0]
+        side = side / max(np.linalg.norm(side), 1e-6)
+        target = l_nose + side * 0.9 * body_length
+        face = l_nose
+        ramp = 0.6 * n
+    else:  # nose_to_nose
+        target = l_nose + l_dir * 0.55 * body_length
+        face = l_nose
+        ramp = 0.6 * n
+    tau = np.clip(np.arange(n) / max(ramp, 1), 0, 1)
+    w = (tau * tau * (3 - 2 * tau))[:, None]  # smoothstep
+    pos = (1 - w) * p0 + w * target
+    np.clip(pos, arena.margin_cm, arena.size_cm - arena.margin_cm, out=pos)  # no squeezing through walls
+    to_face = face - pos
+    face_heading = np.arctan2(to_face[:, 1], to_face[:, 0])
+    turn = (face_heading - th0 + np.pi) % (2 * np.pi) - np.pi
+    ramp_turn = np.minimum(1.0, np.arange(1, n + 1) / (0.3 * fps))  # turn to face within 0.3 s
+    heading = np.unwrap(np.concatenate([[th0], th0 + ramp_turn * turn]))[1:]
+    contact = (w[:, 0] >= 1.0) & (kind != "follow")
+    return pos, heading, contact
