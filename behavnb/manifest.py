@@ -86,24 +86,27 @@ def data_dir() -> Path:
 def dataset_dir(name: str) -> Path:
     """Where a dataset's files live locally.
 
-    Generated datasets go to ``<data_dir>/<name>``, or to pooch's user cache when the data directory
-    is read-only (as a shared data folder often is) and does not hold them already.
+    Generated (synthetic) datasets live in ``<data_dir>/<name>`` if they are already there, else in
+    the generated-data cache (``$BEHAVNB_CACHE_DIR`` or pooch's user cache): generating never writes
+    into a data folder that may be shared.
     """
     entry = info(name)
     if entry.get("location") == "package":
         return embedded_dir() / name
     local = data_dir() / entry.get("folder", name)
-    if entry.get("generator") and not local.exists() and not _writable(data_dir()):
-        import pooch
-
-        return Path(pooch.os_cache("behavnb")) / name
+    if entry.get("generator") and not local.exists():
+        return generated_dir() / name
     return local
 
 
-def _writable(path: Path) -> bool:
-    while not path.exists():
-        path = path.parent
-    return os.access(path, os.W_OK)
+def generated_dir() -> Path:
+    """Where synthetic datasets are generated: ``$BEHAVNB_CACHE_DIR`` or pooch's user cache."""
+    env = os.environ.get("BEHAVNB_CACHE_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    import pooch
+
+    return Path(pooch.os_cache("behavnb"))
 
 
 def sha256(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 - Real public files come from ``$BEHAVNB_DATA_DIR`` (default ``../shared/data`` beside the checkout).
   Tests that need them skip when absent, unless ``BEHAVNB_REQUIRE_DATA=1`` (CI), where they fail.
+- Synthetic datasets are generated into a fresh ``BEHAVNB_CACHE_DIR``, never into the shared data.
 - nbmake runs the notebooks in order against one temporary run directory, passed to the kernels
   through ``BEHAVNB_PROJECT_DIR``.
 """
@@ -23,6 +24,8 @@ TEST_DATA = Path(__file__).resolve().parent / "data"
 if not os.environ.get("BEHAVNB_DATA_DIR") and (ROOT.parent / "shared" / "data").is_dir():
     os.environ["BEHAVNB_DATA_DIR"] = str(ROOT.parent / "shared" / "data")
 os.environ.setdefault("BEHAVNB_PROJECT_DIR", tempfile.mkdtemp(prefix="behavnb-nbmake-"))
+# synthetic datasets are generated afresh for each test session (and checked against the registry)
+os.environ.setdefault("BEHAVNB_CACHE_DIR", tempfile.mkdtemp(prefix="behavnb-cache-"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

@@ -187,8 +187,10 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 def test_registered_demo_files_are_the_generated_ones(tmp_path, monkeypatch):
     from behavnb import manifest
 
-    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path))
-    files = manifest.fetch("synthetic-tiny")  # generated, then every sha256 checked against the registry
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BEHAVNB_CACHE_DIR", str(tmp_path / "cache"))
+    files = manifest.fetch("synthetic-tiny")
+    assert files["truth.json"].parent == tmp_path / "cache" / "synthetic-tiny"  # never into the data folder  # generated, then every sha256 checked against the registry
     assert {"sessions.csv", "truth.parquet", "truth.json", "truth_noise.parquet"} <= set(files)
     truth = manifest.load_truth("synthetic-tiny")
     assert list(truth.columns[:4]) == ["session", "individual", "frame", "motif"]
