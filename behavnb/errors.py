@@ -50,3 +50,15 @@ class ChecksumError(BehavnbError, ValueError):
 
 class ParameterError(BehavnbError, ValueError):
     """A function or notebook parameter has an invalid value."""
+
+
+class KeypointNotFoundError(ParameterError):
+    """A keypoint named in a parameter is not in the data."""
+
+
+class SessionTooShortError(ParameterError):
+    """A session has fewer frames than a window (smoothing, model) needs."""
+
+
+class DataWarning(UserWarning):
+    """A recoverable data problem (an empty keypoint, a session failing QC); the message gives counts."""

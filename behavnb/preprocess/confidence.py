@@ -1,7 +1,4 @@
-"""Cleaning poses. So far: the confidence summaries that help choose a cutoff before cleaning.
-
-All functions are vectorised over time, keypoints and individuals.
-"""
+"""Confidence: how much data each cutoff keeps, and the filter that applies one."""
 
 from __future__ import annotations
 
@@ -10,17 +7,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from behavnb.errors import ParameterError
+from behavnb.io.schema import append_log
+from behavnb.preprocess._core import (
+    LOW_CONFIDENCE, add_flag, check_fraction, ensure_flags, longest_run, point_missing, position_array, with_position,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
-
-
-def _check_cutoff(cutoff: float) -> float:
-    if not 0.0 <= float(cutoff) <= 1.0:
-        raise ParameterError(f"confidence cutoff {cutoff!r} is outside [0, 1]; trackers report likelihoods in [0, 1].")
-    return float(cutoff)
 
 
 def usable(ds: xr.Dataset, cutoff: float = 0.0) -> xr.DataArray:
@@ -31,7 +25,7 @@ def usable(ds: xr.Dataset, cutoff: float = 0.0) -> xr.DataArray:
     Files without confidence (SLEAP analysis files without point scores, DLC labeled-data) have
     NaN confidence; their points count as usable whenever the position is present.
     """
-    cutoff = _check_cutoff(cutoff)
+    cutoff = check_fraction(cutoff, "cutoff")
     present = ds["position"].notnull().all("space")
     conf = ds["confidence"]
     return present & (conf.isnull() | (conf >= cutoff))
@@ -46,7 +40,7 @@ def kept_fraction(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoffs: Sequenc
 
     if not isinstance(poses, Mapping):
         poses = {poses.attrs.get("session", "session"): poses}
-    cutoffs = [_check_cutoff(c) for c in cutoffs]
+    cutoffs = [check_fraction(c, "cutoff") for c in cutoffs]
     rows = []
     keypoints = list(next(iter(poses.values()))["keypoint"].values)
     for c in cutoffs:
@@ -65,11 +59,11 @@ def missing_summary(ds: xr.Dataset, cutoff: float = 0.0) -> pd.DataFrame:
     """Per keypoint and individual: % missing (NaN), % below the cutoff, and the longest gap in frames."""
     import pandas as pd
 
-    cutoff = _check_cutoff(cutoff)
+    cutoff = check_fraction(cutoff, "cutoff")
     present = ds["position"].notnull().all("space")
     ok = usable(ds, cutoff)
     bad = (~ok).transpose("time", ...).values  # (time, keypoint, individual)
-    longest = _longest_run(bad)
+    longest = longest_run(bad)
     rows = []
     for k_i, k in enumerate(ds["keypoint"].values):
         for i_i, ind in enumerate(ds["individual"].values):
@@ -82,12 +76,23 @@ def missing_summary(ds: xr.Dataset, cutoff: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _longest_run(mask: np.ndarray) -> np.ndarray:
-    """Length of the longest run of True along axis 0, for every other index (vectorised)."""
-    t = mask.shape[0]
-    flat = mask.reshape(t, -1)
-    idx = np.arange(1, t + 1)[:, None]
-    # position of the last False at or before each frame; run length = frame - last False
-    last_false = np.maximum.accumulate(np.where(~flat, idx, 0), axis=0)
-    run = np.where(flat, idx - last_false, 0)
-    return run.max(axis=0).reshape(mask.shape[1:]) if t else np.zeros(mask.shape[1:], dtype=int)
+def filter_confidence(ds: xr.Dataset, threshold: float = 0.6) -> xr.Dataset:
+    """Set points whose confidence is below ``threshold`` to NaN, flagging them ``low_confidence``.
+
+    Notes
+    -----
+    Points without a confidence (NaN, e.g. SLEAP files without scores) are kept. 0.6 is
+    DeepLabCut's plotting default; 0.9, common in VAME projects, can remove most of a paw or tail
+    tip: look at ``kept_fraction`` first (notebook 01) and the QC table after.
+    """
+    threshold = check_fraction(threshold, "threshold")
+    ds = ensure_flags(ds)
+    conf = ds["confidence"].transpose("time", "keypoint", "individual").values
+    pos = position_array(ds)
+    low = ~point_missing(pos) & (conf < threshold)  # NaN confidence compares False: kept
+    pos[np.broadcast_to(low[:, None], pos.shape)] = np.nan
+    out = with_position(ds, pos)
+    add_flag(out, low, LOW_CONFIDENCE)
+    n = int(low.sum())
+    return append_log(out, f"preprocess.filter_confidence: threshold={threshold}; removed {n} points "
+                           f"({100 * n / max(low.size, 1):.2f} %)")

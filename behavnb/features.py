@@ -1,0 +1,321 @@
+"""Kinematic and social features of cleaned poses, each a DataArray with its units in ``attrs``.
+
+Input is the output of ``preprocess.clean`` (it needs ``centroid``, ``heading``, ``ego_position``).
+Derivatives are central differences per second; a NaN next to a frame makes that frame's value NaN
+rather than an invented number. Angles are radians in the data's own frame (image y points down,
+so positive angular velocity is clockwise on screen).
+
+``compute`` gathers them into one Dataset (written to ``features/`` by notebook 03), and
+``model_inputs`` picks some as extra inputs for the models (e.g. speed next to the pose).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.errors import KeypointNotFoundError, ParameterError
+from behavnb.preprocess import guess_reference, units_of
+from behavnb.preprocess._core import keypoint_index, nanmean_axis
+from behavnb.preprocess.outliers import body_axis
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+def _need(ds: xr.Dataset, var: str) -> None:
+    if var not in ds:
+        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: features need cleaned, "
+                             f"aligned poses (preprocess.clean or preprocess.align).")
+
+
+def _wrap(a: np.ndarray) -> np.ndarray:
+    return (a + np.pi) % (2 * np.pi) - np.pi
+
+
+def _da(ds: xr.Dataset, values: np.ndarray, dims: tuple[str, ...], units: str, description: str, name: str) -> xr.DataArray:
+    import xarray as xr
+
+    coords = {d: ds[d] for d in dims if d in ds.coords}
+    if "time" in dims:
+        coords["frame"] = ds["frame"] if "frame" in ds.coords else ("time", np.arange(ds.sizes["time"]))
+    return xr.DataArray(values, dims=dims, coords=coords, name=name, attrs={"units": units, "description": description})
+
+
+def _fps(ds: xr.Dataset) -> float:
+    fps = ds.attrs.get("fps")
+    if fps is None or not np.isfinite(float(fps)):
+        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no fps; derivatives need the frame rate.")
+    return float(fps)
+
+
+def _ddt(x: np.ndarray, fps: float) -> np.ndarray:
+    """Central difference along axis 0, per second (one-sided at the ends)."""
+    if x.shape[0] < 2:
+        return np.full_like(x, np.nan, dtype=float)
+    return np.gradient(x, axis=0) * fps
+
+
+def speed(ds: xr.Dataset) -> xr.DataArray:
+    """Speed of the body centre (allocentric), per individual."""
+    _need(ds, "centroid")
+    xy = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
+    v = _ddt(xy, _fps(ds))
+    return _da(ds, np.hypot(v[:, 0], v[:, 1]), ("time", "individual"), f"{units_of(ds)}/s", "body centre speed", "speed")
+
+
+def acceleration(ds: xr.Dataset) -> xr.DataArray:
+    """Rate of change of the body speed (positive = speeding up)."""
+    s = speed(ds)
+    return _da(ds, _ddt(s.values, _fps(ds)), ("time", "individual"), f"{units_of(ds)}/s^2",
+               "tangential acceleration of the body centre", "acceleration")
+
+
+def angular_velocity(ds: xr.Dataset) -> xr.DataArray:
+    """Turning rate of the body axis; wrapping at +-pi is handled, so a turn through 180 deg is smooth."""
+    _need(ds, "heading")
+    h = ds["heading"].transpose("time", "individual").values
+    fps = _fps(ds)
+    w = np.full_like(h, np.nan)
+    if len(h) >= 3:
+        w[1:-1] = _wrap(h[2:] - h[:-2]) / 2 * fps
+    if len(h) >= 2:
+        w[0], w[-1] = _wrap(h[1] - h[0]) * fps, _wrap(h[-1] - h[-2]) * fps
+    return _da(ds, w, ("time", "individual"), "rad/s", "angular velocity of the heading", "angular_velocity")
+
+
+def _reference(ds: xr.Dataset, anterior: Sequence[str] | None, posterior: Sequence[str] | None) -> tuple[list[int], list[int]]:
+    if anterior is None or posterior is None:
+        guess = guess_reference(ds)
+        anterior, posterior = anterior or guess["anterior"], posterior or guess["posterior"]
+    return keypoint_index(ds, anterior, "anterior"), keypoint_index(ds, posterior, "posterior")
+
+
+def body_length(ds: xr.Dataset, anterior: Sequence[str] | None = None, posterior: Sequence[str] | None = None) -> xr.DataArray:
+    """Distance from the back (posterior set) to the front (anterior set) of the body, per frame.
+
+    It shrinks when the animal rears or hunches, and its stability over a session is a check on tracking.
+    """
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
+    ia, ip = _reference(ds, anterior, posterior)
+    front, back = body_axis(pos, ia, ip)
+    d = front[:, :2] - back[:, :2]
+    return _da(ds, np.hypot(d[:, 0], d[:, 1]), ("time", "individual"), units_of(ds), "front-to-back body length", "body_length")
+
+
+def _find(ds: xr.Dataset, pattern: str, role: str) -> list[int]:
+    names = [str(k) for k in ds["keypoint"].values]
+    hits = [i for i, n in enumerate(names) if re.search(pattern, n, re.IGNORECASE)]
+    if not hits:
+        raise KeypointNotFoundError(f"no {role} keypoint recognised in {names}; pass it by name.")
+    return hits
+
+
+def head_angle(ds: xr.Dataset, nose: str | None = None, neck: str | Sequence[str] | None = None,
+               posterior: Sequence[str] | None = None) -> xr.DataArray:
+    """Angle of the head (neck -> nose) relative to the body (back -> neck); 0 = head in line with the body.
+
+    Defaults: the nose/snout keypoint; the neck, else the midpoint of the ears; the posterior set.
+    """
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
+    i_nose = keypoint_index(ds, nose, "nose") if nose else _find(ds, r"nose|snout", "nose")[:1]
+    if neck is not None:
+        i_neck = keypoint_index(ds, neck, "neck")
+    else:
+        try:
+            i_neck = _find(ds, r"neck", "neck")
+        except KeypointNotFoundError:
+            i_neck = _find(ds, r"ear", "neck or ear")
+    ip = keypoint_index(ds, posterior or guess_reference(ds)["posterior"], "posterior")
+    p_nose = pos[:, :2, i_nose[0]]
+    p_neck = nanmean_axis(pos[:, :2, i_neck], axis=2)
+    p_back = nanmean_axis(pos[:, :2, ip], axis=2)
+    head = p_nose - p_neck
+    body = p_neck - p_back
+    ang = _wrap(np.arctan2(head[:, 1], head[:, 0]) - np.arctan2(body[:, 1], body[:, 0]))
+    return _da(ds, ang, ("time", "individual"), "rad", "head angle relative to the body axis", "head_angle")
+
+
+def arena_from_hull(ds: xr.Dataset | Sequence[xr.Dataset]) -> np.ndarray:
+    """The convex hull of all centroid positions (of one or several sessions), as polygon vertices (n, 2)."""
+    from scipy.spatial import ConvexHull
+
+    sessions = [ds] if not isinstance(ds, Sequence) else list(ds)
+    pts = np.concatenate([s["centroid"].transpose("time", "individual", "space").values[..., :2].reshape(-1, 2)
+                          for s in sessions])
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) < 3:
+        raise ParameterError("too few tracked positions to estimate the arena; pass arena=... explicitly.")
+    hull = ConvexHull(pts)
+    return pts[hull.vertices]
+
+
+def _arena_polygon(arena: Mapping | np.ndarray) -> tuple[str, np.ndarray]:
+    if isinstance(arena, Mapping):
+        shape = arena.get("shape", "rectangle")
+        if shape == "rectangle":
+            x0, y0, x1, y1 = (float(arena[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+            return "polygon", np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        if shape == "circle":
+            return "circle", np.array([float(arena["cx"]), float(arena["cy"]), float(arena["r"])])
+        raise ParameterError(f"arena shape {shape!r}: use 'rectangle' (xmin, ymin, xmax, ymax) or 'circle' (cx, cy, r).")
+    poly = np.asarray(arena, dtype=float)
+    if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) < 3:
+        raise ParameterError("arena must be a dict (rectangle/circle) or polygon vertices of shape (n >= 3, 2).")
+    return "polygon", poly
+
+
+def wall_distance(ds: xr.Dataset, arena: Mapping | np.ndarray | None = None) -> xr.DataArray:
+    """Distance from the body centre to the nearest arena wall (negative outside the arena).
+
+    ``arena``: ``{"shape": "rectangle", "xmin", "ymin", "xmax", "ymax"}``, ``{"shape": "circle", "cx",
+    "cy", "r"}`` (in the data's units), polygon vertices, or None for the convex hull of this
+    session's positions (an underestimate of the arena when the animal never reached its corners).
+    """
+    _need(ds, "centroid")
+    kind, geom = _arena_polygon(arena_from_hull(ds) if arena is None else arena)
+    xy = ds["centroid"].transpose("time", "individual", "space").values[..., :2]  # (time, ind, 2)
+    if kind == "circle":
+        d = geom[2] - np.hypot(xy[..., 0] - geom[0], xy[..., 1] - geom[1])
+    else:
+        a, b = geom, np.roll(geom, -1, axis=0)  # edges a -> b
+        ab = b - a
+        ap = xy[..., None, :] - a  # (time, ind, edge, 2)
+        t = np.clip((ap * ab).sum(-1) / (ab * ab).sum(-1), 0, 1)
+        nearest = a + t[..., None] * ab
+        dist = np.hypot(*(xy[..., None, :] - nearest).transpose(3, 0, 1, 2)).min(axis=-1)
+        d = np.where(_inside(xy, geom), dist, -dist)
+    source = "convex hull of positions" if arena is None else "given arena"
+    return _da(ds, d, ("time", "individual"), units_of(ds), f"distance to the nearest wall ({source})", "wall_distance")
+
+
+def _inside(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd rule point-in-polygon, vectorised over points."""
+    x, y = xy[..., 0, None], xy[..., 1, None]
+    x0, y0 = poly[:, 0], poly[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / (y1 - y0) + x0)
+    return cross.sum(axis=-1) % 2 == 1
+
+
+def keypoint_speed(ds: xr.Dataset) -> xr.DataArray:
+    """Speed of every keypoint in the egocentric frame: how fast each body part moves relative to the body."""
+    _need(ds, "ego_position")
+    ego = ds["ego_position"].transpose("time", "space", "keypoint", "individual").values
+    v = _ddt(ego, _fps(ds))
+    unit = ds["ego_position"].attrs.get("units", units_of(ds))
+    return _da(ds, np.sqrt((v ** 2).sum(axis=1)), ("time", "keypoint", "individual"), f"{unit}/s",
+               "egocentric keypoint speed", "keypoint_speed")
+
+
+def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> xr.Dataset:
+    """Pairwise features for every ordered pair (individual, partner) of a multi-animal session.
+
+    distance (centroids), nose_nose, nose_tail (my nose to the partner's tail base), relative_heading
+    (partner's heading minus mine), facing_angle (between my heading and the direction to the
+    partner; 0 = facing it) and approach_speed (my velocity towards the partner; positive = approaching).
+    """
+    import xarray as xr
+
+    _need(ds, "centroid")
+    inds = [str(i) for i in ds["individual"].values]
+    if len(inds) < 2:
+        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has one individual; social features need two or more.")
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values[:, :2]
+    i_nose = keypoint_index(ds, nose, "nose")[0] if nose else _find(ds, r"nose|snout", "nose")[0]
+    i_tail = keypoint_index(ds, tail, "tail")[0] if tail else _find(ds, r"tail.?base|tail.?root|tailbase", "tail base")[0]
+    c = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
+    h = ds["heading"].transpose("time", "individual").values
+    fps = _fps(ds)
+    vel = _ddt(c, fps)  # (time, 2, ind)
+    me, other = (slice(None), slice(None), slice(None), None), (slice(None), slice(None), None, slice(None))
+    to_partner = c[:, :, None, :] - c[:, :, :, None]  # (time, 2, me, partner)
+    dist = np.hypot(to_partner[:, 0], to_partner[:, 1])
+    nose_p = pos[:, :, i_nose]
+    tail_p = pos[:, :, i_tail]
+    nn = np.hypot(*(nose_p[me] - nose_p[other]).transpose(1, 0, 2, 3))
+    nt = np.hypot(*(nose_p[me] - tail_p[other]).transpose(1, 0, 2, 3))
+    rel = _wrap(h[:, None, :] - h[:, :, None])
+    direction = np.arctan2(to_partner[:, 1], to_partner[:, 0])
+    facing = np.abs(_wrap(direction - h[:, :, None]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit = to_partner / dist[:, None]
+    approach = (vel[:, :, :, None] * unit).sum(axis=1)
+    eye = np.eye(len(inds), dtype=bool)[None]
+    u = units_of(ds)
+    coords = {"time": ds["time"], "individual": inds, "partner": inds}
+    if "frame" in ds.coords:
+        coords["frame"] = ds["frame"]
+    out = {}
+    for name, val, units, desc in [
+        ("distance", dist, u, "distance between body centres"),
+        ("nose_nose", nn, u, "distance between noses"),
+        ("nose_tail", nt, u, "my nose to the partner's tail base"),
+        ("relative_heading", rel, "rad", "partner's heading minus mine"),
+        ("facing_angle", facing, "rad", "angle between my heading and the direction to the partner (0 = facing)"),
+        ("approach_speed", approach, f"{u}/s", "my velocity towards the partner (positive = approaching)"),
+    ]:
+        val = np.where(eye, np.nan, val)
+        out[name] = xr.DataArray(val, dims=("time", "individual", "partner"), coords=coords,
+                                 attrs={"units": units, "description": desc})
+    return xr.Dataset(out, attrs={"session": ds.attrs.get("session", "")})
+
+
+#: Single-animal features by name: what ``compute`` gathers and ``model_inputs`` can select.
+FEATURES: dict[str, Callable[..., xr.DataArray]] = {
+    "speed": speed, "acceleration": acceleration, "angular_velocity": angular_velocity,
+    "body_length": body_length, "head_angle": head_angle, "wall_distance": wall_distance,
+    "keypoint_speed": keypoint_speed,
+}
+
+
+def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping | np.ndarray | None = None) -> xr.Dataset:
+    """All features of one session as a Dataset (social ones too when there are several individuals)."""
+    import xarray as xr
+
+    names = list(FEATURES) if include is None else list(include)
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise ParameterError(f"unknown feature(s) {unknown}; available: {list(FEATURES)}.")
+    data = {}
+    for n in names:
+        data[n] = FEATURES[n](ds, arena=arena) if n == "wall_distance" else FEATURES[n](ds)
+        data[n] = data[n].drop_vars([c for c in data[n].coords if c not in data[n].dims and c != "frame"])
+    out = xr.Dataset(data, attrs={k: ds.attrs[k] for k in ("session", "fps", "units") if k in ds.attrs})
+    if ds.sizes["individual"] > 1 and include is None:
+        soc = social(ds)
+        out = out.assign({f"social_{k}": v for k, v in soc.data_vars.items()})
+    out.attrs["units"] = units_of(ds)
+    return out
+
+
+def model_inputs(features: xr.Dataset, names: Sequence[str]) -> xr.DataArray:
+    """Selected per-frame features stacked as ``(time, feature, individual)``: extra inputs for a model.
+
+    Per-keypoint features expand to one column per keypoint (``keypoint_speed:nose``).
+    """
+    import xarray as xr
+
+    missing = [n for n in names if n not in features]
+    if missing:
+        raise ParameterError(f"feature(s) {missing} not computed; available: {list(features.data_vars)}.")
+    cols, labels = [], []
+    for n in names:
+        da = features[n]
+        if "partner" in da.dims:
+            raise ParameterError(f"{n!r} is pairwise; reduce it first (e.g. .min('partner')).")
+        if "keypoint" in da.dims:
+            for k in da["keypoint"].values:
+                cols.append(da.sel(keypoint=k).transpose("time", "individual").values)
+                labels.append(f"{n}:{k}")
+        else:
+            cols.append(da.transpose("time", "individual").values)
+            labels.append(n)
+    arr = np.stack(cols, axis=1)
+    return xr.DataArray(arr, dims=("time", "feature", "individual"),
+                        coords={"time": features["time"], "feature": labels, "individual": features["individual"]},
+                        name="inputs")

@@ -1,0 +1,164 @@
+"""Tracking errors: left/right swaps, implausible jumps, and points far from the body.
+
+Each detector works per keypoint and individual with a robust scale (median absolute deviation),
+so a threshold means the same on a paw as on the nose, in pixels or in centimetres.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.io.schema import append_log
+from behavnb.preprocess._core import (
+    JUMP, OUTLIER, SWAPPED, add_flag, check_length, ensure_flags, guess_reference, keypoint_index, lr_pairs, point_missing,
+    nanmean_axis, nanmedian_axis, position_array, to_frames, with_position,
+)
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+MAD_TO_SD = 1.4826
+
+
+def body_axis(pos: np.ndarray, anterior: list[int], posterior: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Front and back points of the body, (time, space, individual): the mean of each keypoint set.
+
+    The mean of the points present, so one missing point does not lose the frame; it is rotation
+    invariant (a coordinate-wise median is not) and unmoved by a left/right swap.
+    """
+    return nanmean_axis(pos[:, :, anterior], axis=2), nanmean_axis(pos[:, :, posterior], axis=2)
+
+
+def _robust_scale(x: np.ndarray, floor: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Median and MAD-based SD over time (axis 0), the SD never below ``floor``.
+
+    Estimated from at most ~20,000 evenly spaced frames: plenty for a distribution's centre and
+    spread, and it keeps an hour of data fast.
+    """
+    x = x[:: max(1, len(x) // 20000)]
+    med = np.nanmedian(x, axis=0)
+    sd = MAD_TO_SD * np.nanmedian(np.abs(x - med), axis=0)
+    return med, np.maximum(np.nan_to_num(sd, nan=0.0), floor)
+
+
+def fix_swaps(ds: xr.Dataset, pairs: Sequence[tuple[str, str]] | None = None,
+              anterior: Sequence[str] | None = None, posterior: Sequence[str] | None = None,
+              margin: float = 0.3) -> xr.Dataset:
+    """Swap left/right partners back where they sit on the wrong side of the body axis.
+
+    The expected side of each pair is its side in most frames. A frame counts as swapped when the
+    pair's lateral separation has the other sign and exceeds ``margin`` times its typical size (so
+    points that cross the midline, like paws under the body, are left alone). Pairs default to
+    names with left/right tokens (``ear_left``/``ear_right``, ``EarL``/``EarR``).
+    """
+    ds = ensure_flags(ds)
+    names = [str(k) for k in ds["keypoint"].values]
+    pairs = lr_pairs(names) if pairs is None else [tuple(p) for p in pairs]
+    if not pairs or ds.sizes["space"] < 2:
+        return append_log(ds, "preprocess.fix_swaps: no left/right pairs; nothing done")
+    ref = guess_reference(ds) if anterior is None or posterior is None else {}
+    ant = keypoint_index(ds, anterior or ref["anterior"], "fix_swaps anterior")
+    post = keypoint_index(ds, posterior or ref["posterior"], "fix_swaps posterior")
+    pos = position_array(ds)
+    conf = np.array(ds["confidence"].transpose("time", "keypoint", "individual").values)
+    front, back = body_axis(pos, ant, post)
+    axis = front[:, :2] - back[:, :2]
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    swapped = np.zeros(ds["flag"].shape, dtype=bool)
+    counts = {}
+    for left, right in pairs:
+        il, ir = keypoint_index(ds, [left, right], "fix_swaps pairs")
+        sep = pos[:, :2, il] - pos[:, :2, ir]  # (time, 2, individual)
+        lateral = axis[:, 0] * sep[:, 1] - axis[:, 1] * sep[:, 0]
+        typical = np.nanmedian(lateral[:: max(1, len(lateral) // 20000)], axis=0)  # expected signed separation per individual
+        wrong = (np.sign(lateral) == -np.sign(typical)) & (np.abs(lateral) > margin * np.abs(typical))
+        wrong &= np.isfinite(lateral)
+        if not wrong.any():
+            continue
+        w4 = wrong[:, None, :]
+        pos_l, pos_r = pos[:, :, il].copy(), pos[:, :, ir].copy()
+        pos[:, :, il] = np.where(w4, pos_r, pos_l)
+        pos[:, :, ir] = np.where(w4, pos_l, pos_r)
+        conf[:, il], conf[:, ir] = np.where(wrong, conf[:, ir], conf[:, il]), np.where(wrong, conf[:, il], conf[:, ir])
+        swapped[:, il] |= wrong
+        swapped[:, ir] |= wrong
+        counts[f"{left}/{right}"] = int(wrong.sum())
+    out = with_position(ds, pos)
+    out["confidence"] = (("time", "keypoint", "individual"), conf, dict(ds["confidence"].attrs))
+    add_flag(out, swapped, SWAPPED)
+    return append_log(out, f"preprocess.fix_swaps: pairs={[list(p) for p in pairs]}, margin={margin}; "
+                           f"frames swapped back: {counts or 0}")
+
+
+def remove_jumps(ds: xr.Dataset, window: int | str = "0.2s", k: float = 10.0, floor: float = 0.5) -> xr.Dataset:
+    """Remove points that leave their own trajectory for a few frames (a Hampel filter).
+
+    A point is a jump when its distance from the centred rolling median of its trajectory
+    (``window`` long) exceeds ``k`` robust SDs of that distance for its keypoint. Jumps shorter
+    than half the window are caught; longer excursions are left to ``remove_far_points``.
+    """
+    import bottleneck as bn
+
+    ds = ensure_flags(ds)
+    w = to_frames(ds, window, "jump window", minimum=3)
+    w += 1 - w % 2  # odd, so the median is centred
+    check_length(ds, w, "jump window")
+    pos = position_array(ds)
+    frame = pos
+    t = pos.shape[0]
+    flat = frame.reshape(t, -1).astype(np.float32)  # float32 halves the rolling median's time
+    padded = np.concatenate([flat, np.full((w // 2, flat.shape[1]), np.nan, dtype=np.float32)])
+    med = bn.move_median(padded, window=w, axis=0, min_count=max(3, w // 3))[w // 2:].reshape(pos.shape).astype(np.float64)
+    dev = np.sqrt(np.nansum((frame - med) ** 2, axis=1))  # (time, keypoint, individual)
+    dev[point_missing(frame) | point_missing(med)] = np.nan
+    size = _body_size(pos)
+    _, sd = _robust_scale(dev, floor=0.0)
+    jump = dev > np.maximum(k * sd, floor * size)
+    pos[np.broadcast_to(jump[:, None], pos.shape)] = np.nan
+    out = with_position(ds, pos)
+    add_flag(out, jump, JUMP)
+    n = int(jump.sum())
+    return append_log(out, f"preprocess.remove_jumps: window={w} frames, k={k}; removed {n} points "
+                           f"({100 * n / jump.size:.2f} %)")
+
+
+def remove_far_points(ds: xr.Dataset, k: float = 6.0) -> xr.Dataset:
+    """Remove points farther from the animal's robust centre than usual for their keypoint.
+
+    The centre is the per-frame median of all keypoints of the individual; a point is an outlier
+    when its distance exceeds that keypoint's median distance plus ``k`` robust SDs.
+    """
+    ds = ensure_flags(ds)
+    pos = position_array(ds)
+    centre = nanmedian_axis(pos, axis=2)  # (time, space, individual)
+    dist = np.linalg.norm(pos - centre[:, :, None], axis=1)  # (time, keypoint, individual)
+    size = _body_size(pos)
+    med, sd = _robust_scale(dist, floor=0.05 * size)
+    far = dist > med + k * sd
+    pos[np.broadcast_to(far[:, None], pos.shape)] = np.nan
+    out = with_position(ds, pos)
+    add_flag(out, far, OUTLIER)
+    n = int(far.sum())
+    return append_log(out, f"preprocess.remove_far_points: k={k}; removed {n} points ({100 * n / far.size:.2f} %)")
+
+
+def remove_outliers(ds: xr.Dataset, *, swaps: bool = True, jump_window: int | str = "0.2s", jump_k: float = 10.0,
+                    distance_k: float = 6.0, pairs: Sequence[tuple[str, str]] | None = None,
+                    anterior: Sequence[str] | None = None, posterior: Sequence[str] | None = None) -> xr.Dataset:
+    """Left/right swaps fixed (``swaps``), then jumps and far points removed (set to NaN and flagged)."""
+    if swaps:
+        ds = fix_swaps(ds, pairs=pairs, anterior=anterior, posterior=posterior)
+    ds = remove_jumps(ds, window=jump_window, k=jump_k)
+    return remove_far_points(ds, k=distance_k)
+
+
+def _body_size(pos: np.ndarray) -> np.ndarray:
+    """Typical distance of keypoints from the body's median point, per individual (a length scale)."""
+    pos = pos[:: max(1, len(pos) // 20000)]
+    centre = nanmedian_axis(pos, axis=2)
+    dist = np.linalg.norm(pos - centre[:, :, None], axis=1)
+    size = np.nanmedian(dist, axis=(0, 1)) if np.isfinite(dist).any() else np.ones(pos.shape[-1])
+    return np.nan_to_num(np.asarray(size, dtype=float), nan=1.0)

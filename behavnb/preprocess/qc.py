@@ -1,0 +1,83 @@
+"""Quality control: what cleaning did to each keypoint, and which sessions should not be used."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.preprocess._core import FLAGS, MISSING, longest_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+
+def qc_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per individual and keypoint: % of frames touched by each step, and the longest gap left.
+
+    Columns: session, individual, keypoint, pct_missing_input, pct_low_confidence, pct_outlier,
+    pct_jump, pct_swapped, pct_interpolated, pct_missing (after cleaning), longest_gap_frames,
+    longest_gap_s.
+    """
+    import pandas as pd
+
+    flag = ds["flag"].transpose("time", "keypoint", "individual").values if "flag" in ds else None
+    if flag is None:
+        flag = np.where(ds["position"].isnull().any("space").transpose("time", "keypoint", "individual").values,
+                        MISSING, 0).astype(np.uint8)
+    missing_now = ds["position"].isnull().any("space").transpose("time", "keypoint", "individual").values
+    gap = longest_run(missing_now)
+    n = max(flag.shape[0], 1)
+    fps = float(ds.attrs.get("fps") or np.nan)
+    rows = []
+    for k_i, k in enumerate(ds["keypoint"].values):
+        for i_i, ind in enumerate(ds["individual"].values):
+            f = flag[:, k_i, i_i]
+            row = {"session": ds.attrs.get("session", ""), "individual": str(ind), "keypoint": str(k)}
+            for name, bit in FLAGS.items():
+                key = "pct_missing_input" if name == "missing" else f"pct_{name}"
+                row[key] = 100 * np.count_nonzero(f & bit) / n
+            row["pct_missing"] = 100 * missing_now[:, k_i, i_i].sum() / n
+            row["longest_gap_frames"] = int(gap[k_i, i_i])
+            row["longest_gap_s"] = gap[k_i, i_i] / fps if np.isfinite(fps) else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None, *, max_missing: float = 10.0,
+               max_reference_missing: float = 10.0) -> pd.DataFrame:
+    """Per session and individual: mean % missing after cleaning, % frames without alignment reference, pass/fail.
+
+    A session fails when the average keypoint is missing in more than ``max_missing`` % of frames,
+    or the alignment reference in more than ``max_reference_missing`` %. Failing sessions are
+    flagged with the reason, never dropped silently: later notebooks skip them with a warning.
+    """
+    import pandas as pd
+
+    out = (qc.groupby(["session", "individual"], sort=False)
+             .agg(pct_missing=("pct_missing", "mean"), pct_removed=("pct_low_confidence", "mean"),
+                  pct_outlier=("pct_outlier", "mean"), pct_jump=("pct_jump", "mean"),
+                  pct_interpolated=("pct_interpolated", "mean"), worst_keypoint_missing=("pct_missing", "max"))
+             .reset_index())
+    ref = []
+    for row in out.itertuples(index=False):
+        ds = (cleaned or {}).get(row.session)
+        if ds is not None and "reference_missing" in ds:
+            ref.append(100 * float(ds["reference_missing"].sel(individual=row.individual).mean()))
+        else:
+            ref.append(np.nan)
+    out["pct_reference_missing"] = ref
+    reasons = []
+    for row in out.itertuples(index=False):
+        r = []
+        if row.pct_missing > max_missing:
+            r.append(f"{row.pct_missing:.1f} % of points missing (> {max_missing} %)")
+        if np.isfinite(row.pct_reference_missing) and row.pct_reference_missing > max_reference_missing:
+            r.append(f"alignment reference missing in {row.pct_reference_missing:.1f} % of frames "
+                     f"(> {max_reference_missing} %)")
+        reasons.append("; ".join(r))
+    out["qc_pass"] = [not r for r in reasons]
+    out["qc_reason"] = reasons
+    return pd.DataFrame(out)
