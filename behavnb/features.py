@@ -12,12 +12,13 @@ so positive angular velocity is clockwise on screen).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from behavnb.errors import KeypointNotFoundError, ParameterError
+from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
 from behavnb.preprocess import guess_reference, units_of
 from behavnb.preprocess._core import keypoint_index, nanmean_axis
 from behavnb.preprocess.outliers import body_axis
@@ -281,15 +282,25 @@ def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping
     unknown = [n for n in names if n not in FEATURES]
     if unknown:
         raise ParameterError(f"unknown feature(s) {unknown}; available: {list(FEATURES)}.")
-    data = {}
+    data, skipped = {}, {}
     for n in names:
-        data[n] = FEATURES[n](ds, arena=arena) if n == "wall_distance" else FEATURES[n](ds)
+        try:
+            data[n] = FEATURES[n](ds, arena=arena) if n == "wall_distance" else FEATURES[n](ds)
+        except KeypointNotFoundError as err:
+            if include is not None:
+                raise
+            skipped[n] = str(err)
+            continue
         data[n] = data[n].drop_vars([c for c in data[n].coords if c not in data[n].dims and c != "frame"])
     out = xr.Dataset(data, attrs={k: ds.attrs[k] for k in ("session", "fps", "units") if k in ds.attrs})
     if ds.sizes["individual"] > 1 and include is None:
         soc = social(ds)
         out = out.assign({f"social_{k}": v for k, v in soc.data_vars.items()})
     out.attrs["units"] = units_of(ds)
+    if skipped:
+        warnings.warn(f"session {ds.attrs.get('session', '?')!r}: skipped feature(s) {list(skipped)}: "
+                      + " ".join(skipped.values()), DataWarning, stacklevel=2)
+        out.attrs["skipped_features"] = ", ".join(skipped)
     return out
 
 
@@ -319,3 +330,48 @@ def model_inputs(features: xr.Dataset, names: Sequence[str]) -> xr.DataArray:
     return xr.DataArray(arr, dims=("time", "feature", "individual"),
                         coords={"time": features["time"], "feature": labels, "individual": features["individual"]},
                         name="inputs")
+
+
+def autocorrelation(series: Sequence[np.ndarray] | np.ndarray, fps: float, max_lag_s: float = 3.0) -> xr.DataArray:
+    """Autocorrelation of a feature against lag (seconds), pooled over sessions (a list of 1-D arrays).
+
+    How fast it decays is the feature's timescale: a model window much shorter than that sees no
+    change, one much longer mixes several behaviours.
+    """
+    import xarray as xr
+
+    arrays = [np.asarray(series, dtype=float)] if isinstance(series, np.ndarray) and np.ndim(series) == 1 else \
+        [np.asarray(s, dtype=float) for s in series]
+    lags = np.arange(int(round(max_lag_s * fps)) + 1)
+    num, den = np.zeros(len(lags)), np.zeros(len(lags))
+    for x in arrays:
+        x = x - np.nanmean(x)
+        var = np.nanmean(x * x)
+        for i, lag in enumerate(lags):  # a loop over lags (~100), each vectorised over frames
+            if lag >= len(x):
+                break
+            prod = x[: len(x) - lag] * x[lag:]
+            ok = np.isfinite(prod)
+            num[i] += prod[ok].sum() / max(var, 1e-12)
+            den[i] += ok.sum()
+    with np.errstate(invalid="ignore"):
+        ac = num / den
+    return xr.DataArray(ac, dims="lag", coords={"lag": lags / fps}, attrs={"units": "", "lag_units": "s"}, name="autocorrelation")
+
+
+def timescale(ac: xr.DataArray, level: float = float(np.exp(-1))) -> float:
+    """First lag (s) at which an autocorrelation falls below ``level`` (1/e by default); NaN if never."""
+    below = np.nonzero(ac.values < level)[0]
+    return float(ac["lag"].values[below[0]]) if len(below) else float("nan")
+
+
+def bout_durations(labels: np.ndarray, fps: float) -> dict[int, np.ndarray]:
+    """Durations (s) of the runs of equal labels in a 1-D label sequence, per label value."""
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        return {}
+    change = np.flatnonzero(np.diff(labels) != 0) + 1
+    starts = np.concatenate([[0], change])
+    lengths = np.diff(np.concatenate([starts, [len(labels)]]))
+    values = labels[starts]
+    return {int(v): lengths[values == v] / fps for v in np.unique(values)}

@@ -195,3 +195,204 @@ def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges
     ax.set_title(f"{ds.attrs.get('session', '')}: skeleton at frames {', '.join(str(int(f)) for f in frames)}", fontsize="small")
     fig.tight_layout()
     return fig
+
+
+# --- preprocessing QC (notebook 02) ------------------------------------------------------------------------
+
+_FLAG_STYLE = {"interpolated": ("tab:blue", "interpolated"), "low_confidence": ("tab:orange", "low confidence"),
+               "jump": ("tab:red", "jump"), "outlier": ("tab:purple", "far from body"),
+               "swapped": ("tab:green", "L/R swap fixed")}  # drawn in this order: the cause on top
+
+
+def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: str | None = None,
+                 start_s: float = 0.0, duration_s: float = 20.0) -> matplotlib.figure.Figure:
+    """x and y of one keypoint over time, raw (grey) and cleaned (black), with what each step did marked."""
+    from behavnb.preprocess import FLAGS
+
+    plt = _plt()
+    ind = individual or str(clean["individual"].values[0])
+    t = clean["time"].values
+    sel = (t >= t[0] + start_s) & (t < t[0] + start_s + duration_s)
+    fig, axes = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
+    flag = clean["flag"].sel(keypoint=keypoint, individual=ind).values[sel]
+    for ax, coord in zip(axes, ("x", "y")):
+        r = raw["position"].sel(keypoint=keypoint, individual=ind, space=coord).values[sel]
+        c = clean["position"].sel(keypoint=keypoint, individual=ind, space=coord).values[sel]
+        ax.plot(t[sel], r, color="0.7", lw=1, label="raw")
+        ax.plot(t[sel], c, color="k", lw=1, label="cleaned")
+        for name, (color, label) in _FLAG_STYLE.items():
+            hit = (flag & FLAGS[name]) > 0
+            if hit.any():
+                y = np.where(np.isfinite(r[hit]), r[hit], c[hit])
+                ax.scatter(t[sel][hit], y, s=12, color=color, label=label, zorder=3)
+        ax.set_ylabel(f"{coord} ({clean.attrs.get('units', 'px')})")
+    axes[0].set_title(f"{clean.attrs.get('session', '')} · {keypoint} · {ind}")
+    axes[0].legend(loc="upper right", fontsize="small", ncol=3, frameon=False)
+    axes[1].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def pose_cloud(cleaned: Mapping[str, xr.Dataset] | xr.Dataset, ax=None, max_frames: int = 3000,
+               title: str | None = None, seed: int = 0) -> matplotlib.figure.Figure:
+    """Every keypoint of the egocentric pose over many frames: a tight, separated cloud per keypoint
+    means alignment worked; smeared clouds mean a wobbly heading or tracking errors."""
+    plt = _plt()
+    cleaned = _as_dict(cleaned)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+    rng = np.random.default_rng(seed)
+    first = next(iter(cleaned.values()))
+    names = [str(k) for k in first["keypoint"].values]
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(names), 2)))
+    per = max(1, max_frames // len(cleaned))
+    for ds in cleaned.values():
+        ego = ds["ego_position"].transpose("time", "individual", "keypoint", "space").values[..., :2]
+        ego = ego.reshape(-1, ego.shape[2], 2)
+        take = rng.choice(len(ego), size=min(per, len(ego)), replace=False)
+        for k, name in enumerate(names):
+            ax.scatter(ego[take, k, 0], ego[take, k, 1], s=2, alpha=0.25, color=colors[k],
+                       label=name if ds is first else None, rasterized=True)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"x ({first['ego_position'].attrs.get('units', '')}; heading →)")
+    ax.set_ylabel("y")
+    ax.set_title(title or "aligned poses")
+    ax.legend(markerscale=5, fontsize="x-small", frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def alignment_comparison(modes: Mapping[str, Mapping[str, xr.Dataset] | xr.Dataset]) -> matplotlib.figure.Figure:
+    """Pose clouds side by side, one per alignment mode (e.g. 2-point vs anterior/posterior sets)."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes), 4), squeeze=False)
+    for ax, (name, cleaned) in zip(axes[0], modes.items()):
+        pose_cloud(cleaned, ax=ax, title=name)
+    fig.tight_layout()
+    return fig
+
+
+def qc_heatmap(qc, value: str = "pct_missing", max_sessions: int = 60) -> matplotlib.figure.Figure:
+    """Sessions (rows) × keypoints (columns), coloured by a QC column (``preprocess.qc_table``)."""
+    plt = _plt()
+    table = qc.assign(row=qc["session"] + np.where(qc["individual"].nunique() > 1, "/" + qc["individual"], ""))
+    grid = table.pivot_table(index="row", columns="keypoint", values=value, sort=False).iloc[:max_sessions]
+    fig, ax = plt.subplots(figsize=(0.45 * grid.shape[1] + 3, 0.22 * grid.shape[0] + 1.8))
+    im = ax.imshow(grid.values, aspect="auto", cmap="magma_r", vmin=0, vmax=max(float(np.nanmax(grid.values)), 1.0))
+    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=60, ha="right", fontsize="small")
+    ax.set_yticks(range(grid.shape[0]), grid.index, fontsize="x-small")
+    fig.colorbar(im, ax=ax, label=value.replace("_", " ").replace("pct", "%"))
+    fig.tight_layout()
+    return fig
+
+
+# --- features (notebook 03) --------------------------------------------------------------------------------
+
+
+def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str], name: str, units: str = "",
+                     bins: int = 60, range_: tuple[float, float] | None = None, circular: bool = False) -> matplotlib.figure.Figure:
+    """Distribution of a feature pooled per group (density histograms, one line per group)."""
+    plt = _plt()
+    by_group: dict[str, list[np.ndarray]] = {}
+    for session, v in values.items():
+        by_group.setdefault(groups.get(session, "all"), []).append(np.ravel(v))
+    fig = plt.figure(figsize=(5, 3.5))
+    ax = fig.add_subplot(projection="polar" if circular else None)
+    for g, parts in sorted(by_group.items()):
+        x = np.concatenate(parts)
+        x = x[np.isfinite(x)]
+        lo, hi = range_ or (np.quantile(x, 0.005), np.quantile(x, 0.995))
+        h, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
+        mids = (edges[1:] + edges[:-1]) / 2
+        ax.plot(np.append(mids, mids[0]) if circular else mids, np.append(h, h[0]) if circular else h, label=f"{g} (n={len(parts)})")
+    if not circular:
+        ax.set_xlabel(f"{name} ({units})" if units else name)
+        ax.set_ylabel("density")
+    ax.set_title(name)
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | None = None, bins: int = 40) -> matplotlib.figure.Figure:
+    """Where the animals spent their time: a 2-D histogram of the body centre, one panel per group."""
+    plt = _plt()
+    groups = groups or {}
+    by_group: dict[str, list[np.ndarray]] = {}
+    for session, ds in cleaned.items():
+        xy = ds["centroid"].transpose("time", "individual", "space").values[..., :2].reshape(-1, 2)
+        by_group.setdefault(groups.get(session, "all"), []).append(xy[np.isfinite(xy).all(axis=1)])
+    allxy = np.concatenate([np.concatenate(v) for v in by_group.values()])
+    rng = [[allxy[:, 0].min(), allxy[:, 0].max()], [allxy[:, 1].min(), allxy[:, 1].max()]]
+    fig, axes = plt.subplots(1, len(by_group), figsize=(4.2 * len(by_group), 3.8), squeeze=False)
+    for ax, (g, parts) in zip(axes[0], sorted(by_group.items())):
+        xy = np.concatenate(parts)
+        h, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=rng, density=True)
+        ax.imshow(h.T, origin="upper", extent=(xe[0], xe[-1], ye[-1], ye[0]), cmap="viridis", aspect="equal")
+        ax.set_title(f"{g}: {len(parts)} session(s)")
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    fig.tight_layout()
+    return fig
+
+
+def body_length_stability(features: Mapping[str, xr.Dataset], max_sessions: int = 30) -> matplotlib.figure.Figure:
+    """Per session, the body length's median and 5-95 % range: it should be steady within and across sessions."""
+    plt = _plt()
+    items = list(features.items())[:max_sessions]
+    fig, ax = plt.subplots(figsize=(max(5, 0.3 * len(items) + 2), 3.5))
+    for i, (session, f) in enumerate(items):
+        v = f["body_length"].values.ravel()
+        v = v[np.isfinite(v)]
+        if len(v):
+            lo, med, hi = np.quantile(v, [0.05, 0.5, 0.95])
+            ax.plot([i, i], [lo, hi], color="0.6")
+            ax.plot(i, med, "o", color="k", ms=4)
+    ax.set_xticks(range(len(items)), [s for s, _ in items], rotation=70, fontsize="x-small")
+    units = items[0][1]["body_length"].attrs.get("units", "") if items else ""
+    ax.set_ylabel(f"body length ({units})")
+    fig.tight_layout()
+    return fig
+
+
+def timescales(curves: Mapping[str, xr.DataArray], bouts_s: Sequence[float] | None = None,
+               window_s: float | None = None) -> matplotlib.figure.Figure:
+    """Autocorrelation of features against lag, with the model window and (if known) typical bout length."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, ac in curves.items():
+        ax.plot(ac["lag"].values, ac.values, label=name)
+    ax.axhline(np.exp(-1), color="0.6", ls=":", lw=1)
+    if window_s is not None:
+        ax.axvline(window_s, color="k", ls="--", lw=1, label=f"model window {window_s:.2g} s")
+    if bouts_s is not None and len(bouts_s):
+        ax.axvspan(np.quantile(bouts_s, 0.25), np.quantile(bouts_s, 0.75), color="tab:green", alpha=0.15,
+                   label="true bout length (IQR)")
+    ax.set_xlabel("lag (s)")
+    ax.set_ylabel("autocorrelation")
+    ax.legend(frameon=False, fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def social_trace(social, individual: str, partner: str, episodes: np.ndarray | None = None,
+                 duration_s: float = 60.0) -> matplotlib.figure.Figure:
+    """Nose-to-nose and centre distance of one pair over time, with labelled social episodes shaded."""
+    plt = _plt()
+    t = social["time"].values
+    sel = t < t[0] + duration_s
+    fig, ax = plt.subplots(figsize=(10, 3))
+    for name, color in (("distance", "0.5"), ("nose_nose", "k")):
+        da = social[name].sel(individual=individual, partner=partner)
+        ax.plot(t[sel], da.values[sel], color=color, lw=1, label=name.replace("_", "-"))
+    if episodes is not None:
+        ep = np.asarray(episodes)[sel]
+        colors = dict(zip(sorted({str(e) for e in ep} - {"none", "nan"}), plt.get_cmap("Set2").colors))
+        for name, color in colors.items():
+            on = ep.astype(str) == name
+            ax.fill_between(t[sel], 0, 1, where=on, color=color, alpha=0.35, transform=ax.get_xaxis_transform(), label=name)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"distance ({social['distance'].attrs.get('units', '')})")
+    ax.set_title(f"{individual} → {partner}")
+    ax.legend(frameon=False, fontsize="small", ncol=5, loc="upper right")
+    fig.tight_layout()
+    return fig

@@ -65,6 +65,20 @@ class Project:
     def poses_path(self, session: str) -> Path:
         return self.root / "poses" / f"{session}.nc"
 
+    def clean_path(self, session: str) -> Path:
+        return self.root / "clean" / f"{session}.nc"
+
+    def features_path(self, session: str) -> Path:
+        return self.root / "features" / f"{session}.nc"
+
+    @property
+    def qc_csv(self) -> Path:
+        return self.root / "clean" / "qc.csv"
+
+    @property
+    def qc_sessions_csv(self) -> Path:
+        return self.root / "clean" / "qc_sessions.csv"
+
     def figure_path(self, name: str) -> Path:
         (self.root / "figures").mkdir(exist_ok=True)
         return self.root / "figures" / name
@@ -95,6 +109,10 @@ class Project:
 
         return save_poses(ds, self.poses_path(ds.attrs["session"]))
 
+    def read_all_poses(self) -> dict[str, xr.Dataset]:
+        """Every imported session of the sessions table, in table order."""
+        return {s: self.read_poses(s) for s in self.read_sessions()["session"]}
+
     def read_poses(self, session: str) -> xr.Dataset:
         from behavnb.io import load_poses
 
@@ -102,3 +120,47 @@ class Project:
         if not path.exists():
             raise PoseFileNotFoundError(f"{path}: session {session!r} was not imported; run notebook 01_import first.")
         return load_poses(path, source="netcdf", session=session)
+
+    # cleaned poses and features ----------------------------------------------------------------------
+    def write_table(self, table: pd.DataFrame, path: Path) -> Path:
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
+        return path
+
+    def write_dataset(self, ds: xr.Dataset, path: Path) -> Path:
+        """Write any Dataset (cleaned poses, features) to netCDF atomically."""
+        with atomic_path(path) as tmp:
+            ds.to_netcdf(tmp, engine="netcdf4")
+        return path
+
+    def read_clean(self, session: str) -> xr.Dataset:
+        return self._read(self.clean_path(session), "cleaned poses", "02_preprocess")
+
+    def read_features(self, session: str) -> xr.Dataset:
+        return self._read(self.features_path(session), "features", "03_features")
+
+    def usable_sessions(self) -> list[str]:
+        """Sessions that passed QC in 02_preprocess (all of them if no QC table exists); warns about the rest."""
+        import warnings
+
+        import pandas as pd
+
+        from behavnb.errors import DataWarning
+
+        sessions = list(self.read_sessions()["session"])
+        if not self.qc_sessions_csv.exists():
+            return sessions
+        qc = pd.read_csv(self.qc_sessions_csv, dtype={"session": str}, keep_default_na=False)
+        failed = sorted(set(qc.loc[qc["qc_pass"].astype(str) == "False", "session"]))
+        if failed:
+            warnings.warn(f"skipping {len(failed)} session(s) that failed QC in 02_preprocess: {failed} "
+                          f"(see {self.qc_sessions_csv}).", DataWarning, stacklevel=2)
+        return [s for s in sessions if s not in failed]
+
+    def _read(self, path: Path, what: str, notebook: str) -> xr.Dataset:
+        import xarray as xr
+
+        if not path.exists():
+            raise PoseFileNotFoundError(f"{path}: no {what} for this session; run notebook {notebook} first.")
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return ds.load()

@@ -118,8 +118,8 @@ def keypoint_index(ds: xr.Dataset, names: str | Sequence[str], role: str) -> lis
 
 
 _ANTERIOR = r"nose|snout|head|neck|ear"
-_POSTERIOR = r"tail.?base|tail.?root|base.?of.?tail|tailstart|tail.?0|tail1|tail_1|hip|rump|pelvis"
-_CENTRE = r"mid.?spine|spine.?mid|centre|center|body.?cent|spine.?2|spine|back|trunk"
+_POSTERIOR = r"tail.?base|tail.?root|base.?of.?tail|tailstart|proximal.?tail|butt|(?<!f)hip|rump|pelvis|abdomen"
+_CENTRE = (r"mid.?spine|spine.?mid", r"centre|center|body.?cent", r"thorax", r"spine|back|trunk")  # by priority
 
 
 def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
@@ -131,11 +131,11 @@ def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
     names = [str(k) for k in ds["keypoint"].values]
 
     def find(pattern: str) -> list[str]:
-        return [n for n in names if re.search(pattern, n, re.IGNORECASE) and not re.search("tip|end|paw", n, re.I)]
+        return [n for n in names if re.search(pattern, n, re.IGNORECASE) and not re.search("tip|end|paw|leg|wing", n, re.I)]
 
     anterior = find(_ANTERIOR)
     posterior = [n for n in find(_POSTERIOR) if n not in anterior]
-    centre = [n for n in find(_CENTRE) if n not in anterior + posterior][:1]
+    centre = next(([n] for pattern in _CENTRE for n in find(pattern) if n not in anterior + posterior), [])
     if not anterior or not posterior:
         raise KeypointNotFoundError(
             f"cannot guess the body axis of session {ds.attrs.get('session', '?')!r} from its keypoints {names}; "

@@ -81,3 +81,61 @@ def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None
     out["qc_pass"] = [not r for r in reasons]
     out["qc_reason"] = reasons
     return pd.DataFrame(out)
+
+
+def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.DataFrame:
+    """Precision and recall of the cleaning against known corruptions (a synthetic cohort's ``truth_noise``).
+
+    ``noise`` has columns session, individual, frame, keypoint, kind (jump, lr_swap, dropout, id_swap).
+    Rows: ``swap fix`` (points swapped back vs planted left/right swaps), ``jump removal`` (points
+    removed as jumps or far points vs planted jumps) and ``jump cleaning`` (jumps removed by any
+    step, the confidence filter included). Precision counts a removed point as right when it was
+    corrupted in any way.
+    """
+    import pandas as pd
+
+    from behavnb.preprocess._core import FLAGS
+
+    counts = {k: 0 for k in ("swap_tp", "swap_found", "swap_true", "jump_tp", "jump_found", "jump_found_any",
+                             "jump_true", "jump_cleaned")}
+    for session, ds in cleaned.items():
+        flag = ds["flag"].transpose("time", "keypoint", "individual").values
+        frames = ds["frame"].values if "frame" in ds.coords else np.arange(ds.sizes["time"])
+        row_of = {int(f): i for i, f in enumerate(frames)}
+        kps = {str(k): i for i, k in enumerate(ds["keypoint"].values)}
+        inds = {str(k): i for i, k in enumerate(ds["individual"].values)}
+        truth = {kind: np.zeros(flag.shape, bool) for kind in ("jump", "lr_swap", "any")}
+        sub = noise[noise["session"] == session]
+        if len(inds) == 1:  # single-animal files name their one individual differently from the generator
+            sub = sub.assign(individual=next(iter(inds)))
+        sub = sub[sub["keypoint"].isin(kps) & sub["individual"].isin(inds) & sub["frame"].isin(row_of)]
+        idx = tuple(sub[c].map(m).to_numpy(dtype=np.int64) for c, m in
+                    (("frame", row_of), ("keypoint", kps), ("individual", inds)))
+        truth["any"][idx] = True
+        for kind in ("jump", "lr_swap"):
+            m = (sub["kind"] == kind).to_numpy()
+            truth[kind][tuple(i[m] for i in idx)] = True
+        swapped = (flag & FLAGS["swapped"]) > 0
+        removed = (flag & (FLAGS["jump"] | FLAGS["outlier"])) > 0
+        cleaned_any = removed | ((flag & FLAGS["low_confidence"]) > 0)
+        counts["swap_tp"] += int((swapped & truth["lr_swap"]).sum())
+        counts["swap_found"] += int(swapped.sum())
+        counts["swap_true"] += int(truth["lr_swap"].sum())
+        counts["jump_tp"] += int((removed & truth["jump"]).sum())
+        counts["jump_found"] += int(removed.sum())
+        counts["jump_found_any"] += int((removed & truth["any"]).sum())
+        counts["jump_true"] += int(truth["jump"].sum())
+        counts["jump_cleaned"] += int((cleaned_any & truth["jump"]).sum())
+    c = counts
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else float("nan")
+
+    return pd.DataFrame([
+        {"filter": "swap fix", "planted": c["swap_true"], "flagged": c["swap_found"],
+         "precision": ratio(c["swap_tp"], c["swap_found"]), "recall": ratio(c["swap_tp"], c["swap_true"])},
+        {"filter": "jump removal", "planted": c["jump_true"], "flagged": c["jump_found"],
+         "precision": ratio(c["jump_found_any"], c["jump_found"]), "recall": ratio(c["jump_tp"], c["jump_true"])},
+        {"filter": "jump cleaning (any step)", "planted": c["jump_true"], "flagged": np.nan,
+         "precision": np.nan, "recall": ratio(c["jump_cleaned"], c["jump_true"])},
+    ])
