@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from behavnb.errors import PoseFileNotFoundError
+from behavnb.errors import PoseFileNotFoundError, SessionsTableError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,8 +139,11 @@ class Project:
     def read_features(self, session: str) -> xr.Dataset:
         return self._read(self.features_path(session), "features", "03_features")
 
-    def usable_sessions(self) -> list[str]:
-        """Sessions that passed QC in 02_preprocess (all of them if no QC table exists); warns about the rest."""
+    def usable_sessions(self, include_failed: bool = False) -> list[str]:
+        """Sessions that passed QC in 02_preprocess (all of them if no QC table exists); warns about the rest.
+
+        A session fails when any of its individuals failed. ``include_failed=True`` keeps them (with the warning).
+        """
         import warnings
 
         import pandas as pd
@@ -153,9 +156,15 @@ class Project:
         qc = pd.read_csv(self.qc_sessions_csv, dtype={"session": str}, keep_default_na=False)
         failed = sorted(set(qc.loc[qc["qc_pass"].astype(str) == "False", "session"]))
         if failed:
-            warnings.warn(f"skipping {len(failed)} session(s) that failed QC in 02_preprocess: {failed} "
+            verb = "using, although they failed" if include_failed else "skipping"
+            warnings.warn(f"{verb} {len(failed)} session(s) that failed QC in 02_preprocess: {failed} "
                           f"(see {self.qc_sessions_csv}).", DataWarning, stacklevel=2)
-        return [s for s in sessions if s not in failed]
+        usable = sessions if include_failed else [s for s in sessions if s not in failed]
+        if not usable:
+            raise SessionsTableError(
+                f"every session in {self.root} failed QC in 02_preprocess ({self.qc_sessions_csv} says why). "
+                f"Fix the tracking, re-run 02 with a looser qc_max_missing, or pass include_failed=True.")
+        return usable
 
     def _read(self, path: Path, what: str, notebook: str) -> xr.Dataset:
         import xarray as xr

@@ -116,3 +116,17 @@ def test_features_need_cleaned_poses():
         F.speed(raw)
     with pytest.raises(ParameterError, match="unknown feature"):
         F.compute(bn.preprocess.clean(raw), include=["speedy"])
+
+
+def test_bout_durations_and_autocorrelation():
+    d = F.bout_durations(np.array([0, 0, 0, 1, 1, 0, 2, 2, 2, 2]), fps=2.0)
+    np.testing.assert_allclose(d[0], [1.5, 0.5])
+    np.testing.assert_allclose(d[1], [1.0])
+    np.testing.assert_allclose(d[2], [2.0])
+    rng = np.random.default_rng(0)
+    slow = np.convolve(rng.normal(size=5000), np.ones(30) / 30, mode="same")  # correlated over ~1 s at 30 fps
+    fast = rng.normal(size=5000)
+    ac_slow, ac_fast = F.autocorrelation([slow], 30.0, 2.0), F.autocorrelation(fast, 30.0, 2.0)
+    assert ac_slow.values[0] == pytest.approx(1.0) and ac_fast.values[0] == pytest.approx(1.0)
+    assert 0.3 < F.timescale(ac_slow) < 1.0
+    assert F.timescale(ac_fast) <= 1 / 30 + 1e-9

@@ -134,7 +134,7 @@ def clean(ds: xr.Dataset, **params) -> xr.Dataset:
 
 
 def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = None, *, progress: bool = True,
-                   max_missing: float = 10.0, max_reference_missing: float = 10.0,
+                   max_missing: float = 20.0, max_reference_missing: float = 20.0,
                    ) -> tuple[dict[str, xr.Dataset], pd.DataFrame, pd.DataFrame]:
     """Clean every session with one pipeline; returns (cleaned, qc per keypoint, qc per session).
 

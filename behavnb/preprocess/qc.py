@@ -46,8 +46,8 @@ def qc_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None, *, max_missing: float = 10.0,
-               max_reference_missing: float = 10.0) -> pd.DataFrame:
+def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None, *, max_missing: float = 20.0,
+               max_reference_missing: float = 20.0) -> pd.DataFrame:
     """Per session and individual: mean % missing after cleaning, % frames without alignment reference, pass/fail.
 
     A session fails when the average keypoint is missing in more than ``max_missing`` % of frames,
