@@ -1,0 +1,191 @@
+"""Training windows from cleaned poses: session-aware, split by contiguous chunks, normalised once.
+
+- ``session_matrix`` turns one session (egocentric pose, plus optional features) into a
+  ``(time, feature)`` array with named columns.
+- ``Normalizer`` holds per-feature mean and std, fitted on training frames only; it is saved with a
+  model and refuses data whose features differ from those it was fitted on.
+- ``split_chunks`` marks contiguous test chunks per session, so test windows are never neighbours
+  of training windows that share most of their frames.
+- ``WindowSet`` keeps every session in one pre-normalised array and the start frame of every valid
+  window; a batch is gathered with one indexing operation (on the GPU too, no per-sample Python).
+  A window never spans two sessions, a missing frame, or the gap where a test chunk was cut out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.errors import ParameterError, SessionTooShortError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.DataArray | None = None,
+                   var: str = "ego_position") -> tuple[np.ndarray, list[str]]:
+    """One individual's egocentric pose as ``(time, keypoint x space [+ extra])`` and the column names.
+
+    ``extra`` is ``features.model_inputs(...)`` (dims time, feature, individual), appended as columns.
+    """
+    if var not in ds:
+        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: windows are built from "
+                             f"cleaned, aligned poses (notebook 02_preprocess, preprocess.clean).")
+    ind = individual if individual is not None else str(ds["individual"].values[0])
+    pose = ds[var].sel(individual=ind).transpose("time", "keypoint", "space")
+    x = pose.values.reshape(pose.sizes["time"], -1)
+    names = [f"{k}_{s}" for k in pose["keypoint"].values for s in pose["space"].values]
+    if extra is not None:
+        e = extra.sel(individual=ind).transpose("time", "feature").values
+        if len(e) != len(x):
+            raise ParameterError(f"extra inputs have {len(e)} frames but the pose has {len(x)}.")
+        x = np.concatenate([x, e], axis=1)
+        names += [str(f) for f in extra["feature"].values]
+    return np.ascontiguousarray(x, dtype=np.float32), names
+
+
+@dataclass
+class Normalizer:
+    """Per-feature z-scoring fitted on training frames only (NaN ignored)."""
+
+    names: list[str] = field(default_factory=list)
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+
+    def fit(self, arrays: Sequence[np.ndarray], names: Sequence[str]) -> Normalizer:
+        x = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
+        if x.shape[1] != len(names):
+            raise ParameterError(f"{x.shape[1]} columns but {len(names)} feature names.")
+        n = np.isfinite(x).sum(axis=0)
+        if (n < 2).any():
+            empty = [nm for nm, c in zip(names, n) if c < 2]
+            raise ParameterError(f"feature(s) {empty} have no training data (all NaN); drop them before fitting.")
+        self.names = list(names)
+        self.mean = np.nansum(x, axis=0) / n
+        var = np.nansum((x - self.mean) ** 2, axis=0) / (n - 1)
+        self.std = np.sqrt(var)
+        self.std[self.std < 1e-8] = 1.0  # a constant feature (e.g. the origin keypoint) stays at 0
+        return self
+
+    def check(self, names: Sequence[str]) -> None:
+        """Raise if ``names`` differ from the features the normalizer was fitted on, naming the difference."""
+        if list(names) != self.names:
+            missing = [n for n in self.names if n not in names]
+            extra = [n for n in names if n not in self.names]
+            detail = (f"missing {missing}" if missing else "") + (", " if missing and extra else "") + \
+                (f"unexpected {extra}" if extra else "")
+            raise ParameterError(
+                f"the input features differ from those the model was trained on: {detail or 'same names, other order'}. "
+                f"Embed data cleaned with the same keypoints and features, or retrain.")
+
+    def transform(self, x: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+        if self.mean is None:
+            raise ParameterError("Normalizer is not fitted; call fit() first or load a saved one.")
+        if names is not None:
+            self.check(names)
+        return ((x - self.mean) / self.std).astype(np.float32)
+
+    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
+        return z * self.std + self.mean
+
+    def to_json(self) -> str:
+        return json.dumps({"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Normalizer:
+        d = json.loads(text)
+        return cls(d["names"], np.asarray(d["mean"]), np.asarray(d["std"]))
+
+
+def split_chunks(n_frames: int, test_fraction: float = 0.2, n_chunks: int = 10, seed: int = 0) -> np.ndarray:
+    """Boolean per-frame mask of test frames: ``n_chunks`` contiguous chunks, a seeded share of them for test."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise ParameterError(f"test_fraction={test_fraction!r} must be in [0, 1).")
+    n_chunks = max(1, min(n_chunks, n_frames))
+    edges = np.linspace(0, n_frames, n_chunks + 1).round().astype(int)
+    n_test = int(round(test_fraction * n_chunks))
+    if test_fraction > 0 and n_test == 0:
+        n_test = 1 if n_chunks > 1 else 0
+    chosen = np.random.default_rng(seed).choice(n_chunks, size=n_test, replace=False)
+    mask = np.zeros(n_frames, dtype=bool)
+    for c in chosen:
+        mask[edges[c]:edges[c + 1]] = True
+    return mask
+
+
+def valid_starts(usable: np.ndarray, window: int) -> np.ndarray:
+    """Start frames s such that frames s .. s+window-1 are all usable (vectorised)."""
+    usable = np.asarray(usable, dtype=bool)
+    if len(usable) < window:
+        return np.zeros(0, dtype=np.int64)
+    run = np.convolve(usable.astype(np.int64), np.ones(window, dtype=np.int64), mode="valid")
+    return np.flatnonzero(run == window).astype(np.int64)
+
+
+@dataclass
+class WindowSet:
+    """All sessions in one normalised array with the start row of every train and test window."""
+
+    data: np.ndarray  # (rows, features), sessions stacked
+    names: list[str]
+    window: int
+    train: np.ndarray  # start rows
+    test: np.ndarray
+    sessions: dict[str, tuple[int, int]]  # key -> (first row, n_frames)
+    normalizer: Normalizer
+
+    def gather(self, starts: np.ndarray, data=None):
+        """Windows starting at ``starts``: ``(batch, window, features)``; works on numpy or torch data."""
+        data = self.data if data is None else data
+        if hasattr(data, "device"):  # torch: index on the data's device
+            import torch
+
+            starts = torch.as_tensor(starts, device=data.device)
+            return data[starts[:, None] + torch.arange(self.window, device=data.device)]
+        return data[np.asarray(starts)[:, None] + np.arange(self.window)]
+
+    def __repr__(self) -> str:
+        return (f"WindowSet({len(self.sessions)} sessions, window={self.window}, features={len(self.names)}, "
+                f"train={len(self.train)}, test={len(self.test)})")
+
+
+def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, test_fraction: float = 0.2,
+          n_chunks: int = 10, seed: int = 0, normalizer: Normalizer | None = None) -> WindowSet:
+    """Windows of ``window`` frames from ``{key: session_matrix(...)}``; normalizer fitted on train frames.
+
+    A frame with any NaN feature is unusable; a window never covers one, never crosses from one
+    session into the next, and never bridges a test chunk. Raises if a session is shorter than a window.
+    """
+    if window < 2:
+        raise ParameterError(f"window={window}: a window needs at least 2 frames.")
+    names = None
+    rows, train, test, spans, train_parts = 0, [], [], {}, []
+    for i, (key, (x, cols)) in enumerate(matrices.items()):
+        if names is None:
+            names = list(cols)
+        elif list(cols) != names:
+            Normalizer(names).check(cols)
+        if len(x) < window:
+            raise SessionTooShortError(f"session {key!r} has {len(x)} frames, fewer than one model window ({window}); "
+                                       f"use a shorter window or leave the session out.")
+        ok = np.isfinite(x).all(axis=1)
+        is_test = split_chunks(len(x), test_fraction, n_chunks, seed + i)
+        train.append(rows + valid_starts(ok & ~is_test, window))
+        test.append(rows + valid_starts(ok & is_test, window))
+        train_parts.append(x[ok & ~is_test])
+        spans[key] = (rows, len(x))
+        rows += len(x)
+    if names is None:
+        raise ParameterError("no sessions to build windows from.")
+    norm = normalizer or Normalizer().fit(train_parts, names)
+    norm.check(names)
+    data = np.concatenate([norm.transform(x) for x, _ in matrices.values()])
+    train_idx, test_idx = np.concatenate(train), np.concatenate(test)
+    if len(train_idx) == 0:
+        raise SessionTooShortError(f"no complete training window of {window} frames: too many missing frames or "
+                                   f"sessions too short.")
+    return WindowSet(data, names, window, train_idx, test_idx, spans, norm)
