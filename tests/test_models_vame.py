@@ -1,0 +1,47 @@
+"""Shapes of the VAME classes (the seed's documented surface) and basic behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from behavnb.models.vame import PRESETS, Decoder, Decoder_Future, Encoder, Lambda, RNN_VAE, VAMEConfig  # noqa: E402
+
+B, T, F, Z, H = 4, 30, 12, 8, 16
+
+
+def test_every_class_has_the_documented_shapes():
+    x = torch.randn(B, T, F)
+    hidden = Encoder(F, H, H, 0.0)(x)
+    assert hidden.shape == (B, 4 * H)
+    z, mu, logvar = Lambda(Z, H, H, softplus=True)(hidden)
+    assert z.shape == mu.shape == logvar.shape == (B, Z)
+    assert Decoder(T, Z, F, H, 0.0)(z).shape == (B, T, F)
+    assert Decoder_Future(T, Z, F, 15, H, 0.0)(z).shape == (B, 15, F)
+    model = RNN_VAE(T, Z, F, True, 15, H, H, H, H, 0.0, 0.0, 0.0, False)
+    pred, fut, z, mu, logvar = model(x)
+    assert pred.shape == (B, T, F) and fut.shape == (B, 15, F) and z.shape == (B, Z)
+    no_future = RNN_VAE(T, Z, F, False, 15, H, H, H, H, 0.0, 0.0, 0.0, False)
+    assert len(no_future(x)) == 4
+
+
+def test_eval_mode_is_deterministic_and_embed_is_mu():
+    model = VAMEConfig(hidden_size_layer_1=H, hidden_size_layer_2=H, hidden_size_rec=H, hidden_size_pred=H, ZDIMS=Z).build(F)
+    x = torch.randn(B, T, F)
+    model.eval()
+    _, _, z1, mu, _ = model(x)
+    _, _, z2, _, _ = model(x)
+    assert torch.equal(z1, z2) and torch.equal(z1, mu)
+    assert torch.allclose(model.embed(x), mu)
+    model.train()
+    _, _, z3, mu3, _ = model(x)
+    assert not torch.equal(z3, mu3)
+
+
+def test_presets_and_bad_input_shape():
+    assert PRESETS["vame"].TEMPORAL_WINDOW == 30 and PRESETS["vame"].ZDIMS == 30
+    assert PRESETS["vame"].hidden_size_layer_1 == 256 and PRESETS["vame"].FUTURE_STEPS == 15
+    model = PRESETS["cpu_fast"].build(F)
+    with pytest.raises(ValueError, match=r"\(batch, time, 12\)"):
+        model(torch.randn(B, F, T))
