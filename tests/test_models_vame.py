@@ -45,3 +45,22 @@ def test_presets_and_bad_input_shape():
     model = PRESETS["cpu_fast"].build(F)
     with pytest.raises(ValueError, match=r"\(batch, time, 12\)"):
         model(torch.randn(B, F, T))
+
+
+def test_loss_reductions_and_terms():
+    from behavnb.models.vame import kl_weight, vame_loss
+
+    torch.manual_seed(0)
+    model = RNN_VAE(T, Z, F, True, 5, H, H, H, H, 0.0, 0.0, 0.0, False)
+    x, fut = torch.randn(B, T, F), torch.randn(B, 5, F)
+    out = model(x)
+    mean = vame_loss(out, x, fut, kl_beta=1.0)
+    summed = vame_loss(out, x, fut, kl_beta=1.0, reduction="vame")
+    assert torch.isclose(summed["reconstruction"], mean["reconstruction"] * B * T * F, rtol=1e-5)
+    assert torch.isclose(summed["kl"] * Z, mean["kl"], rtol=1e-5)
+    assert mean["loss"].requires_grad and mean["cluster"] == 0
+    with_cluster = vame_loss(out, x, fut, cluster_weight=1.0, n_clusters=3)
+    assert with_cluster["cluster"] >= -1e-6 and with_cluster["loss"] >= mean["loss"] - 1e-6
+    mean["loss"].backward()
+    assert all(p.grad is not None for p in model.encoder.parameters())
+    assert kl_weight(0) == 0 and kl_weight(3, 2, 4) == pytest.approx(0.5) and kl_weight(10, 2, 4, beta=2) == 2

@@ -151,3 +151,52 @@ PRESETS = {
     "cpu_fast": VAMEConfig(hidden_size_layer_1=64, hidden_size_layer_2=64, hidden_size_rec=64, hidden_size_pred=64,
                            ZDIMS=16),
 }
+
+
+def kl_weight(epoch: int, start: int = 2, end: int = 4, beta: float = 1.0, mode: str = "linear") -> float:
+    """KL annealing: 0 before ``start``, rising to ``beta`` at ``end`` (linear or sigmoid), then ``beta``."""
+    if epoch < start:
+        return 0.0
+    if epoch >= end or end <= start:
+        return float(beta)
+    frac = (epoch - start) / (end - start)
+    if mode == "sigmoid":
+        frac = float(1 / (1 + torch.exp(torch.tensor(-12.0 * (frac - 0.5)))))
+    return float(beta) * frac
+
+
+def vame_loss(outputs, target: torch.Tensor, future: torch.Tensor | None = None, *, kl_beta: float = 1.0,
+              cluster_weight: float = 0.0, n_clusters: int = 15, reduction: str = "mean") -> dict[str, torch.Tensor]:
+    """Reconstruction + future-prediction MSE + beta * KL (+ optional low-rank "cluster" penalty).
+
+    ``reduction="mean"`` (default): both MSE terms are means over batch, time and features, and the
+    KL is summed over latent dimensions and averaged over the batch. Then the size of every term
+    does not depend on batch size, window length or the number of keypoints, so ``kl_beta`` keeps its
+    meaning when those change. ``reduction="vame"`` reproduces the reference's weighting: MSE
+    *summed* over everything, KL *averaged* over batch and latent dimensions. That makes the KL
+    ~T*F*B/Z times weaker than it reads, so those runs are near-deterministic autoencoders.
+
+    The cluster penalty pushes the batch's latents towards ``n_clusters`` directions: the sum of the
+    Z - n_clusters smallest eigenvalues of the Z x Z Gram matrix (z^T z / B), never the B x B one.
+    Returns a dict of 0-d tensors: loss, reconstruction, future, kl, cluster.
+    """
+    if reduction not in ("mean", "vame"):
+        raise ValueError(f"reduction={reduction!r}: use 'mean' or 'vame'.")
+    if len(outputs) == 5:
+        prediction, fut, z, mu, logvar = outputs
+    else:
+        (prediction, z, mu, logvar), fut = outputs, None
+    agg = torch.sum if reduction == "vame" else torch.mean
+    rec = agg((prediction - target) ** 2)
+    fut_loss = agg((fut - future) ** 2) if fut is not None and future is not None else rec.new_zeros(())
+    kl_terms = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
+    kl = kl_terms.mean() if reduction == "vame" else kl_terms.sum(dim=1).mean()
+    cluster = rec.new_zeros(())
+    if cluster_weight > 0:
+        gram = z.T @ z / z.shape[0]  # (Z, Z)
+        eig = torch.linalg.eigvalsh(gram)  # ascending
+        k = max(0, z.shape[1] - n_clusters)
+        cluster = eig[:k].sum()
+    loss = rec + fut_loss + kl_beta * kl + cluster_weight * cluster
+    return {"loss": loss, "reconstruction": rec.detach(), "future": fut_loss.detach(), "kl": kl.detach(),
+            "cluster": cluster.detach()}
