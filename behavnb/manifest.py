@@ -14,6 +14,7 @@ file, group unknown).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import warnings
 from collections import Counter
@@ -94,8 +95,8 @@ def dataset_dir(name: str) -> Path:
     if entry.get("location") == "package":
         return embedded_dir() / name
     local = data_dir() / entry.get("folder", name)
-    if entry.get("generator") and not local.exists():
-        return generated_dir() / name
+    if entry.get("generator") and not all((local / f["path"]).exists() for f in entry.get("files", [])):
+        return generated_dir() / name  # an incomplete copy in the data folder is left alone
     return local
 
 
@@ -127,16 +128,16 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
     entry = info(name)
     root = dataset_dir(name)
     out: dict[str, Path] = {}
-    generated = False
     if entry.get("generator") and not all((root / f["path"]).exists() for f in entry["files"]):
         _generate(name, entry, root)
-        generated = True
+    marker = root / ".generated.json"  # hashes of what this machine generated (see _generate)
+    made = json.loads(marker.read_text()) if entry.get("generator") and marker.exists() else {}
     for spec in entry.get("files", []):
         local = root / spec["path"]
         if not local.exists():
             _download(name, spec, local, progress)
         got = sha256(local)
-        if got != spec["sha256"] and generated:
+        if got != spec["sha256"] and made.get(spec["path"]) == got:
             warnings.warn(
                 f"{local}: the generated file's sha256 differs from the registered one; numpy's random streams or "
                 "floating point differ on this machine. The dataset is still self-consistent (its truth files were "
@@ -165,7 +166,12 @@ def _generate(name: str, entry: dict, root: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root.parent))
     try:
         make(tmp, **entry["generator"].get("params", {}))
+        hashes = {f["path"]: sha256(tmp / f["path"]) for f in entry.get("files", []) if (tmp / f["path"]).exists()}
+        (tmp / ".generated.json").write_text(json.dumps(hashes, indent=1))
         if root.exists():
+            if data_dir() in (root, *root.parents) and generated_dir() not in (root, *root.parents):
+                raise DatasetNotFoundError(f"{root} is inside the data folder {data_dir()}; behavnb never replaces "
+                                           f"files there. Remove it yourself, or set BEHAVNB_CACHE_DIR.")
             shutil.rmtree(root)
         os.replace(tmp, root)
     finally:

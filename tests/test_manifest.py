@@ -80,3 +80,39 @@ def test_folder_without_sessions_table(tmp_path, shared):
     with pytest.warns(UserWarning, match="no sessions.csv"):
         table = manifest.sessions(tmp_path)
     assert sorted(table["session"]) == ["test", "test2"] and set(table["group"]) == {"unknown"}
+
+
+def test_generation_never_touches_an_incomplete_copy_in_the_data_dir(tmp_path, monkeypatch):
+    from behavnb import manifest
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    (data / "synthetic-tiny").mkdir(parents=True)
+    (data / "synthetic-tiny" / "NOTES.md").write_text("mine")
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(data))
+    monkeypatch.setenv("BEHAVNB_CACHE_DIR", str(cache))
+    files = manifest.fetch("synthetic-tiny", progress=False)
+    assert (data / "synthetic-tiny" / "NOTES.md").read_text() == "mine"
+    assert sorted(p.name for p in (data / "synthetic-tiny").iterdir()) == ["NOTES.md"]
+    assert all(cache in p.parents for p in files.values())
+
+
+def test_generated_mismatch_warns_every_time_but_tampering_raises(tmp_path, monkeypatch):
+    import copy
+
+    import pytest
+
+    from behavnb import manifest
+    from behavnb.errors import ChecksumError
+
+    monkeypatch.setenv("BEHAVNB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path / "data"))
+    entry = copy.deepcopy(manifest.info("synthetic-tiny"))
+    entry["files"][0]["sha256"] = "0" * 64  # as if this machine's numpy generated other bytes
+    monkeypatch.setattr(manifest, "info", lambda name: entry)
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="differs from the registered one"):
+            files = manifest.fetch("synthetic-tiny", progress=False)
+    path = files[entry["files"][0]["path"]]
+    path.write_bytes(path.read_bytes() + b"\n")
+    with pytest.raises(ChecksumError, match="damaged"):
+        manifest.fetch("synthetic-tiny", progress=False)

@@ -293,3 +293,19 @@ def test_social_episodes_bring_the_animals_together(pairs):
     assert dist[social == "follow"].mean() < 0.6 * dist[social == "none"].mean()
     assert dist[social == "approach"].mean() < dist[social == "none"].mean()
     assert np.median(noses[contact]) < 2.5, np.median(noses[contact])
+
+
+def test_sleap_output_writes_missing_points_as_nan(tmp_path):
+    import numpy as np
+
+    import behavnb as bn
+    from behavnb.synth import NoiseSpec, make_cohort
+
+    cohort = make_cohort(tmp_path, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1), duration_s=60,
+                         fmt="sleap", seed=1)
+    ds = bn.io.load_poses(cohort.files[0], fps=30)
+    pos = ds["position"].values
+    assert np.isnan(pos).any() and not ((pos == 0).all(axis=1)).any()
+    with pytest.raises(bn.errors.ParameterError, match="NaN"):
+        make_cohort(None, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1), duration_s=5, fmt="sleap",
+                    noise=NoiseSpec(missing="zeros"))

@@ -159,7 +159,10 @@ def make_cohort(
     if animals_per_group < 1 or animals_per_session < 1 or duration_s * fps < 30:
         raise ParameterError("need at least 1 animal per group and session, and at least 30 frames per session.")
     per_group = _group_effects(list(groups), effects)
-    noise = noise or NoiseSpec()
+    noise = noise or NoiseSpec(missing="nan" if fmt == "sleap" else "zeros")
+    if fmt == "sleap" and noise.missing == "zeros":
+        raise ParameterError("SLEAP files write missing points as NaN, not (0, 0): use NoiseSpec(missing='nan') "
+                             "with fmt='sleap'.")
     arena = arena or Arena()
     n_frames = int(round(duration_s * fps))
     kps = keypoint_names(paws)
