@@ -50,3 +50,22 @@ def test_fps_from_metadata_pickle():
     ds = bio.load_poses(path)
     assert ds.attrs["fps"] == 25.0 and "metadata pickle" in ds.attrs["log"]
     assert ds.attrs["session"] == "clip"
+
+
+def test_nwb_animals_with_different_start_times(tmp_path, lp):
+    import shutil
+
+    import h5py
+
+    path = tmp_path / "late.nwb"
+    shutil.copy(DATA / "nwb_ndxpose02.nwb", path)
+    with h5py.File(path, "r+") as f:  # mouse2 was tracked from 1 s on (30 frames later)
+        for series in f["processing/behavior/mouse2"].values():  # the other series link to one timestamps array
+            if isinstance(series, h5py.Group) and isinstance(series.get("timestamps", getlink=True), h5py.HardLink):
+                series["timestamps"][...] = series["timestamps"][()] + 1.0
+    ds = bio.load_poses(path)
+    assert ds.sizes["time"] == 130 and ds["frame"].values[[0, -1]].tolist() == [0, 129]
+    m1, m2 = (ds["position"].sel(individual=i).values for i in ("mouse1", "mouse2"))
+    assert np.isnan(m2[:30]).all() and np.isnan(m1[100:]).all()
+    np.testing.assert_allclose(m1[:100], lp["position"].values[..., 0])
+    np.testing.assert_allclose(m2[30:], lp["position"].values[..., 0] + 50)

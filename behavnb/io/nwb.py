@@ -79,7 +79,6 @@ def read_nwb(path: Path) -> RawPoses:
             "Write poses with ndx-pose (e.g. DeepLabCut's or SLEAP's NWB export)."
         )
     parts = []
-    start = 0.0
     for module, name in found:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -90,7 +89,13 @@ def read_nwb(path: Path) -> RawPoses:
             ds = ds.sel(keypoints=[k for k in nodes if k in kps] + [k for k in kps if k not in nodes])
         if len(found) > 1 or name != "PoseEstimation":  # name individuals after their PoseEstimation
             ds = ds.assign_coords(individuals=[name])
+        # movement's time starts at 0 for every PoseEstimation; put each back on the file's own clock
+        # (rounded to whole frames, so that animals share time points) before they are combined
+        rate = float(ds.attrs.get("fps") or 0)
+        times = ds["time"].values.astype(float) + start
+        ds = ds.assign_coords(time=np.round(times * rate) / rate if rate else times)
         parts.append(ds)
+    # an animal absent from part of the recording is NaN there (outer join on time)
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="individuals", join="outer")
     if ds.sizes["time"] == 0:
         raise EmptyFileError(f"{path}: the PoseEstimation series are empty.")
@@ -99,10 +104,23 @@ def read_nwb(path: Path) -> RawPoses:
     raw.attrs["nwb_source_software"] = str(ds.attrs.get("source_software", ""))
     times = np.asarray(ds["time"].values, dtype=float)
     fps = float(ds.attrs.get("fps") or 0) or None
-    if len(times) > 1 and np.array_equal(times, np.arange(len(times))):
+    if len(times) > 1 and np.array_equal(times - times[0], np.arange(len(times))) and times[0] == int(times[0]):
         raw.log.append("load_poses: NWB timestamps are frame indices (0, 1, 2, ...), not seconds; fps not taken from the file")
-        fps = None
+        fps, rate = None, 1.0  # the 'seconds' are frame numbers
+    else:
+        rate = fps
     raw.fps = fps
-    if fps and start:  # movement's time starts at 0; keep the series' own start as frame numbers
-        raw.frames = np.arange(len(times)) + int(round(start * fps))
+    if rate:  # frame numbers on the file's clock; frames where no animal was tracked become NaN frames
+        frames = np.round(times * rate).astype(np.int64)
+        full = np.arange(frames.min(), frames.max() + 1)
+        if len(full) != len(frames):
+            at = frames - full[0]
+            pos = np.full((len(full), *raw.position.shape[1:]), np.nan)
+            conf = np.full((len(full), *raw.confidence.shape[1:]), np.nan)
+            pos[at], conf[at] = raw.position, raw.confidence
+            raw.position, raw.confidence = pos, conf
+        raw.frames = full
+    if len(parts) > 1:
+        raw.log.append("load_poses: each PoseEstimation kept its own start time; an animal is NaN where it was "
+                       "not tracked")
     return raw
