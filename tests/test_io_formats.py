@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from behavnb import io as bio
-from behavnb.errors import MissingFpsError
+from behavnb.errors import MissingFpsError, PoseFormatError
 
 
 def test_sleap_slp_and_analysis_h5_agree(shared):
@@ -109,3 +109,17 @@ def test_labels_table_round_trip(tmp_path):
     df.to_parquet(tmp_path / "truth.parquet")
     back = bio.load_labels(tmp_path / "truth.parquet")
     assert back["motif"].tolist() == [0, 0, 1, 1, 2] and back["session"].iloc[0] == "s1"
+
+
+def test_sleap_csv_untracked_instances_are_all_kept(tmp_path):
+    path = tmp_path / "untracked.csv"
+    path.write_text("track,frame_idx,instance.score,A.x,A.y,A.score\n"
+                    ",0,0.9,10,20,0.9\n,0,0.8,110,120,0.8\n,1,0.9,11,21,0.9\n,1,0.8,111,121,0.8\n,2,0.9,12,22,0.9\n")
+    with pytest.warns(UserWarning, match="untracked instances"):
+        ds = bio.load_poses(path, fps=30)
+    assert list(ds["individual"].values) == ["instance_0", "instance_1"]
+    assert ds["position"].values[:, 0, 0, 0].tolist() == [10, 11, 12]
+    assert ds["position"].values[:2, 0, 0, 1].tolist() == [110, 111] and np.isnan(ds["position"].values[2, 0, 0, 1])
+    path.write_text("track,frame_idx,instance.score,A.x,A.y,A.score\nt1,0,0.9,10,20,0.9\nt1,0,0.8,110,120,0.8\n")
+    with pytest.raises(PoseFormatError, match="more than once"):
+        bio.load_poses(path, fps=30)

@@ -64,9 +64,29 @@ def read_sleap_csv(path: Path) -> RawPoses:
     nodes = [c[:-2] for c in df.columns if c.endswith(".x")]
     if not nodes or "frame_idx" not in df:
         raise PoseFormatError(f"{path}: not a SLEAP CSV export (needs frame_idx and <node>.x/.y columns).")
-    tracks = df["track"].astype("string").fillna("individual_0")
-    names = list(dict.fromkeys(tracks))
     frames = df["frame_idx"].to_numpy(dtype=np.int64)
+    tracks = df["track"].astype("string") if "track" in df else pd.Series(pd.NA, index=df.index, dtype="string")
+    untracked = tracks.isna().to_numpy()
+    log = [f"load_poses: read {path.name} as SLEAP CSV export"]
+    per_frame = pd.Series(frames[untracked]).groupby(frames[untracked]).cumcount().to_numpy()
+    if per_frame.size and per_frame.max() > 0:
+        # several untracked instances in a frame: keep them all, as instance_0..n in file order (like
+        # movement does for untracked .slp files); they are not the same animal from frame to frame
+        tracks[untracked] = [f"instance_{k}" for k in per_frame]
+        n_inst = int(per_frame.max()) + 1
+        msg = (f"{path.name}: up to {n_inst} untracked instances per frame; they become individuals "
+               f"instance_0..instance_{n_inst - 1} in file order, which are not identities across frames. "
+               "Run SLEAP's tracker for identities.")
+        warnings.warn(msg, stacklevel=4)
+        log.append(f"load_poses: {msg}")
+    else:
+        tracks = tracks.fillna("individual_0")
+    dup = pd.DataFrame({"t": tracks.to_numpy(), "f": frames}).duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise PoseFormatError(f"{path}: track {tracks.iloc[row]!r} appears more than once in frame {frames[row]} "
+                              f"({int(dup.sum())} such row(s)); one track holds one instance per frame.")
+    names = list(dict.fromkeys(tracks))
     first, last = frames.min(), frames.max()
     t_idx, i_idx = frames - first, np.array([names.index(t) for t in tracks])
     pos = np.full((last - first + 1, 2, len(nodes), len(names)), np.nan)
@@ -76,5 +96,4 @@ def read_sleap_csv(path: Path) -> RawPoses:
         pos[t_idx, 1, k, i_idx] = pd.to_numeric(df[f"{n}.y"], errors="raise")
         if f"{n}.score" in df:
             conf[t_idx, k, i_idx] = pd.to_numeric(df[f"{n}.score"], errors="raise")
-    return RawPoses(pos, conf, nodes, names, "SLEAP", frames=np.arange(first, last + 1),
-                    log=[f"load_poses: read {path.name} as SLEAP CSV export"])
+    return RawPoses(pos, conf, nodes, names, "SLEAP", frames=np.arange(first, last + 1), log=log)
