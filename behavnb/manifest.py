@@ -265,6 +265,7 @@ def _table_from_folder(folder: Path) -> pd.DataFrame:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in POSE_EXTENSIONS and not p.name.startswith("."))
     if not files:
         raise SessionsTableError(f"{folder}: no pose files ({', '.join(POSE_EXTENSIONS)}) and no sessions.csv here.")
+    files = _drop_table_twins(folder, files)
     warnings.warn(
         f"{folder}: no sessions.csv, so each of the {len(files)} pose files is one session with group 'unknown'. "
         "Add a sessions.csv (session, subject, group, file, fps) to compare groups.",
@@ -273,6 +274,26 @@ def _table_from_folder(folder: Path) -> pd.DataFrame:
     names = [session_name(p) for p in files]
     return pd.DataFrame({"session": names, "subject": names, "group": "unknown",
                          "file": [p.name for p in files], "fps": float("nan")})
+
+
+def _drop_table_twins(folder: Path, files: list[Path]) -> list[Path]:
+    """Keep one of a DeepLabCut ``.csv``/``.h5`` pair with the same stem (the ``.h5``), with a warning."""
+    tables = (".csv", ".h5", ".hdf5")
+    by_stem: dict[Path, list[Path]] = {}
+    for p in files:
+        if p.suffix.lower() in tables:
+            by_stem.setdefault(p.with_suffix(""), []).append(p)
+    dropped = []
+    for twins in by_stem.values():
+        if len(twins) > 1:
+            keep = min(twins, key=lambda p: (p.suffix.lower() == ".csv", p.suffix.lower(), p.name))
+            dropped += [p for p in twins if p != keep]
+    if dropped:
+        warnings.warn(
+            f"{folder}: {len(dropped)} pose file(s) have a twin with the same name and another extension (DeepLabCut "
+            f"writes the same predictions as .h5 and .csv); using the .h5 and skipping {[p.name for p in dropped][:5]}. "
+            "Add a sessions.csv to choose yourself.", stacklevel=4)
+    return [p for p in files if p not in dropped]
 
 
 def validate_sessions(table: pd.DataFrame, *, base: Path | None = None, source: str = "sessions table") -> pd.DataFrame:

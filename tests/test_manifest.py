@@ -116,3 +116,23 @@ def test_generated_mismatch_warns_every_time_but_tampering_raises(tmp_path, monk
     path.write_bytes(path.read_bytes() + b"\n")
     with pytest.raises(ChecksumError, match="damaged"):
         manifest.fetch("synthetic-tiny", progress=False)
+
+
+def test_folder_with_csv_and_h5_twins_keeps_one_per_stem(tmp_path):
+    import shutil
+    import warnings
+    from pathlib import Path
+
+    from behavnb import io as bio
+    from behavnb.io.writers import save_dlc
+
+    src = Path(__file__).parent / "data" / "dlc_frames_from_100.csv"
+    shutil.copy(src, tmp_path / "aDLC_resnet50.csv")
+    save_dlc(bio.load_poses(src, fps=30), tmp_path / "aDLC_resnet50.h5")
+    shutil.copy(src, tmp_path / "bDLC_resnet50.csv")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = manifest.sessions(tmp_path)
+    assert sorted(table["session"]) == ["a", "b"]
+    assert Path(table.set_index("session").loc["a", "file"]).suffix == ".h5"
+    assert any("twin" in str(w.message) and "aDLC_resnet50.csv" in str(w.message) for w in caught)
