@@ -298,6 +298,7 @@ def _drop_table_twins(folder: Path, files: list[Path]) -> list[Path]:
 
 def validate_sessions(table: pd.DataFrame, *, base: Path | None = None, source: str = "sessions table") -> pd.DataFrame:
     """Check a sessions table and return a copy with absolute file paths and float fps."""
+    import numpy as np
     import pandas as pd
 
     where = table.attrs.get("path", source)
@@ -319,9 +320,13 @@ def validate_sessions(table: pd.DataFrame, *, base: Path | None = None, source: 
     if dup:
         raise SessionsTableError(f"{where}: duplicate session id(s) {dup}; each row needs its own session id.")
     fps = pd.to_numeric(table["fps"], errors="coerce")
-    bad = table.loc[(fps.isna() & table["fps"].notna()) | (fps <= 0), "session"].tolist()
+    bad = table.loc[(fps.isna() & table["fps"].notna()) | (fps <= 0) | np.isinf(fps), "session"].tolist()
     if bad:
-        raise SessionsTableError(f"{where}: fps must be a positive number (or empty) — bad in session(s) {bad}.")
+        raise SessionsTableError(f"{where}: fps must be a positive number (finite, or empty) — bad in session(s) {bad}.")
+    empty = table["file"].isna() | (table["file"].astype(str).str.strip() == "")
+    if empty.any():
+        raise SessionsTableError(f"{where}: empty 'file' in session(s) {table.loc[empty, 'session'].tolist()[:5]}; "
+                                 "every row needs the path of its pose file.")
     table["fps"] = fps.astype(float)
     base = Path(base) if base is not None else Path(".")
     paths = [Path(f) if Path(f).is_absolute() else (base / str(f)) for f in table["file"]]

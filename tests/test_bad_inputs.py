@@ -246,3 +246,12 @@ def test_failed_write_leaves_nothing(tmp_path, shared):
     assert list((tmp_path / "run" / "poses").iterdir()) == []  # no partial .nc, no temp file
     project.write_poses(ds)
     assert [p.name for p in (tmp_path / "run" / "poses").iterdir()] == [f"{ds.attrs['session']}.nc"]
+
+
+def test_sessions_table_with_empty_file_cell_or_infinite_fps():
+    table = pd.DataFrame({"session": ["a", "b"], "subject": ["m1", "m2"], "group": ["WT", "KO"],
+                          "file": ["x.h5", None], "fps": [30.0, 30.0]})
+    with pytest.raises(SessionsTableError, match=r"empty 'file' in session\(s\) \['b'\]"):
+        manifest.validate_sessions(table)
+    with pytest.raises(SessionsTableError, match=r"fps must be a positive number.*\['a'\]"):
+        manifest.validate_sessions(table.assign(fps=[float("inf"), 30.0]))
