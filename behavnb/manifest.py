@@ -361,7 +361,7 @@ def _keypoints(path: Path, fps: float) -> list[str]:
     from behavnb.io import detect_format, load_poses
 
     if detect_format(path) in ("dlc", "lightningpose") and path.suffix.lower() == ".csv":
-        with open(path) as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             rows = {}
             for _ in range(4):
                 cells = fh.readline().rstrip("\r\n").split(",")

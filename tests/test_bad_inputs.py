@@ -255,3 +255,13 @@ def test_sessions_table_with_empty_file_cell_or_infinite_fps():
         manifest.validate_sessions(table)
     with pytest.raises(SessionsTableError, match=r"fps must be a positive number.*\['a'\]"):
         manifest.validate_sessions(table.assign(fps=[float("inf"), 30.0]))
+
+
+def test_csv_with_utf8_byte_order_mark(tmp_path):
+    src = Path(__file__).parent / "data" / "dlc_frames_from_100.csv"
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + src.read_bytes())
+    assert bio.detect_format(tmp_path / "bom.csv") == "dlc"
+    ds, ref = bio.load_poses(tmp_path / "bom.csv", fps=30), bio.load_poses(src, fps=30)
+    assert ds["position"].equals(ref["position"])
+    (tmp_path / "sleap.csv").write_bytes(b"\xef\xbb\xbftrack,frame_idx,instance.score,A.x,A.y,A.score\nt,0,1,1,2,1\n")
+    assert bio.load_poses(tmp_path / "sleap.csv", fps=30)["position"].values[0, :, 0, 0].tolist() == [1, 2]

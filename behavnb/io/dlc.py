@@ -44,6 +44,8 @@ def read_csv(
     import pandas as pd
 
     raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
+        raw = raw[3:]
     if not raw.strip():
         raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
     lines = raw.split(b"\n", 6)
@@ -398,7 +400,7 @@ def fps_from_metadata(path: Path) -> float | None:
 def sniff_csv(path: Path) -> str:
     """'dlc', 'lightningpose' or 'sleap-csv' from a CSV's first line."""
     with open(path, "rb") as fh:
-        first = fh.readline(65536).decode("utf-8", "replace").strip()
+        first = fh.readline(65536).decode("utf-8-sig", "replace").strip()
     if not first:
         raise EmptyFileError(f"{path} is empty: re-export it from your tracker.")
     cells = first.split(",")
