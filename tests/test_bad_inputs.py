@@ -265,3 +265,8 @@ def test_csv_with_utf8_byte_order_mark(tmp_path):
     assert ds["position"].equals(ref["position"])
     (tmp_path / "sleap.csv").write_bytes(b"\xef\xbb\xbftrack,frame_idx,instance.score,A.x,A.y,A.score\nt,0,1,1,2,1\n")
     assert bio.load_poses(tmp_path / "sleap.csv", fps=30)["position"].values[0, :, 0, 0].tolist() == [1, 2]
+
+
+def test_key_on_a_csv_is_a_parameter_error():
+    with pytest.raises(ParameterError, match="key='df'.*Leave key out"):
+        bio.load_poses(Path(__file__).parent / "data" / "dlc_frames_from_100.csv", fps=30, key="df")

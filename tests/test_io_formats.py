@@ -123,3 +123,11 @@ def test_sleap_csv_untracked_instances_are_all_kept(tmp_path):
     path.write_text("track,frame_idx,instance.score,A.x,A.y,A.score\nt1,0,0.9,10,20,0.9\nt1,0,0.8,110,120,0.8\n")
     with pytest.raises(PoseFormatError, match="more than once"):
         bio.load_poses(path, fps=30)
+
+
+def test_netcdf_single_individual_keeps_its_name(tmp_path):
+    from pathlib import Path
+
+    ds = bio.load_poses(Path(__file__).parent / "data" / "nwb_ndxpose02.nwb")
+    ds.sel(individual="mouse2").to_netcdf(tmp_path / "one.nc")  # a selected animal: 'individual' is a scalar
+    assert list(bio.load_poses(tmp_path / "one.nc")["individual"].values) == ["mouse2"]

@@ -190,6 +190,9 @@ def load_poses(
     fmt = detect_format(path) if source == "auto" else source
     if fmt not in FORMATS:
         raise ParameterError(f"source={source!r} for {path}: choose 'auto' or one of {list(FORMATS)}.")
+    if key is not None and not (fmt in ("dlc", "lightningpose") and path.suffix.lower() in (".h5", ".hdf5")):
+        raise ParameterError(f"key={key!r} for {path}: key picks the table of a DeepLabCut .h5 file; this is a "
+                             f"{fmt} {path.suffix} file, which has none. Leave key out.")
     raw = _readers()[fmt](path, prefix_individuals=prefix_individuals, allow_labeled_data=allow_labeled_data,
                           **({"key": key} if key else {}))
     if fmt == "lightningpose":

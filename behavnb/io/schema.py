@@ -90,7 +90,12 @@ def normalise_dims(ds: xr.Dataset) -> xr.Dataset:
     if rename:
         ds = ds.rename(rename)
     if "individual" not in ds.dims and "position" in ds:
-        ds = ds.expand_dims(individual=["individual_0"], axis=-1)
+        if "individual" in ds.coords and ds["individual"].ndim == 0:  # one animal selected out: keep its name
+            name = ds["individual"].values.item()
+            ds = ds.drop_vars("individual").expand_dims(individual=[str(name.decode() if isinstance(name, bytes) else name)],
+                                                        axis=-1)
+        else:
+            ds = ds.expand_dims(individual=["individual_0"], axis=-1)
     missing = [d for d in DIMS if d not in ds.dims]
     if missing or "position" not in ds:
         raise PoseFormatError(
