@@ -58,6 +58,11 @@ def base_transitions() -> np.ndarray:
     return m / m.sum(axis=1, keepdims=True)
 
 
+def _factor_ok(v) -> bool:
+    return (isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+            and bool(np.isfinite(v)) and v > 0)
+
+
 @dataclass
 class Effects:
     """Planted group effects, relative to the reference animal.
@@ -78,10 +83,14 @@ class Effects:
         unknown = sorted(set(named) - set(MOTIFS))
         if unknown:
             raise ParameterError(f"effects name unknown motif(s) {unknown}; motifs are {list(MOTIFS)}.")
-        bad = {k: v for d in (self.usage, self.duration, self.kinematics) for k, v in d.items() if not v > 0}
-        bad.update({f"{a}->{b}": v for (a, b), v in self.transition.items() if not v > 0})
+        bad = {k: v for d in (self.usage, self.duration, self.kinematics) for k, v in d.items() if not _factor_ok(v)}
+        bad.update({f"{a}->{b}": v for (a, b), v in self.transition.items() if not _factor_ok(v)})
         if bad:
-            raise ParameterError(f"effect factors must be positive numbers: {bad}.")
+            raise ParameterError(f"effect factors must be positive finite numbers: {bad}.")
+        diagonal = [f"{a}->{b}" for a, b in self.transition if a == b]
+        if diagonal:
+            raise ParameterError(f"transition effects {diagonal} repeat a motif; the chain never repeats one (how long "
+                                 "a motif lasts is set by duration effects, e.g. duration={'groom': 1.5}).")
 
     def to_json(self) -> dict:
         return {"usage": self.usage, "transition": {f"{a}->{b}": v for (a, b), v in self.transition.items()},
@@ -109,6 +118,20 @@ class AnimalProgram:
                 "speed_factor": np.round(self.speed_factor, 6).tolist(), "body_scale": round(self.body_scale, 6)}
 
 
+def _scale_entries(trans: np.ndarray, cells: list[tuple[int, int]], f: float, cap: float = 0.95) -> np.ndarray:
+    """Multiply transition probabilities by ``f`` (at most ``cap``), renormalising the rest of each row."""
+    trans = trans.copy()
+    for a, b in cells:
+        p = trans[a, b]
+        if p <= 0 or a == b:
+            continue
+        new = min(p * f, cap)
+        others = np.arange(trans.shape[1]) != b
+        trans[a, others] *= (1 - new) / (1 - p)
+        trans[a, b] = new
+    return trans
+
+
 def animal_program(effects: Effects | None, rng: np.random.Generator, *, usage_sd: float = 0.2,
                    duration_sd: float = 0.12, speed_sd: float = 0.08, size_sd: float = 0.06) -> AnimalProgram:
     """Draw one animal: group effects plus per-animal random effects on usage, durations, speed and size."""
@@ -116,12 +139,14 @@ def animal_program(effects: Effects | None, rng: np.random.Generator, *, usage_s
     n = len(MOTIFS)
     trans = base_transitions()
     col = np.exp(rng.normal(0, usage_sd, n))  # per-animal preference for entering each motif
-    for m, f in effects.usage.items():
-        col[MOTIFS.index(m)] *= f
     trans = trans * col[None, :]
-    for (a, b), f in effects.transition.items():
-        trans[MOTIFS.index(a), MOTIFS.index(b)] *= f
     trans /= trans.sum(axis=1, keepdims=True)
+    # group effects act on probabilities: entering motif m becomes f times as likely from every motif
+    # (the row's other entries shrink in proportion, so rows still sum to 1)
+    for m, f in effects.usage.items():
+        trans = _scale_entries(trans, [(a, MOTIFS.index(m)) for a in range(n)], f)
+    for (a, b), f in effects.transition.items():
+        trans = _scale_entries(trans, [(MOTIFS.index(a), MOTIFS.index(b))], f)
     mean = np.array([DURATIONS[m][0] for m in MOTIFS]) * np.exp(rng.normal(0, duration_sd, n))
     for m, f in effects.duration.items():
         mean[MOTIFS.index(m)] *= f
