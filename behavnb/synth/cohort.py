@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from behavnb.errors import ParameterError
 from behavnb.synth.body import LR_PAIRS, keypoint_names, place, pose_body_frame
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
+#: in social episodes, a follower slower than this is still (not walking); faster than RUN_CM_S it runs
+MOVING_CM_S, RUN_CM_S = 2.5, 20.0
 FORMATS = {"dlc-csv": ".csv", "dlc-h5": ".h5", "sleap": ".analysis.h5"}
 
 
@@ -42,6 +45,39 @@ class Cohort:
     poses: dict[str, xr.Dataset]
     clean: dict[str, np.ndarray] = field(repr=False)
     files: list[Path] = field(default_factory=list)
+
+
+def wrap_angle(a: np.ndarray) -> np.ndarray:
+    """Angles wrapped to (-pi, pi]."""
+    return np.pi - np.mod(np.pi - np.asarray(a, dtype=float), 2 * np.pi)
+
+
+def conventions(arena: Arena) -> dict[str, str]:
+    """The coordinate conventions of the truth tables, as written into ``truth.json``."""
+    return {
+        "truth_frame": "x_cm, y_cm: the animal's centre (mid-spine) in arena centimetres, origin at the arena's "
+                       f"bottom-left corner, x to the right, y up (0..{arena.size_cm:g} cm)",
+        "heading": "radians, counter-clockwise from +x in the arena frame (y up), wrapped to (-pi, pi]",
+        "pose_files": "keypoints are in image pixels with y pointing down (the camera's frame): "
+                      "x_px = border_px + x_cm * px_per_cm, y_px = image_px - border_px - y_cm * px_per_cm "
+                      f"(border_px {arena.border_px:g}, px_per_cm {arena.px_per_cm:g}, image_px {arena.image_px:g})",
+        "image_heading": "a heading measured in image pixels (e.g. tail base -> nose from the pose files) is "
+                         "-heading, because image y points down",
+        "z": "with dims=3, z is height above the floor in cm times px_per_cm (pixels), not flipped",
+    }
+
+
+def _sessions_range(spa) -> int | tuple[int, int]:
+    """``sessions_per_animal`` checked: a whole number >= 1, or a (min, max) pair of them."""
+    def whole(v) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1
+
+    if whole(spa):
+        return int(spa)
+    if isinstance(spa, (tuple, list)) and len(spa) == 2 and all(whole(v) for v in spa) and spa[0] <= spa[1]:
+        return (int(spa[0]), int(spa[1]))
+    raise ParameterError(f"sessions_per_animal={spa!r}: give a whole number >= 1, or a (min, max) pair of them "
+                         "with min <= max.")
 
 
 def _group_effects(groups: Sequence[str], effects) -> dict[str, Effects | None]:
@@ -83,7 +119,7 @@ def _with_social(series, label, social, lengths, program, leader, fps, arena, rn
     ends = np.cumsum(lengths)
     centre, heading = np.empty((n_frames, 2)), np.empty(n_frames)
     body_length = 8.4 * program.body_scale
-    walk, sniff = MOTIFS.index("walk"), MOTIFS.index("sniff")
+    rest, walk, run, sniff = (MOTIFS.index(m) for m in ("rest", "walk", "run", "sniff"))
     state, t = None, 0
     for a, b, kind in social_episodes(n_frames, fps, rng) + [(n_frames, n_frames, "none")]:
         if a > t:  # the animal's own behaviour
@@ -99,9 +135,16 @@ def _with_social(series, label, social, lengths, program, leader, fps, arena, rn
             series["omega"][a:b] = np.diff(head, prepend=th0) * fps
             for k in ("pitch", "groom"):
                 series[k][a:b] = 0.0
-            series["gait"][a:b] = np.where(contact, 0.0, 1.0)
-            series["scan"][a:b] = np.where(contact, 1.0, 0.0)
-            label[a:b] = np.where(contact, sniff, walk)
+            # what the follower is doing: sniffing in contact, walking or running while it moves, and when
+            # (nearly) still, sniffing the leader it follows or resting
+            raw_speed = series["speed"][a:b]
+            moving = uniform_filter1d(raw_speed, size=max(1, int(round(0.2 * fps))), mode="nearest")
+            moving = np.where(raw_speed < 1.0, 0.0, moving)  # stopped means stopped, whatever the smoothing says
+            still = sniff if kind == "follow" else rest
+            label[a:b] = np.where(contact, sniff, np.where(moving >= MOVING_CM_S, np.where(moving > RUN_CM_S, run, walk),
+                                                           still))
+            series["gait"][a:b] = np.isin(label[a:b], (walk, run)).astype(float)
+            series["scan"][a:b] = (label[a:b] == sniff).astype(float)
             social[a:b] = SOCIAL.index(kind)
             state = (pos[-1], head[-1])
         t = b
@@ -158,6 +201,7 @@ def make_cohort(
         raise ParameterError("SLEAP analysis files hold 2D poses; use fmt='dlc-csv' with dims=3.")
     if animals_per_group < 1 or animals_per_session < 1 or duration_s * fps < 30:
         raise ParameterError("need at least 1 animal per group and session, and at least 30 frames per session.")
+    sessions_per_animal = _sessions_range(sessions_per_animal)
     per_group = _group_effects(list(groups), effects)
     noise = noise or NoiseSpec(missing="nan" if fmt == "sleap" else "zeros")
     if fmt == "sleap" and noise.missing == "zeros":
@@ -168,14 +212,18 @@ def make_cohort(
     kps = keypoint_names(paws)
     space = ["x", "y", "z"][:dims]
     root = np.random.SeedSequence(seed)
-    sub_seeds = root.spawn(len(groups) * animals_per_group)
+    sub_seeds = root.spawn(len(groups) * animals_per_group)  # behaviour, one per animal
+    noise_seeds = root.spawn(len(groups) * animals_per_group)  # tracking noise, one per animal
 
     rows, truth_parts, noise_parts, animals_json = [], [], [], {}
     poses: dict[str, xr.Dataset] = {}
     clean: dict[str, np.ndarray] = {}
     for g_i, group in enumerate(groups):
         for a in range(animals_per_group):
+            # two streams per animal: behaviour (programs, bouts, paths) and tracking noise, so that noise
+            # settings, dims or format never change the behaviour truth of any session
             rng = np.random.default_rng(sub_seeds[g_i * animals_per_group + a])
+            noise_rng = np.random.default_rng(noise_seeds[g_i * animals_per_group + a])
             subject = f"{group}_{a + 1:02d}"
             n_sess = (sessions_per_animal if isinstance(sessions_per_animal, int)
                       else int(rng.integers(sessions_per_animal[0], sessions_per_animal[1] + 1)))
@@ -190,7 +238,7 @@ def make_cohort(
                 px = np.stack([arena.to_pixels(sim["keypoints"]) for sim in sims], axis=-1)  # (time, kp, 3, ind)
                 px[:, :, :2] = np.clip(px[:, :, :2], 0.0, arena.image_px)  # a camera sees nothing beyond its image
                 true_px = px.transpose(0, 2, 1, 3)[:, :dims]  # (time, space, keypoint, individual)
-                obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, rng)
+                obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, noise_rng)
                 obs, lik = np.round(obs, 3), np.round(lik, 4)
                 raw = RawPoses(obs, lik, kps, individuals, "DeepLabCut" if fmt.startswith("dlc") else "SLEAP", space=space,
                                log=[f"synth.make_cohort: simulated session {session} (seed {seed})"])
@@ -204,7 +252,7 @@ def make_cohort(
                         "motif": sim["label"].astype(np.int16),
                         "motif_name": pd.Categorical.from_codes(sim["label"], categories=list(MOTIFS)),
                         "x_cm": np.round(sim["centre"][:, 0], 4), "y_cm": np.round(sim["centre"][:, 1], 4),
-                        "heading": np.round(sim["heading"], 5), "speed_cm_s": np.round(sim["speed"], 4),
+                        "heading": np.round(wrap_angle(sim["heading"]), 5), "speed_cm_s": np.round(sim["speed"], 4),
                         **({"social": pd.Categorical.from_codes(sim["social"], categories=list(SOCIAL))}
                            if animals_per_session > 1 else {})}))
                 t, k, i = np.nonzero(code)
@@ -223,6 +271,7 @@ def make_cohort(
         "motifs": list(MOTIFS), "keypoints": kps,
         "effects": {g: (e.to_json() if e else None) for g, e in per_group.items()},
         "noise": asdict(noise), "arena": asdict(arena), "animals": animals_json,
+        "conventions": conventions(arena),
     }
     cohort = Cohort(sessions, truth, noise_df, spec, poses, clean)
     if out_dir is not None:

@@ -137,15 +137,24 @@ def social_episodes(n_frames: int, fps: float, rng: np.random.Generator, mean_ga
     return out
 
 
+#: the fastest a follower turns during a social episode, rad/s (about a turn motif's rate): faster
+#: turning would bend the body (curvature follows the turning rate) into a coil
+SOCIAL_TURN_RATE = 3.5
+#: how far behind the (lagged) leader a follower keeps, in body lengths, and the lag, s
+FOLLOW_STANDOFF, FOLLOW_LAG_S = 1.0, 0.5
+
+
 def social_path(kind: str, leader: dict[str, np.ndarray], a: int, b: int, p0: np.ndarray, th0: float,
                 body_length: float, fps: float, arena: Arena) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The follower's centre, heading and 'in contact' mask for frames a..b of a social episode.
 
     approach: move to a point beside the leader's head and stop there, facing it;
-    follow: trail the leader's path one second behind;
+    follow: trail the leader's path, about one body length behind where the leader was half a second
+    ago (a stand-off: the follower never walks onto the leader), facing the leader's tail base;
     nose_to_nose: come round to face the leader, noses almost touching.
-    Built from the leader's known path, so it is vectorised; blending from the follower's own state
-    keeps the path continuous.
+    Positions are built from the leader's known path (vectorised); blending from the follower's own
+    state keeps the path continuous. Heading turns towards what the follower faces at no more than
+    ``SOCIAL_TURN_RATE``, and holds where that target is too close to give a direction.
     """
     idx = np.arange(a, b)
     n = b - a
@@ -153,9 +162,10 @@ def social_path(kind: str, leader: dict[str, np.ndarray], a: int, b: int, p0: np
     l_dir = np.stack([np.cos(l_heading), np.sin(l_heading)], axis=1)
     l_nose = l_centre + 0.5 * body_length * l_dir
     if kind == "follow":
-        lag = np.maximum(idx - int(fps), a)
-        target = leader["centre"][lag]
-        face = leader["centre"][idx] - 0.5 * body_length * l_dir  # the leader's tail base
+        lag = np.maximum(idx - int(round(FOLLOW_LAG_S * fps)), 0)
+        lag_dir = np.stack([np.cos(leader["heading"][lag]), np.sin(leader["heading"][lag])], axis=1)
+        target = leader["centre"][lag] - FOLLOW_STANDOFF * body_length * lag_dir
+        face = l_centre - 0.45 * body_length * l_dir  # the leader's tail base
         ramp = 1.0 * fps
     elif kind == "approach":
         side = p0 - l_centre[0]
@@ -170,11 +180,28 @@ def social_path(kind: str, leader: dict[str, np.ndarray], a: int, b: int, p0: np
     tau = np.clip(np.arange(n) / max(ramp, 1), 0, 1)
     w = (tau * tau * (3 - 2 * tau))[:, None]  # smoothstep
     pos = (1 - w) * p0 + w * target
-    np.clip(pos, arena.margin_cm, arena.size_cm - arena.margin_cm, out=pos)  # no squeezing through walls
+    if kind == "follow":  # where the leader stops or turns back, keep the stand-off rather than walk onto it
+        away = pos - l_centre
+        dist = np.linalg.norm(away, axis=1, keepdims=True)
+        away = np.where(dist > 1e-6, away / np.maximum(dist, 1e-6), -l_dir)
+        pos = np.where(dist < 0.8 * body_length, l_centre + 0.8 * body_length * away, pos)
+    lo, hi = arena.margin_cm, arena.size_cm - arena.margin_cm
+    np.clip(pos, lo, hi, out=pos)  # no squeezing through walls
+    if kind == "follow":  # a leader by a wall or in a corner: the nearest stand-off point inside the arena
+        close = np.flatnonzero(np.linalg.norm(pos - l_centre, axis=1) < 0.75 * body_length)
+        if close.size:
+            ang = np.linspace(-np.pi, np.pi, 24, endpoint=False)
+            ring = l_centre[close, None] + 0.8 * body_length * np.stack([np.cos(ang), np.sin(ang)], axis=-1)
+            cost = np.linalg.norm(ring - pos[close, None], axis=-1) + 1e6 * ((ring < lo) | (ring > hi)).any(axis=-1)
+            pos[close] = np.clip(ring[np.arange(close.size), np.argmin(cost, axis=1)], lo, hi)
     to_face = face - pos
-    face_heading = np.arctan2(to_face[:, 1], to_face[:, 0])
-    turn = (face_heading - th0 + np.pi) % (2 * np.pi) - np.pi
-    ramp_turn = np.minimum(1.0, np.arange(1, n + 1) / (0.3 * fps))  # turn to face within 0.3 s
-    heading = np.unwrap(np.concatenate([[th0], th0 + ramp_turn * turn]))[1:]
+    want = np.arctan2(to_face[:, 1], to_face[:, 0])
+    near = np.linalg.norm(to_face, axis=1) < 0.1 * body_length  # no usable direction: keep the heading
+    heading = np.empty(n)
+    th, step = float(th0), SOCIAL_TURN_RATE / fps
+    for i in range(n):  # rate-limited turning is sequential; episodes are a few seconds long
+        if not near[i]:
+            th += float(np.clip((want[i] - th + np.pi) % (2 * np.pi) - np.pi, -step, step))
+        heading[i] = th
     contact = (w[:, 0] >= 1.0) & (kind != "follow")
     return pos, heading, contact
