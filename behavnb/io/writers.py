@@ -46,7 +46,11 @@ def to_dlc_dataframe(ds: xr.Dataset, scorer: str = "DLC_resnet50_synthetic", mul
 
 def save_dlc(ds: xr.Dataset, path: str | Path, *, scorer: str = "DLC_resnet50_synthetic",
              multi_animal: bool | None = None) -> Path:
-    """Write a DeepLabCut ``.csv`` or ``.h5`` (key ``df_with_missing``, PyTables table) atomically."""
+    """Write a DeepLabCut ``.csv`` or ``.h5`` (key ``df_with_missing``, PyTables table) atomically.
+
+    The same Dataset gives the same ``.csv`` bytes; an ``.h5`` holds the same values but not the same
+    bytes from run to run (PyTables records object creation times in the file).
+    """
     from behavnb.project import atomic_path
 
     path = Path(path)

@@ -5,7 +5,11 @@ behaviour is a semi-Markov chain of eight motifs with their own kinematics, movi
 arena, in genotype groups with planted effects, seen through DeepLabCut-like tracking noise. It
 writes tracker files, a sessions table and the truth (``truth.parquet``: per-frame motifs, true
 centre, heading and speed; ``truth_noise.parquet``: every corrupted point; ``truth.json``: the
-specification, effects and per-animal parameters). The same seed gives the same bytes.
+specification, effects and per-animal parameters, and the coordinate conventions). The same seed
+gives the same bytes for ``fmt="dlc-csv"`` and ``fmt="sleap"`` (and for the truth files); ``"dlc-h5"``
+files hold the same numbers but not the same bytes, because PyTables stamps HDF5 objects with their
+creation time. Behaviour and tracking noise come from separate random streams, so noise settings,
+``dims`` and ``fmt`` never change the behaviour truth.
 """
 
 from behavnb.synth.cohort import Cohort, make_cohort

@@ -186,7 +186,12 @@ def make_cohort(
     dims
         2 (x, y) or 3 (adds z, height: rearing raises the nose).
     fmt
-        ``"dlc-csv"``, ``"dlc-h5"`` or ``"sleap"`` (analysis HDF5).
+        ``"dlc-csv"``, ``"dlc-h5"`` or ``"sleap"`` (analysis HDF5). The same seed gives byte-identical
+        ``dlc-csv`` and ``sleap`` files; ``dlc-h5`` files hold identical values, but PyTables stamps
+        creation times into them, so their bytes (and sha256) differ from run to run.
+    noise
+        Tracking noise; default :class:`NoiseSpec` with missing points written as (0, 0) for DeepLabCut
+        formats and as NaN for ``fmt="sleap"`` (SLEAP writes NaN).
     """
     import pandas as pd
     import xarray as xr
