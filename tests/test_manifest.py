@@ -136,3 +136,14 @@ def test_folder_with_csv_and_h5_twins_keeps_one_per_stem(tmp_path):
     assert sorted(table["session"]) == ["a", "b"]
     assert Path(table.set_index("session").loc["a", "file"]).suffix == ".h5"
     assert any("twin" in str(w.message) and "aDLC_resnet50.csv" in str(w.message) for w in caught)
+
+
+def test_synthetic_entries_state_the_pixel_geometry():
+    from behavnb.synth.motion import Arena
+
+    a = Arena()
+    for name in ("synthetic-demo", "synthetic-tiny"):
+        entry = manifest.info(name)
+        assert entry["px_per_cm"] == a.px_per_cm
+        lo, hi = a.border_px, a.border_px + a.size_cm * a.px_per_cm
+        assert entry["arena"] == {"shape": "rectangle", "xmin": lo, "ymin": lo, "xmax": hi, "ymax": hi}
