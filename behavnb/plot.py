@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError
+from behavnb.preprocess._core import nanmean_axis
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -23,13 +24,6 @@ def _plt():
     plt.rcParams.update({"figure.dpi": 100, "axes.spines.top": False, "axes.spines.right": False,
                          "axes.titlesize": "medium"})
     return plt
-
-
-def _nanmean(a: np.ndarray, axis: int, keepdims: bool = False) -> np.ndarray:
-    """nanmean without the all-NaN warning (plain numpy: xarray's numbagg path JIT-compiles for seconds)."""
-    n = np.isfinite(a).sum(axis=axis, keepdims=keepdims)
-    total = np.nansum(a, axis=axis, keepdims=keepdims)
-    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 def _as_dict(poses) -> dict:
@@ -113,7 +107,7 @@ def trajectories(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoint: str | N
         arr = ds["position"].transpose("time", "individual", "keypoint", "space").values
         if keypoint:
             arr = arr[:, :, [list(ds["keypoint"].values).index(keypoint)]]
-        centre = _nanmean(arr, axis=2)  # (time, individual, space)
+        centre = nanmean_axis(arr, axis=2)  # (time, individual, space)
         for i_i in range(centre.shape[1]):
             xy = centre[:, i_i]
             ax.scatter(xy[:, 0], xy[:, 1], c=ds["time"].values, s=2, cmap="viridis")
@@ -139,7 +133,7 @@ def default_skeleton(ds: xr.Dataset) -> list[tuple[str, str]]:
 
     kps = [str(k) for k in ds["keypoint"].values]
     pos = ds["position"].transpose("time", "individual", "keypoint", "space").values
-    centred = pos - _nanmean(pos, axis=2, keepdims=True)
+    centred = pos - np.expand_dims(nanmean_axis(pos, axis=2), 2)
     with warnings.catch_warnings():  # all-NaN keypoints are expected; numpy warns about them
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(centred.reshape(-1, *pos.shape[2:]), axis=0)  # (keypoint, space)

@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from behavnb.errors import DataWarning, ParameterError
 from behavnb.io.schema import append_log
 from behavnb.preprocess._core import FLAGS, guess_reference, longest_run, lr_pairs, to_frames

@@ -45,6 +45,17 @@ def add_flag(ds: xr.Dataset, mask: np.ndarray, bit: int) -> None:
     ds["flag"] = (FLAG_DIMS, ds["flag"].values | np.where(mask, bit, 0).astype(np.uint8), ds["flag"].attrs)
 
 
+def drop_points(ds: xr.Dataset, pos: np.ndarray, mask: np.ndarray, bit: int, step: str) -> xr.Dataset:
+    """Set the points in ``mask`` (time, keypoint, individual) to NaN, flag them with ``bit`` and log ``step``."""
+    from behavnb.io.schema import append_log
+
+    pos[np.broadcast_to(mask[:, None], pos.shape)] = np.nan
+    out = with_position(ds, pos)
+    add_flag(out, mask, bit)
+    n = int(mask.sum())
+    return append_log(out, f"{step}; removed {n} points ({100 * n / max(mask.size, 1):.2f} %)")
+
+
 def position_array(ds: xr.Dataset) -> np.ndarray:
     """A writable float copy of ``position`` as (time, space, keypoint, individual)."""
     return np.array(ds["position"].transpose("time", "space", "keypoint", "individual").values, dtype=np.float64)

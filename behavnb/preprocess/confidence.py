@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from behavnb.io.schema import append_log
 from behavnb.preprocess._core import (
-    LOW_CONFIDENCE, add_flag, check_fraction, ensure_flags, longest_run, point_missing, position_array, with_position,
+    LOW_CONFIDENCE, check_fraction, drop_points, ensure_flags, longest_run, point_missing, position_array,
 )
 
 if TYPE_CHECKING:
@@ -90,9 +89,4 @@ def filter_confidence(ds: xr.Dataset, threshold: float = 0.6) -> xr.Dataset:
     conf = ds["confidence"].transpose("time", "keypoint", "individual").values
     pos = position_array(ds)
     low = ~point_missing(pos) & (conf < threshold)  # NaN confidence compares False: kept
-    pos[np.broadcast_to(low[:, None], pos.shape)] = np.nan
-    out = with_position(ds, pos)
-    add_flag(out, low, LOW_CONFIDENCE)
-    n = int(low.sum())
-    return append_log(out, f"preprocess.filter_confidence: threshold={threshold}; removed {n} points "
-                           f"({100 * n / max(low.size, 1):.2f} %)")
+    return drop_points(ds, pos, low, LOW_CONFIDENCE, f"preprocess.filter_confidence: threshold={threshold}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from behavnb.io.schema import append_log
 from behavnb.preprocess._core import (
-    JUMP, OUTLIER, SWAPPED, add_flag, check_length, ensure_flags, guess_reference, keypoint_index, lr_pairs, point_missing,
+    JUMP, OUTLIER, SWAPPED, add_flag, check_length, drop_points, ensure_flags, guess_reference, keypoint_index, lr_pairs, point_missing,
     nanmean_axis, nanmedian_axis, position_array, to_frames, with_position,
 )
 
@@ -117,12 +117,7 @@ def remove_jumps(ds: xr.Dataset, window: int | str = "0.2s", k: float = 10.0, fl
     size = _body_size(pos)
     _, sd = _robust_scale(dev, floor=0.0)
     jump = dev > np.maximum(k * sd, floor * size)
-    pos[np.broadcast_to(jump[:, None], pos.shape)] = np.nan
-    out = with_position(ds, pos)
-    add_flag(out, jump, JUMP)
-    n = int(jump.sum())
-    return append_log(out, f"preprocess.remove_jumps: window={w} frames, k={k}; removed {n} points "
-                           f"({100 * n / jump.size:.2f} %)")
+    return drop_points(ds, pos, jump, JUMP, f"preprocess.remove_jumps: window={w} frames, k={k}")
 
 
 def remove_far_points(ds: xr.Dataset, k: float = 6.0) -> xr.Dataset:
@@ -138,11 +133,7 @@ def remove_far_points(ds: xr.Dataset, k: float = 6.0) -> xr.Dataset:
     size = _body_size(pos)
     med, sd = _robust_scale(dist, floor=0.05 * size)
     far = dist > med + k * sd
-    pos[np.broadcast_to(far[:, None], pos.shape)] = np.nan
-    out = with_position(ds, pos)
-    add_flag(out, far, OUTLIER)
-    n = int(far.sum())
-    return append_log(out, f"preprocess.remove_far_points: k={k}; removed {n} points ({100 * n / far.size:.2f} %)")
+    return drop_points(ds, pos, far, OUTLIER, f"preprocess.remove_far_points: k={k}")
 
 
 def remove_outliers(ds: xr.Dataset, *, swaps: bool = True, jump_window: int | str = "0.2s", jump_k: float = 10.0,
