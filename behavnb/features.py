@@ -154,6 +154,22 @@ def arena_from_hull(ds: xr.Dataset | Sequence[xr.Dataset]) -> np.ndarray:
     return pts[hull.vertices]
 
 
+def arena_in_units(arena: Mapping | None, units: str, px_per_cm: float | None = None) -> dict | None:
+    """A registry arena given in pixels (e.g. ``manifest.info(name)["arena"]``), in the data's ``units``.
+
+    Returns None when there is no arena; raises when the data are in cm but no scale is known.
+    """
+    if not arena:
+        return None
+    arena = dict(arena)
+    if units == "px":
+        return arena
+    if units == "cm" and px_per_cm:
+        return {k: (v if k == "shape" else float(v) / px_per_cm) for k, v in arena.items()}
+    raise ParameterError(f"the arena is given in pixels but the data are in {units!r} with no px_per_cm; "
+                         f"pass arena=... in {units}.")
+
+
 def _arena_polygon(arena: Mapping | np.ndarray) -> tuple[str, np.ndarray]:
     if isinstance(arena, Mapping):
         shape = arena.get("shape", "rectangle")

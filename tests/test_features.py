@@ -130,3 +130,12 @@ def test_bout_durations_and_autocorrelation():
     assert ac_slow.values[0] == pytest.approx(1.0) and ac_fast.values[0] == pytest.approx(1.0)
     assert 0.3 < F.timescale(ac_slow) < 1.0
     assert F.timescale(ac_fast) <= 1 / 30 + 1e-9
+
+
+def test_arena_from_the_registry_in_the_data_units():
+    px = {"shape": "rectangle", "xmin": 100.0, "ymin": 100.0, "xmax": 500.0, "ymax": 500.0}
+    assert F.arena_in_units(px, "px") == px
+    assert F.arena_in_units(px, "cm", 8.0) == {"shape": "rectangle", "xmin": 12.5, "ymin": 12.5, "xmax": 62.5, "ymax": 62.5}
+    assert F.arena_in_units(None, "cm") is None
+    with pytest.raises(ParameterError, match="no px_per_cm"):
+        F.arena_in_units(px, "cm")

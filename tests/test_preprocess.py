@@ -269,3 +269,13 @@ def test_clean_is_vectorised_over_individuals():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         P.qc_table(out)
+
+
+def test_alignment_quality_counts_lost_frames_and_heading_jitter():
+    ds = walking_mouse()
+    ds["position"][::3, :, 0] = np.nan
+    two = P.alignment_quality({"w": P.align(ds, centre="tail_base", heading="nose")})
+    multi = P.alignment_quality({"w": P.align(ds)})
+    assert two["% frames without reference"] == pytest.approx(100 / 3, abs=0.5)
+    assert multi["% frames without reference"] == 0
+    assert 0 < multi["median |turning rate| (rad/s)"] < 2

@@ -23,7 +23,7 @@ from behavnb.preprocess._core import FLAGS, guess_reference, longest_run, lr_pai
 from behavnb.preprocess.align import align, rotate_translate, scale, units_of
 from behavnb.preprocess.confidence import filter_confidence, kept_fraction, missing_summary, usable
 from behavnb.preprocess.outliers import fix_swaps, remove_far_points, remove_jumps, remove_outliers
-from behavnb.preprocess.qc import qc_summary, qc_table, score_filters
+from behavnb.preprocess.qc import alignment_quality, qc_summary, qc_table, score_filters
 from behavnb.preprocess.temporal import interpolate, smooth
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 __all__ = [
-    "FLAGS", "Pipeline", "align", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
+    "FLAGS", "Pipeline", "align", "alignment_quality", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
     "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "kept_fraction", "longest_run", "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
     "rotate_translate", "scale", "score_filters", "smooth", "to_frames", "units_of", "usable",

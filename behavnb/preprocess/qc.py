@@ -83,6 +83,20 @@ def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None
     return pd.DataFrame(out)
 
 
+def alignment_quality(cleaned: Mapping[str, xr.Dataset]) -> dict[str, float]:
+    """How well an alignment held: % of frames without reference points, and the median frame-to-frame
+    heading change in rad/s (lower = a steadier body axis), pooled over sessions."""
+    lost, turns = [], []
+    for ds in cleaned.values():
+        h = ds["heading"].transpose("time", "individual").values
+        lost.append(float(ds["reference_missing"].values.mean()))
+        step = (np.diff(h, axis=0) + np.pi) % (2 * np.pi) - np.pi
+        turns.append(np.abs(step).ravel() * float(ds.attrs.get("fps") or 1.0))
+    turns = np.concatenate(turns)
+    return {"% frames without reference": 100 * float(np.mean(lost)),
+            "median |turning rate| (rad/s)": float(np.nanmedian(turns)) if np.isfinite(turns).any() else float("nan")}
+
+
 def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.DataFrame:
     """Precision and recall of the cleaning against known corruptions (a synthetic cohort's ``truth_noise``).
 
