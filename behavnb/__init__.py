@@ -10,7 +10,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"errors", "io", "manifest", "synth", "preprocess", "features", "windows", "models", "plot", "project", "resources", "runtime", "batch", "cli"}
+_SUBMODULES = {"errors", "io", "manifest", "synth", "preprocess", "features", "windows", "models", "train", "embed",
+               "evaluate", "plot", "project", "resources", "runtime", "batch", "cli"}
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
 

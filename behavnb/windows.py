@@ -26,11 +26,38 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
+def fill_sparse_gaps(x: np.ndarray, min_present: float = 2 / 3) -> np.ndarray:
+    """Fill a frame's missing columns by linear interpolation in time if at least ``min_present`` of them are present.
+
+    After cleaning, single keypoints still miss now and then (gaps longer than ``max_gap``), and in
+    a 14-keypoint pose that leaves ~half the frames with *some* column missing, so a window of 45
+    frames would rarely be complete. The model needs complete windows; a frame that lacks most of the
+    body stays NaN (unusable), one that lacks a paw gets the paw interpolated (nearest value at the
+    ends). Interpolating every gap, as VAME does, would invent whole postures.
+    """
+    x = np.array(x, dtype=np.float32, copy=True)
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x
+    ok_frames = (~bad).mean(axis=1) >= min_present
+    t = np.arange(len(x))
+    for j in np.flatnonzero(bad.any(axis=0)):
+        good = ~bad[:, j]
+        if good.sum() == 0:
+            continue
+        fill = bad[:, j] & ok_frames
+        x[fill, j] = np.interp(t[fill], t[good], x[good, j])
+    x[~ok_frames] = np.nan
+    return x
+
+
 def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.DataArray | None = None,
-                   var: str = "ego_position") -> tuple[np.ndarray, list[str]]:
+                   var: str = "ego_position", min_present: float | None = 2 / 3) -> tuple[np.ndarray, list[str]]:
     """One individual's egocentric pose as ``(time, keypoint x space [+ extra])`` and the column names.
 
     ``extra`` is ``features.model_inputs(...)`` (dims time, feature, individual), appended as columns.
+    Missing values of frames with at least ``min_present`` of their columns are interpolated
+    (``fill_sparse_gaps``); ``None`` keeps every NaN. Training and embedding both go through here.
     """
     if var not in ds:
         raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: windows are built from "
@@ -45,6 +72,8 @@ def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.Data
             raise ParameterError(f"extra inputs have {len(e)} frames but the pose has {len(x)}.")
         x = np.concatenate([x, e], axis=1)
         names += [str(f) for f in extra["feature"].values]
+    if min_present is not None:
+        x = fill_sparse_gaps(x, min_present)
     return np.ascontiguousarray(x, dtype=np.float32), names
 
 
@@ -137,31 +166,44 @@ class WindowSet:
     test: np.ndarray
     sessions: dict[str, tuple[int, int]]  # key -> (first row, n_frames)
     normalizer: Normalizer
+    future: int = 0  # frames after the window that come with it (the future decoder's target)
+
+    @property
+    def span(self) -> int:
+        """Frames per gathered sample: the window plus its future."""
+        return self.window + self.future
 
     def gather(self, starts: np.ndarray, data=None):
-        """Windows starting at ``starts``: ``(batch, window, features)``; works on numpy or torch data."""
+        """Samples starting at ``starts``: ``(batch, window + future, features)``, on numpy or torch data.
+
+        With torch data and start indices on its device, this is one indexing operation on the device.
+        """
         data = self.data if data is None else data
         if hasattr(data, "device"):  # torch: index on the data's device
             import torch
 
             starts = torch.as_tensor(starts, device=data.device)
-            return data[starts[:, None] + torch.arange(self.window, device=data.device)]
-        return data[np.asarray(starts)[:, None] + np.arange(self.window)]
+            return data[starts[:, None] + torch.arange(self.span, device=data.device)]
+        return data[np.asarray(starts)[:, None] + np.arange(self.span)]
 
     def __repr__(self) -> str:
-        return (f"WindowSet({len(self.sessions)} sessions, window={self.window}, features={len(self.names)}, "
+        return (f"WindowSet({len(self.sessions)} sessions, window={self.window}+{self.future}, features={len(self.names)}, "
                 f"train={len(self.train)}, test={len(self.test)})")
 
 
 def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, test_fraction: float = 0.2,
-          n_chunks: int = 10, seed: int = 0, normalizer: Normalizer | None = None) -> WindowSet:
-    """Windows of ``window`` frames from ``{key: session_matrix(...)}``; normalizer fitted on train frames.
+          n_chunks: int = 10, seed: int = 0, normalizer: Normalizer | None = None, future: int = 0) -> WindowSet:
+    """Windows of ``window`` frames (+ ``future`` frames after each) from ``{key: session_matrix(...)}``.
 
-    A frame with any NaN feature is unusable; a window never covers one, never crosses from one
+    The normalizer is fitted on training frames only (unless one is given). A frame with any NaN
+    feature is unusable; a sample (window + future) never covers one, never crosses from one
     session into the next, and never bridges a test chunk. Raises if a session is shorter than a window.
     """
     if window < 2:
         raise ParameterError(f"window={window}: a window needs at least 2 frames.")
+    if future < 0:
+        raise ParameterError(f"future={future}: must be >= 0.")
+    span = window + future
     names = None
     rows, train, test, spans, train_parts = 0, [], [], {}, []
     for i, (key, (x, cols)) in enumerate(matrices.items()):
@@ -174,8 +216,8 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
                                        f"use a shorter window or leave the session out.")
         ok = np.isfinite(x).all(axis=1)
         is_test = split_chunks(len(x), test_fraction, n_chunks, seed + i)
-        train.append(rows + valid_starts(ok & ~is_test, window))
-        test.append(rows + valid_starts(ok & is_test, window))
+        train.append(rows + valid_starts(ok & ~is_test, span))
+        test.append(rows + valid_starts(ok & is_test, span))
         train_parts.append(x[ok & ~is_test])
         spans[key] = (rows, len(x))
         rows += len(x)
@@ -186,6 +228,6 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
     data = np.concatenate([norm.transform(x) for x, _ in matrices.values()])
     train_idx, test_idx = np.concatenate(train), np.concatenate(test)
     if len(train_idx) == 0:
-        raise SessionTooShortError(f"no complete training window of {window} frames: too many missing frames or "
-                                   f"sessions too short.")
-    return WindowSet(data, names, window, train_idx, test_idx, spans, norm)
+        raise SessionTooShortError(f"no complete training sample of {span} frames (window {window} + future {future}): "
+                                   f"too many missing frames or sessions too short.")
+    return WindowSet(data, names, window, train_idx, test_idx, spans, norm, future)

@@ -57,10 +57,21 @@ def test_loss_reductions_and_terms():
     mean = vame_loss(out, x, fut, kl_beta=1.0)
     summed = vame_loss(out, x, fut, kl_beta=1.0, reduction="vame")
     assert torch.isclose(summed["reconstruction"], mean["reconstruction"] * B * T * F, rtol=1e-5)
-    assert torch.isclose(summed["kl"] * Z, mean["kl"], rtol=1e-5)
+    assert torch.isclose(summed["kl"] * Z, mean["kl"] * T * F, rtol=1e-5)
     assert mean["loss"].requires_grad and mean["cluster"] == 0
     with_cluster = vame_loss(out, x, fut, cluster_weight=1.0, n_clusters=3)
     assert with_cluster["cluster"] >= -1e-6 and with_cluster["loss"] >= mean["loss"] - 1e-6
     mean["loss"].backward()
     assert all(p.grad is not None for p in model.encoder.parameters())
-    assert kl_weight(0) == 0 and kl_weight(3, 2, 4) == pytest.approx(0.5) and kl_weight(10, 2, 4, beta=2) == 2
+    assert kl_weight(2) == 0 and kl_weight(4, 2, 4) == pytest.approx(0.5) and kl_weight(10, 2, 4, beta=2) == 2
+
+
+def test_cluster_penalty_on_the_small_gram_equals_the_reference_big_one():
+    from behavnb.models.vame import cluster_penalty
+
+    torch.manual_seed(1)
+    z = torch.randn(64, 10, dtype=torch.float64)
+    big = torch.linalg.svdvals(z @ z.T / 64)  # the reference's B x B Gram matrix
+    assert torch.isclose(cluster_penalty(z, 4, "vame"), big[:4].sqrt().sum(), rtol=1e-6)
+    low_rank = torch.randn(64, 3, dtype=torch.float64) @ torch.randn(3, 10, dtype=torch.float64)
+    assert cluster_penalty(low_rank, 3, "kmeans") < 1e-8 < cluster_penalty(z, 3, "kmeans")

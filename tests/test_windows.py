@@ -25,8 +25,9 @@ def _sessions(lengths, n_feat=4, nan_rows=(), seed=0):
 
 @settings(max_examples=40, deadline=None)
 @given(lengths=st.lists(st.integers(5, 120), min_size=1, max_size=4), window=st.integers(2, 12),
-       test_fraction=st.sampled_from([0.0, 0.2, 0.5]), nan_rows=st.lists(st.integers(0, 119), max_size=5))
-def test_windows_never_cross_sessions_gaps_or_test_chunks(lengths, window, test_fraction, nan_rows):
+       test_fraction=st.sampled_from([0.0, 0.2, 0.5]), nan_rows=st.lists(st.integers(0, 119), max_size=5),
+       future=st.sampled_from([0, 3]))
+def test_windows_never_cross_sessions_gaps_or_test_chunks(lengths, window, test_fraction, nan_rows, future):
     mats = _sessions(lengths, nan_rows=nan_rows)
     if max(lengths) < window:
         with pytest.raises(SessionTooShortError):
@@ -37,7 +38,7 @@ def test_windows_never_cross_sessions_gaps_or_test_chunks(lengths, window, test_
             W.build(mats, window, test_fraction=test_fraction)
         return
     try:
-        ws = W.build(mats, window, test_fraction=test_fraction, n_chunks=4)
+        ws = W.build(mats, window, test_fraction=test_fraction, n_chunks=4, future=future)
     except SessionTooShortError:
         return  # every training frame range too short: refused, not silently empty
     session_of = np.concatenate([np.full(n, i) for i, n in enumerate(lengths)])
@@ -45,7 +46,7 @@ def test_windows_never_cross_sessions_gaps_or_test_chunks(lengths, window, test_
     is_test = np.concatenate([W.split_chunks(n, test_fraction, 4, i) for i, n in enumerate(lengths)])
     for starts, want_test in ((ws.train, False), (ws.test, True)):
         for s in starts:
-            rows = np.arange(s, s + window)
+            rows = np.arange(s, s + window + future)  # the future frames obey the same rules
             assert len(set(session_of[rows])) == 1
             assert finite[rows].all()
             assert (is_test[rows] == want_test).all()
@@ -57,6 +58,7 @@ def test_gather_and_normalizer_round_trip():
     ws = W.build(mats, 10, seed=3)
     batch = ws.gather(ws.train[:5])
     assert batch.shape == (5, 10, 4)
+    assert W.build(mats, 10, seed=3, future=4).gather(ws.train[:2]).shape == (2, 14, 4)
     x0 = np.concatenate([x for x, _ in mats.values()])
     np.testing.assert_allclose(ws.normalizer.inverse_transform(ws.data), x0, rtol=1e-4, atol=1e-4)
     back = W.Normalizer.from_json(ws.normalizer.to_json())

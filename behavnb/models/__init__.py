@@ -1,4 +1,22 @@
 """Models: plain ``nn.Module``s with a config dataclass (``vame``; ``vqmap`` and ``gpt`` follow).
 
-Importing ``behavnb.models.vame`` imports torch; ``import behavnb`` does not.
+``REGISTRY`` maps a model name to ``(module, config class)`` so a saved model directory can be
+rebuilt from its ``config.yaml``. Importing ``behavnb.models.vame`` imports torch; ``import behavnb``
+does not.
 """
+
+from __future__ import annotations
+
+import importlib
+
+REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig")}
+
+
+def config_class(name: str):
+    """The config dataclass of model ``name`` (whose ``build(num_features)`` makes the module)."""
+    if name not in REGISTRY:
+        from behavnb.errors import ParameterError
+
+        raise ParameterError(f"unknown model {name!r}; known: {sorted(REGISTRY)}.")
+    module, cls = REGISTRY[name]
+    return getattr(importlib.import_module(module), cls)

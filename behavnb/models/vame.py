@@ -17,6 +17,7 @@ The class and argument names follow the VAME seed so that its users recognise th
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -144,8 +145,8 @@ class VAMEConfig:
         return RNN_VAE(NUM_FEATURES=NUM_FEATURES, **asdict(self))
 
 
-#: ``vame``: the reference's architecture. ``cpu_fast`` is provisional until the time-to-quality
-#: benchmark of step 4 picks it.
+#: ``vame``: the reference's architecture. ``cpu_fast``: the cheapest setting whose held-out
+#: reconstruction R^2 matches the reference trained for 50 epochs (benchmarks/bench_vame.py).
 PRESETS = {
     "vame": VAMEConfig(),
     "cpu_fast": VAMEConfig(hidden_size_layer_1=64, hidden_size_layer_2=64, hidden_size_rec=64, hidden_size_pred=64,
@@ -153,32 +154,61 @@ PRESETS = {
 }
 
 
-def kl_weight(epoch: int, start: int = 2, end: int = 4, beta: float = 1.0, mode: str = "linear") -> float:
-    """KL annealing: 0 before ``start``, rising to ``beta`` at ``end`` (linear or sigmoid), then ``beta``."""
-    if epoch < start:
+def kl_weight(epoch: int, start: int = 2, duration: int = 4, beta: float = 1.0, mode: str = "linear") -> float:
+    """KL annealing over epochs counted from 1: 0 up to ``start``, then rising to ``beta`` over ``duration`` epochs.
+
+    Linear: ``beta * min(1, (epoch - start) / duration)``; sigmoid: the same ramp through a logistic.
+    With the defaults (VAME's kl_start 2, annealtime 4) epochs 1-2 train a plain autoencoder and the
+    KL reaches full weight at epoch 6.
+    """
+    if mode not in ("linear", "sigmoid"):
+        raise ValueError(f"mode={mode!r}: use 'linear' or 'sigmoid'.")
+    if epoch <= start:
         return 0.0
-    if epoch >= end or end <= start:
-        return float(beta)
-    frac = (epoch - start) / (end - start)
+    frac = 1.0 if duration <= 0 else min(1.0, (epoch - start) / duration)
     if mode == "sigmoid":
-        frac = float(1 / (1 + torch.exp(torch.tensor(-12.0 * (frac - 0.5)))))
+        frac = 1.0 / (1.0 + math.exp(-12.0 * (frac - 0.5)))
     return float(beta) * frac
 
 
+def cluster_penalty(z: torch.Tensor, n_clusters: int, mode: str = "kmeans") -> torch.Tensor:
+    """A low-rank penalty on the batch's latents, from the small Z x Z Gram matrix ``z^T z / B``.
+
+    ``"kmeans"``: the sum of the Z - n_clusters smallest eigenvalues (the spectral relaxation of
+    k-means: 0 when the latents span only ``n_clusters`` directions). ``"vame"``: the reference's
+    term, the sum of the square roots of the ``n_clusters`` largest eigenvalues. The reference takes
+    them from the B x B matrix ``z z^T / B``; its non-zero eigenvalues are the same, so the value is
+    identical at a fraction of the cost (30 x 30 instead of 256 x 256).
+    """
+    if z.dtype in (torch.float16, torch.bfloat16):  # eigvalsh needs float32 (AMP)
+        z = z.float()
+    gram = z.T @ z / z.shape[0]
+    eig = torch.linalg.eigvalsh(gram)  # ascending
+    if mode == "kmeans":
+        return eig[: max(0, z.shape[1] - n_clusters)].sum()
+    if mode == "vame":
+        return eig.flip(0)[:n_clusters].clamp_min(1e-12).sqrt().sum()
+    raise ValueError(f"cluster mode {mode!r}: use 'kmeans' or 'vame'.")
+
+
 def vame_loss(outputs, target: torch.Tensor, future: torch.Tensor | None = None, *, kl_beta: float = 1.0,
-              cluster_weight: float = 0.0, n_clusters: int = 15, reduction: str = "mean") -> dict[str, torch.Tensor]:
+              cluster_weight: float = 0.0, n_clusters: int = 15, cluster: str = "kmeans",
+              reduction: str = "mean") -> dict[str, torch.Tensor]:
     """Reconstruction + future-prediction MSE + beta * KL (+ optional low-rank "cluster" penalty).
 
-    ``reduction="mean"`` (default): both MSE terms are means over batch, time and features, and the
-    KL is summed over latent dimensions and averaged over the batch. Then the size of every term
-    does not depend on batch size, window length or the number of keypoints, so ``kl_beta`` keeps its
-    meaning when those change. ``reduction="vame"`` reproduces the reference's weighting: MSE
-    *summed* over everything, KL *averaged* over batch and latent dimensions. That makes the KL
-    ~T*F*B/Z times weaker than it reads, so those runs are near-deterministic autoencoders.
+    ``reduction="mean"`` (default) is the negative ELBO per data element: both squared errors are
+    averaged over batch, time and features, and the KL (summed over latent dimensions, averaged over
+    the batch) is divided by the number of reconstructed elements per window, T x F. With
+    ``kl_beta=1`` this is a proper VAE with a Gaussian decoder of variance 1/2 (in z-scored units); no
+    term changes size with batch size, window length or the number of keypoints, so ``kl_beta`` keeps
+    its meaning when those change.
 
-    The cluster penalty pushes the batch's latents towards ``n_clusters`` directions: the sum of the
-    Z - n_clusters smallest eigenvalues of the Z x Z Gram matrix (z^T z / B), never the B x B one.
-    Returns a dict of 0-d tensors: loss, reconstruction, future, kl, cluster.
+    ``reduction="vame"`` reproduces the reference's weighting: squared errors *summed* over batch,
+    time and features, KL *averaged* over batch and latent dimensions. Against the per-sample ELBO
+    that shrinks the KL by B x Z (~7,700 at the defaults), so such runs are near-deterministic
+    autoencoders whatever ``kl_beta`` says. The reported ``kl`` is the term as used in the loss.
+
+    Returns a dict of 0-d tensors: loss, reconstruction, future, kl, cluster (only ``loss`` has a graph).
     """
     if reduction not in ("mean", "vame"):
         raise ValueError(f"reduction={reduction!r}: use 'mean' or 'vame'.")
@@ -186,17 +216,58 @@ def vame_loss(outputs, target: torch.Tensor, future: torch.Tensor | None = None,
         prediction, fut, z, mu, logvar = outputs
     else:
         (prediction, z, mu, logvar), fut = outputs, None
+    prediction, mu, logvar = prediction.float(), mu.float(), logvar.float()
     agg = torch.sum if reduction == "vame" else torch.mean
     rec = agg((prediction - target) ** 2)
-    fut_loss = agg((fut - future) ** 2) if fut is not None and future is not None else rec.new_zeros(())
+    fut_loss = agg((fut.float() - future) ** 2) if fut is not None and future is not None else rec.new_zeros(())
     kl_terms = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())
-    kl = kl_terms.mean() if reduction == "vame" else kl_terms.sum(dim=1).mean()
-    cluster = rec.new_zeros(())
-    if cluster_weight > 0:
-        gram = z.T @ z / z.shape[0]  # (Z, Z)
-        eig = torch.linalg.eigvalsh(gram)  # ascending
-        k = max(0, z.shape[1] - n_clusters)
-        cluster = eig[:k].sum()
-    loss = rec + fut_loss + kl_beta * kl + cluster_weight * cluster
+    if reduction == "vame":
+        kl = kl_terms.mean()
+    else:
+        kl = kl_terms.sum(dim=1).mean() / (target.shape[1] * target.shape[2])
+    penalty = cluster_penalty(z, n_clusters, cluster) if cluster_weight > 0 else rec.new_zeros(())
+    loss = rec + fut_loss + kl_beta * kl + cluster_weight * penalty
     return {"loss": loss, "reconstruction": rec.detach(), "future": fut_loss.detach(), "kl": kl.detach(),
-            "cluster": cluster.detach()}
+            "cluster": penalty.detach()}
+
+
+@dataclass
+class VAMELoss:
+    """The training objective of ``RNN_VAE`` for ``behavnb.train.fit``: ``loss(model, batch, epoch)``.
+
+    Each sample of ``batch`` is ``TEMPORAL_WINDOW + FUTURE_STEPS`` frames (``windows.build(...,
+    future=FUTURE_STEPS)``): the model sees the window and predicts the frames after it. The KL and
+    the cluster penalty are annealed together, as in the reference (``kl_weight``).
+    ``VAMELoss.reference()`` is the reference's default objective (summed MSE, mean KL, cluster
+    penalty on with lambda 0.1 over 30 singular values).
+    """
+
+    beta: float = 1.0
+    kl_start: int = 2
+    anneal_time: int = 4
+    anneal: str = "linear"
+    cluster_weight: float = 0.0
+    n_clusters: int = 15
+    cluster: str = "kmeans"
+    reduction: str = "mean"
+
+    @classmethod
+    def reference(cls) -> VAMELoss:
+        return cls(cluster_weight=0.1, n_clusters=30, cluster="vame", reduction="vame")
+
+    def __call__(self, model: RNN_VAE, batch: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
+        T = model.TEMPORAL_WINDOW
+        if batch.shape[1] < T:
+            raise ValueError(f"samples of {batch.shape[1]} frames are shorter than the model window ({T}).")
+        x = batch[:, :T]
+        future = None
+        if model.FUTURE_DECODER:
+            future = batch[:, T:T + model.FUTURE_STEPS]
+            if future.shape[1] != model.FUTURE_STEPS:
+                raise ValueError(f"samples carry {batch.shape[1] - T} future frames, the model predicts "
+                                 f"{model.FUTURE_STEPS}: build windows with future={model.FUTURE_STEPS}.")
+        w = kl_weight(epoch, self.kl_start, self.anneal_time, 1.0, self.anneal)
+        out = vame_loss(model(x), x, future, kl_beta=self.beta * w, cluster_weight=self.cluster_weight * w,
+                        n_clusters=self.n_clusters, cluster=self.cluster, reduction=self.reduction)
+        out["kl_weight"] = out["loss"].new_tensor(w)
+        return out

@@ -1,0 +1,119 @@
+"""Latents for every frame: batched inference with an explicit window-to-frame alignment.
+
+The latent of frame ``t`` is the posterior mean of the window centred on ``t``: frames
+``t - window // 2`` to ``t - window // 2 + window - 1``. Near the ends of a session, where that
+window would run off the data, the nearest complete window is used instead (``edge`` is True
+there). A window that contains an unusable frame (NaN after ``windows.session_matrix``) gives a NaN
+latent. So every frame gets exactly one latent, and later labels exactly one value per frame.
+
+Training and embedding use the same path: ``windows.session_matrix`` then the model's saved
+``Normalizer`` (which refuses features that differ from the training ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from behavnb.errors import SessionTooShortError
+from behavnb.windows import Normalizer, WindowSet, session_matrix
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+ALIGNMENT = "centred: latent of frame t from frames t - window//2 ... t - window//2 + window - 1; ends use the nearest complete window"
+
+
+def window_starts(n_frames: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The start frame of each frame's window, and whether it is an edge frame (window not centred)."""
+    if n_frames < window:
+        raise SessionTooShortError(f"{n_frames} frames are fewer than one model window ({window}): this session "
+                                   f"cannot be embedded; leave it out or train with a shorter window.")
+    centred = np.arange(n_frames) - window // 2
+    starts = np.clip(centred, 0, n_frames - window)
+    return starts.astype(np.int64), starts != centred
+
+
+def embed_array(model, x: np.ndarray, window: int, *, batch_size: int = 2048, device: str | None = None,
+                progress: bool = False) -> np.ndarray:
+    """Latents ``(n_frames, Z)`` of a normalised ``(n_frames, F)`` array, one per frame (see module docstring)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    x = np.asarray(x, dtype=np.float32)
+    starts, _ = window_starts(len(x), window)
+    bad = ~np.isfinite(x).all(axis=1)
+    bad_in_window = np.concatenate([[0], np.cumsum(bad)])
+    has_bad = (bad_in_window[starts + window] - bad_in_window[starts]) > 0
+    device = device or next(model.parameters()).device
+    data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
+    offsets = torch.arange(window, device=device)
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.inference_mode():
+            for a in tqdm(range(0, len(starts), batch_size), desc="embed", leave=False, disable=not progress):
+                s = torch.as_tensor(starts[a:a + batch_size], device=device)
+                out.append(model.embed(data[s[:, None] + offsets]).float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    z = np.concatenate(out)
+    z[has_bad] = np.nan
+    return z
+
+
+def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: str) -> xr.DataArray:
+    import xarray as xr
+
+    _, edge = window_starts(len(z), window)
+    return xr.DataArray(
+        z, dims=("time", "latent"),
+        coords={"time": ds["time"].values, "latent": np.arange(z.shape[1]), "individual": individual,
+                "edge": ("time", edge)},
+        name="latent",
+        attrs={"session": str(ds.attrs.get("session", "")), "fps": float(ds.attrs.get("fps", np.nan)),
+               "model": model_name, "window": int(window), "alignment": ALIGNMENT,
+               "missing_frames": int(np.isnan(z).any(axis=1).sum())})
+
+
+def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: str | None = None,
+                  extra: xr.DataArray | None = None, window: int | None = None, batch_size: int = 2048,
+                  model_name: str = "vame") -> xr.DataArray:
+    """One individual of a cleaned session -> DataArray ``(time, latent)``, aligned to the session's frames.
+
+    The features are checked against ``normalizer`` (the one saved with the model): different
+    keypoints or extra inputs raise an error that names the difference.
+    """
+    window = window or model.TEMPORAL_WINDOW
+    ind = individual if individual is not None else str(ds["individual"].values[0])
+    x, names = session_matrix(ds, ind, extra)
+    try:
+        normalizer.check(names)
+    except Exception as exc:
+        raise type(exc)(f"session {ds.attrs.get('session', '?')!r}: {exc}") from None
+    z = embed_array(model, normalizer.transform(x), window, batch_size=batch_size)
+    return _as_dataarray(z, ds, window, ind, model_name)
+
+
+def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normalizer, *,
+                   extra: Mapping[str, xr.DataArray] | None = None, batch_size: int = 2048, model_name: str = "vame",
+                   progress: bool = True) -> dict[str, xr.DataArray]:
+    """Every session -> ``(time, latent)``; sessions with several animals get an ``individual`` dimension too."""
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    out = {}
+    for s, ds in tqdm(datasets.items(), desc="embedding sessions", disable=not progress):
+        per = [embed_session(model, ds, normalizer, individual=str(i), extra=(extra or {}).get(s),
+                             batch_size=batch_size, model_name=model_name) for i in ds["individual"].values]
+        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual")
+    return out
+
+
+def embed_windowset(model, windows: WindowSet, *, batch_size: int = 2048) -> dict[str, np.ndarray]:
+    """Latents of every session inside a ``WindowSet`` (the data exactly as training saw it): ``{key: (T, Z)}``."""
+    return {k: embed_array(model, windows.data[a:a + n], windows.window, batch_size=batch_size)
+            for k, (a, n) in windows.sessions.items()}

@@ -1,0 +1,148 @@
+"""What a trained sequence model learned: held-out reconstruction/prediction scores and generated motion.
+
+- ``reconstruct``: inputs, reconstructions, true and predicted future frames for some windows, in the
+  data's own units (the normaliser undone).
+- ``scores``: MSE and R^2 per keypoint for reconstruction and future prediction on held-out windows.
+  R^2 = 1 - SSE / SST with SST about the held-out mean of each coordinate, pooled over a
+  keypoint's coordinates; 1 is perfect, 0 is no better than the mean posture.
+- ``sample_latents`` / ``decode``: generative sampling as in VAME: draw latents from a Gaussian
+  mixture fitted to the embedding (or take motif centres) and decode them into pose sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from behavnb.windows import WindowSet
+
+
+@dataclass
+class Reconstruction:
+    """Windows and what the model made of them, ``(n, frames, features)`` in original units."""
+
+    starts: np.ndarray
+    inputs: np.ndarray
+    reconstruction: np.ndarray
+    future: np.ndarray | None
+    prediction: np.ndarray | None
+    names: list[str]
+
+
+def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000, seed: int = 0,
+                batch_size: int = 1024) -> Reconstruction:
+    """Run the model in eval mode on held-out windows (``windows.test`` by default; a seeded subset of ``n``)."""
+    import torch
+
+    starts = np.asarray(windows.test if starts is None else starts)
+    if n is not None and len(starts) > n:
+        starts = np.sort(np.random.default_rng(seed).choice(starts, n, replace=False))
+    device = next(model.parameters()).device
+    data = torch.from_numpy(windows.data).to(device)
+    T = windows.window
+    inputs, recs, futs, preds = [], [], [], []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for a in range(0, len(starts), batch_size):
+                batch = windows.gather(torch.as_tensor(starts[a:a + batch_size], device=device), data)
+                out = model(batch[:, :T])
+                inputs.append(batch[:, :T].cpu().numpy())
+                recs.append(out[0].float().cpu().numpy())
+                if len(out) == 5 and windows.future:
+                    k = min(windows.future, out[1].shape[1])
+                    futs.append(batch[:, T:T + k].cpu().numpy())
+                    preds.append(out[1][:, :k].float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    inv = windows.normalizer.inverse_transform
+    f = len(windows.names)
+
+    def back(parts):
+        if not parts:
+            return None
+        arr = np.concatenate(parts)
+        return inv(arr.reshape(-1, f)).reshape(arr.shape)
+
+    return Reconstruction(starts, back(inputs), back(recs), back(futs), back(preds), list(windows.names))
+
+
+def _keypoint_of(name: str) -> str:
+    base, _, axis = name.rpartition("_")
+    return base if axis in ("x", "y", "z") and base else name
+
+
+def scores(rec: Reconstruction) -> pd.DataFrame:
+    """MSE and R^2 per keypoint (rows; ``all`` last) for reconstruction and, if present, future prediction."""
+    groups: dict[str, list[int]] = {}
+    for j, nm in enumerate(rec.names):
+        groups.setdefault(_keypoint_of(nm), []).append(j)
+    groups["all"] = list(range(len(rec.names)))
+
+    def table(truth, pred, label):
+        t = truth.reshape(-1, truth.shape[-1])
+        p = pred.reshape(-1, pred.shape[-1])
+        se = (t - p) ** 2
+        ss = (t - t.mean(axis=0)) ** 2
+        rows = {}
+        for kp, cols in groups.items():
+            sst = ss[:, cols].sum()
+            rows[kp] = {f"{label}_mse": se[:, cols].mean(),
+                        f"{label}_r2": 1 - se[:, cols].sum() / sst if sst > 0 else np.nan}
+        return pd.DataFrame(rows).T
+
+    out = table(rec.inputs, rec.reconstruction, "reconstruction")
+    if rec.future is not None:
+        out = out.join(table(rec.future, rec.prediction, "prediction"))
+    out.index.name = "keypoint"
+    return out
+
+
+def sample_latents(latents: np.ndarray, n: int, *, n_components: int = 10, seed: int = 0,
+                   max_fit: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` latents from a Gaussian mixture fitted to ``latents`` (NaN rows dropped); returns (z, component)."""
+    from sklearn.mixture import GaussianMixture
+
+    z = np.asarray(latents, dtype=np.float64)
+    z = z[np.isfinite(z).all(axis=1)]
+    if len(z) > max_fit:
+        z = z[np.random.default_rng(seed).choice(len(z), max_fit, replace=False)]
+    gmm = GaussianMixture(n_components=min(n_components, len(z)), covariance_type="full", random_state=seed,
+                          reg_covar=1e-4).fit(z)
+    samples, comp = gmm.sample(n)
+    order = np.random.default_rng(seed).permutation(n)  # sklearn returns them sorted by component
+    return samples[order].astype(np.float32), comp[order]
+
+
+def decode(model, z: np.ndarray, windows_or_normalizer, *, future: bool = False) -> np.ndarray:
+    """Decode latents ``(n, Z)`` into pose sequences ``(n, T, F)`` in original units (the future decoder if ``future``)."""
+    import torch
+
+    norm = getattr(windows_or_normalizer, "normalizer", windows_or_normalizer)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            zt = torch.as_tensor(np.asarray(z, dtype=np.float32), device=device)
+            dec = model.decoder_future if future else model.decoder
+            if dec is None:
+                raise ValueError("this model has no future decoder (FUTURE_DECODER=False).")
+            out = dec(zt).float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return norm.inverse_transform(out.reshape(-1, out.shape[-1])).reshape(out.shape)
+
+
+def to_poses(seq: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """``(..., F)`` pose columns ``<keypoint>_x, <keypoint>_y`` -> ``(..., keypoint, 2)`` and keypoint names.
+
+    Extra (non-pose) columns are dropped.
+    """
+    kps = [n[:-2] for n in names if n.endswith("_x") and f"{n[:-2]}_y" in names]
+    ix = [names.index(f"{k}_x") for k in kps]
+    iy = [names.index(f"{k}_y") for k in kps]
+    return np.stack([seq[..., ix], seq[..., iy]], axis=-1), kps

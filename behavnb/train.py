@@ -1,0 +1,507 @@
+"""One training loop for every model in behavnb: ``fit(model, windows, config, loss=...)``.
+
+A model plugs in through its loss, a callable ``loss(model, batch, epoch) -> dict`` of 0-d tensors
+with a ``"loss"`` key to minimise (``models.vame.VAMELoss``); every other key is logged. The loop
+provides what a long GPU run needs and what a laptop run must not lack:
+
+- device selection (cuda > mps > cpu, or explicit; an unavailable device raises, or falls back to
+  the CPU with a warning when ``device_fallback=True``), AMP on CUDA, optional ``torch.compile``;
+- batches gathered on the device from one pre-normalised tensor (``WindowSet.gather``), shuffled by a
+  seeded generator;
+- gradient clipping; ``ReduceLROnPlateau`` stepped with the *epoch mean* training loss;
+- evaluation on the held-out windows every epoch; early stopping on ``config.monitor`` there;
+- ``weights.pt`` (best so far) from epoch 1, ``checkpoints/last.pt`` every epoch, and
+  ``checkpoints/epoch_NNNN.pt`` every ``checkpoint_every`` epochs;
+- ``resume=True``: model, optimizer, scheduler, AMP scaler, batch size and every RNG state come back
+  from ``last.pt``, so 2 + 2 epochs give the weights of 4 straight epochs;
+- Ctrl-C keeps the last finished epoch on disk and returns (``result.interrupted``); CUDA
+  out-of-memory halves the batch and carries on, with a warning;
+- ``tqdm.auto`` bars with live losses; ``history.csv`` rewritten after every epoch.
+
+Nothing else is caught: any other failure raises.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import BehavnbError, ParameterError
+from behavnb.project import atomic_path, atomic_write_text
+from behavnb.windows import WindowSet
+
+
+class CheckpointError(BehavnbError, ValueError):
+    """A checkpoint or model file that cannot be used (corrupt, or from another model/data)."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train. The defaults follow the VAME reference where it has one (batch 256, lr 5e-4, Adam amsgrad)."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    amsgrad: bool = True
+    grad_clip: float | None = 5.0  # max gradient norm; None = off
+    lr_factor: float = 0.2  # ReduceLROnPlateau on the epoch-mean training loss
+    lr_patience: int = 10
+    min_lr: float = 1e-6
+    early_stop: int | None = 20  # epochs without improvement of `monitor` on held-out windows; None = off
+    monitor: str = "reconstruction"  # a key of the loss dict, evaluated on the test windows
+    checkpoint_every: int = 10
+    windows_per_epoch: int | None = None  # None: every training window once per epoch; else a seeded sample
+    eval_windows: int | None = 20_000  # a fixed, seeded subset of test windows evaluated each epoch
+    device: str = "auto"
+    device_fallback: bool = False  # True: an unavailable device falls back to the CPU with a warning
+    amp: bool | str = "auto"  # "auto": on for CUDA; True on CPU uses bfloat16 autocast
+    amp_dtype: str = "float16"  # CUDA autocast dtype: "float16" (with a grad scaler) or "bfloat16"
+    compile: bool = False  # torch.compile the model for training
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ParameterError(f"unknown training option(s) {unknown}; known: {sorted(known)}.")
+        return cls(**d)
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns: the model with the best weights loaded, and how it got there."""
+
+    model: Any
+    history: pd.DataFrame
+    best_epoch: int
+    best_metric: float
+    device: str
+    interrupted: bool = False
+    stopped_early: bool = False
+    out_dir: Path | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        state = "interrupted" if self.interrupted else ("stopped early" if self.stopped_early else "finished")
+        return (f"FitResult({state} after {len(self.history)} epochs on {self.device}; best epoch {self.best_epoch}, "
+                f"held-out metric {self.best_metric:.4g}; {self.seconds:.1f} s)")
+
+
+def select_device(device: str = "auto", fallback: bool = False) -> str:
+    """``"auto"``: cuda > mps > cpu. An explicit device that is not available raises, or (``fallback``) warns and uses the CPU."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    ok = (device == "cpu" or (device.startswith("cuda") and torch.cuda.is_available())
+          or (device == "mps" and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()))
+    if device.startswith("cuda") and ok and ":" in device:
+        ok = int(device.split(":")[1]) < torch.cuda.device_count()
+    if ok:
+        return device
+    if device not in ("cpu", "mps") and not device.startswith("cuda"):
+        raise ParameterError(f"device={device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+    msg = f"device={device!r} is not available here (PyTorch sees no such device)"
+    if fallback:
+        warnings.warn(f"{msg}; training on the CPU instead.", RuntimeWarning, stacklevel=3)
+        return "cpu"
+    raise ParameterError(f"{msg}. Use device='auto' or 'cpu', or pass device_fallback=True to fall back to the CPU.")
+
+
+def _oom_error():
+    import torch
+
+    return getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)
+
+
+def _rng_state(gen) -> dict:
+    import torch
+
+    state = {"torch": torch.get_rng_state(), "shuffle": gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, gen) -> None:
+    import torch
+
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["shuffle"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_torch(obj: dict, path: Path) -> Path:
+    """``torch.save`` through a temporary file, so a crash never leaves half a checkpoint."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return path
+
+
+def load_torch(path: str | Path, what: str = "checkpoint") -> dict:
+    """``torch.load`` (weights only, on the CPU) with an error that names the file and the fix."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{what} {path} does not exist: train the model first (or check the path).")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged file
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise CheckpointError(f"{what} {path} is corrupt or not a behavnb {what} ({type(exc).__name__}: {first}). "
+                              f"Delete it and train again (resume=False).") from exc
+    if not isinstance(obj, dict) or "model" not in obj:
+        raise CheckpointError(f"{what} {path} is not a behavnb {what} (no 'model' entry). Delete it and train again.")
+    return obj
+
+
+def load_state(model, state: dict, path: Path | str) -> None:
+    """``model.load_state_dict`` with an error naming the file and the mismatching parameters."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        detail = "; ".join(filter(None, [f"missing {missing[:4]}" if missing else "",
+                                         f"unexpected {unexpected[:4]}" if unexpected else "",
+                                         f"shape mismatch {shapes[:3]}" if shapes else ""]))
+        raise CheckpointError(f"{path} does not fit this model ({detail}): it was saved by a model with another "
+                              f"architecture or number of input features. Use the matching config, or retrain.")
+    model.load_state_dict(state)
+
+
+def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+    if n <= batch_size:
+        return [(0, n)]
+    return [(i, i + batch_size) for i in range(0, n - batch_size + 1, batch_size)]  # drop the ragged tail
+
+
+def _mean_logs(sums: dict[str, float], count: int, prefix: str) -> dict[str, float]:
+    return {f"{prefix}_{k}": v / max(count, 1) for k, v in sums.items()}
+
+
+def evaluate(model, windows: WindowSet, starts, loss: Callable, epoch: int, *, data=None, batch_size: int = 1024,
+             autocast=None) -> dict[str, float]:
+    """Mean of every loss term over the windows starting at ``starts``, in eval mode, without gradients."""
+    import torch
+
+    data = torch.from_numpy(windows.data) if data is None else data
+    starts = torch.as_tensor(np.asarray(starts), device=data.device)
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    try:
+        with torch.inference_mode():
+            for a in range(0, len(starts), batch_size):
+                batch = windows.gather(starts[a:a + batch_size], data)
+                with autocast() if autocast else _null():
+                    out = loss(model, batch, epoch)
+                for k, v in out.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(batch)
+    finally:
+        model.train(was_training)
+    return {k: v / max(len(starts), 1) for k, v in sums.items()}
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: Callable, out_dir: str | Path | None = None,
+        resume: bool = False, callbacks: Sequence[Callable[[pd.DataFrame], None]] = (), progress: bool = True,
+        meta: dict | None = None) -> FitResult:
+    """Train ``model`` on ``windows`` with ``loss``; see the module docstring for what the loop provides.
+
+    ``out_dir`` (e.g. ``models/vame``) receives ``weights.pt`` (the best epoch: state dict plus
+    ``meta``), ``history.csv`` and ``checkpoints/``. Without it, nothing is written and ``resume`` is
+    impossible. ``callbacks`` are called with the history after every epoch (live loss plots).
+    The returned model has the best epoch's weights.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg = config or TrainConfig()
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise ParameterError(f"epochs={cfg.epochs}, batch_size={cfg.batch_size}: both must be >= 1.")
+    if len(windows.train) == 0:
+        raise ParameterError("no training windows: build them with windows.build() from longer or cleaner sessions.")
+    out = Path(out_dir) if out_dir is not None else None
+    if resume and out is None:
+        raise ParameterError("resume=True needs out_dir (where the checkpoints are).")
+    device = select_device(cfg.device, cfg.device_fallback)
+    dev_type = device.split(":")[0]
+    use_amp = (cfg.amp == "auto" and dev_type == "cuda") or cfg.amp is True
+    amp_dtype = torch.bfloat16 if (dev_type != "cuda" or cfg.amp_dtype == "bfloat16") else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    def autocast():
+        return torch.autocast(device_type=dev_type, dtype=amp_dtype) if use_amp else _null()
+
+    model.to(device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)  # shuffling, on the CPU: same order on every device
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
+                                                           patience=cfg.lr_patience, min_lr=cfg.min_lr)
+    step_model = torch.compile(model) if cfg.compile else model
+
+    data = torch.from_numpy(np.ascontiguousarray(windows.data)).to(device)
+    train_starts = torch.as_tensor(windows.train, device=device)
+    eval_starts = np.asarray(windows.test)
+    eval_prefix = "test"
+    if len(eval_starts) == 0:
+        warnings.warn("no held-out windows (test_fraction=0?): early stopping and the best checkpoint use the "
+                      "training windows, which overfit.", RuntimeWarning, stacklevel=2)
+        eval_starts, eval_prefix = np.asarray(windows.train), "train_eval"
+    if cfg.eval_windows and len(eval_starts) > cfg.eval_windows:
+        eval_starts = np.sort(np.random.default_rng(cfg.seed).choice(eval_starts, cfg.eval_windows, replace=False))
+
+    meta = dict(meta or {})
+    meta.update(features=list(windows.names), window=windows.window, future=windows.future,
+                train_config=asdict(cfg))
+    history: list[dict] = []
+    best, best_epoch, bad_epochs, start_epoch = math.inf, 0, 0, 1
+    batch_size = cfg.batch_size
+    best_state = None
+    if out is not None:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    if resume:
+        ckpt_path = out / "checkpoints" / "last.pt"
+        if not ckpt_path.exists():
+            raise CheckpointError(f"resume=True but {ckpt_path} does not exist: no earlier run to continue. "
+                                  f"Train with resume=False.")
+        ckpt = load_torch(ckpt_path)
+        if ckpt.get("features") != list(windows.names) or ckpt.get("window") != windows.window:
+            raise CheckpointError(f"{ckpt_path} was trained on other inputs (features/window differ); "
+                                  f"train with resume=False or use the original windows.")
+        load_state(model, ckpt["model"], ckpt_path)
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if "scaler" in ckpt:
+            scaler.load_state_dict(ckpt["scaler"])
+        _set_rng_state(ckpt["rng"], gen)
+        history = list(ckpt["history"])
+        best, best_epoch, bad_epochs = ckpt["best"], ckpt["best_epoch"], ckpt["bad_epochs"]
+        batch_size, start_epoch = ckpt["batch_size"], ckpt["epoch"] + 1
+        if (out / "weights.pt").exists():
+            best_state = load_torch(out / "weights.pt", "model file")["model"]
+
+    def save_checkpoint(epoch: int, path: Path) -> None:
+        save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": _rng_state(gen),
+                    "history": history, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                    "batch_size": batch_size, "epoch": epoch, "features": list(windows.names),
+                    "window": windows.window}, path)
+
+    interrupted = stopped = False
+    t_start = time.perf_counter()
+    epochs_bar = tqdm(range(start_epoch, cfg.epochs + 1), desc="epochs", disable=not progress,
+                      initial=start_epoch - 1, total=cfg.epochs)
+    try:
+        for epoch in epochs_bar:
+            t0 = time.perf_counter()
+            model.train()
+            order = torch.randperm(len(windows.train), generator=gen)
+            if cfg.windows_per_epoch and cfg.windows_per_epoch < len(order):
+                order = order[: cfg.windows_per_epoch]
+            order = order.to(device)
+            sums: dict[str, float] = {}
+            seen, pos = 0, 0
+            bar = tqdm(total=len(order), desc=f"epoch {epoch}", leave=False, disable=not progress, unit="win")
+            while pos < len(order):
+                n = min(batch_size, len(order) - pos)
+                if n < batch_size and pos > 0:
+                    break  # drop the ragged tail (reshuffled every epoch); a tiny set is one batch
+                idx = order[pos: pos + n]
+                try:
+                    batch = windows.gather(train_starts[idx], data)
+                    with autocast():
+                        terms = loss(step_model, batch, epoch)
+                    optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(terms["loss"]).backward()
+                    if cfg.grad_clip:
+                        scaler.unscale_(optimizer)
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                except _oom_error():
+                    optimizer.zero_grad(set_to_none=True)
+                    if dev_type == "cuda":
+                        torch.cuda.empty_cache()
+                    if batch_size <= 1:
+                        raise
+                    batch_size = max(1, batch_size // 2)
+                    warnings.warn(f"out of GPU memory at batch size {batch_size * 2}: halved to {batch_size} and "
+                                  f"continuing (set TrainConfig.batch_size={batch_size} next time).",
+                                  RuntimeWarning, stacklevel=2)
+                    continue
+                if not torch.isfinite(terms["loss"].detach()):
+                    raise FloatingPointError(f"the training loss became {float(terms['loss'])} at epoch {epoch}; "
+                                             f"lower lr (now {optimizer.param_groups[0]['lr']:g}) or check the inputs.")
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
+                seen += n
+                pos += n
+                bar.update(n)
+                bar.set_postfix(loss=f"{sums['loss'] / seen:.4g}", refresh=False)
+            bar.close()
+            train_logs = _mean_logs(sums, seen, "train")
+            eval_bs = 4 * batch_size
+            while True:
+                try:
+                    held = evaluate(model, windows, eval_starts, loss, epoch, data=data, batch_size=eval_bs,
+                                    autocast=autocast)
+                    break
+                except _oom_error():
+                    if dev_type == "cuda":
+                        torch.cuda.empty_cache()
+                    if eval_bs <= 1:
+                        raise
+                    eval_bs //= 2
+            test_logs = {f"{eval_prefix}_{k}": v for k, v in held.items()}
+            scheduler.step(train_logs["train_loss"])
+            metric_key = f"{eval_prefix}_{cfg.monitor}"
+            if metric_key not in test_logs:
+                raise ParameterError(f"monitor={cfg.monitor!r} is not a loss term; choose one of "
+                                     f"{sorted(k[len(eval_prefix) + 1:] for k in test_logs)}.")
+            metric = test_logs[metric_key]
+            secs = time.perf_counter() - t0
+            row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "batch_size": batch_size,
+                   **train_logs, **test_logs, "seconds": secs, "windows_per_s": seen / secs}
+            history.append(row)
+            improved = metric < best
+            if improved:
+                best, best_epoch, bad_epochs = metric, epoch, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_epochs += 1
+            stopped = cfg.early_stop is not None and bad_epochs >= cfg.early_stop
+            if out is not None:
+                if improved:
+                    save_torch({"model": model.state_dict(), "epoch": epoch, "metric": metric, **meta},
+                               out / "weights.pt")
+                save_checkpoint(epoch, out / "checkpoints" / "last.pt")
+                if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
+                    save_checkpoint(epoch, out / "checkpoints" / f"epoch_{epoch:04d}.pt")
+                write_history(history, out / "history.csv")
+            epochs_bar.set_postfix(loss=f"{row['train_loss']:.4g}", **{metric_key: f"{metric:.4g}"})
+            frame = pd.DataFrame(history)
+            for cb in callbacks:
+                cb(frame)
+            if stopped:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        done = history[-1]["epoch"] if history else 0
+        where = f" {out / 'checkpoints' / 'last.pt'}" if out is not None and done else ""
+        warnings.warn(f"training interrupted: {done} epoch(s) finished{' and saved in' + where if where else ''}. "
+                      f"{'Run again with resume=True to continue.' if where else ''}", RuntimeWarning, stacklevel=2)
+    finally:
+        epochs_bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    frame = pd.DataFrame(history)
+    if out is not None and history:
+        write_history(history, out / "history.csv")
+    return FitResult(model, frame, best_epoch, best, device, interrupted, stopped and not interrupted, out,
+                     time.perf_counter() - t_start)
+
+
+def write_history(history: Sequence[dict], path: Path) -> Path:
+    """The per-epoch history as CSV, written atomically."""
+    return atomic_write_text(path, pd.DataFrame(list(history)).to_csv(index=False))
+
+
+# -- a model directory: weights.pt, normalizer.json, config.yaml, history.csv, checkpoints/ ----------------
+
+
+@dataclass
+class LoadedModel:
+    """A trained model read back from its directory, ready to embed."""
+
+    model: Any
+    normalizer: Any
+    config: dict
+    path: Path
+
+    @property
+    def window(self) -> int:
+        return int(self.config["window"])
+
+
+def save_model_files(out_dir: str | Path, name: str, architecture, windows: WindowSet, *, loss=None,
+                     train_config: TrainConfig | None = None, extra: dict | None = None) -> Path:
+    """Write ``normalizer.json`` and ``config.yaml`` into ``out_dir`` (``fit`` writes the weights and history)."""
+    import yaml
+
+    from behavnb import __version__
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "normalizer.json", windows.normalizer.to_json())
+    doc = {"model": name, "architecture": asdict(architecture), "num_features": len(windows.names),
+           "features": list(windows.names), "window": int(windows.window), "future": int(windows.future),
+           "loss": asdict(loss) if loss is not None else None,
+           "train": asdict(train_config) if train_config is not None else None,
+           "behavnb_version": __version__, **(extra or {})}
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
+def load_model(model_dir: str | Path, device: str = "cpu") -> LoadedModel:
+    """Rebuild a model from ``model_dir`` (config.yaml + weights.pt + normalizer.json) and check they agree."""
+    import yaml
+
+    from behavnb.models import config_class
+    from behavnb.windows import Normalizer
+
+    d = Path(model_dir)
+    cfg_path = d / "config.yaml"
+    if not cfg_path.exists():
+        raise CheckpointError(f"no trained model in {d} (config.yaml missing): run the training notebook "
+                              f"(04_train_vame) or fit() with out_dir={str(d)!r} first.")
+    try:
+        doc = yaml.safe_load(cfg_path.read_text())
+        arch = config_class(doc["model"])(**doc["architecture"])
+        num_features = int(doc["num_features"])
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{cfg_path} is damaged or not a behavnb model config ({exc}); retrain.") from exc
+    try:
+        normalizer = Normalizer.from_json((d / "normalizer.json").read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{d / 'normalizer.json'} is missing: the model cannot be used without the "
+                              f"normalisation it was trained with. Retrain.") from None
+    except (ValueError, KeyError) as exc:
+        raise CheckpointError(f"{d / 'normalizer.json'} is corrupt ({exc}); retrain.") from exc
+    weights = load_torch(d / "weights.pt", "model file")
+    if weights.get("features", doc["features"]) != doc["features"] or normalizer.names != doc["features"]:
+        raise CheckpointError(f"{d}: weights.pt, normalizer.json and config.yaml describe different input features "
+                              f"(files from different runs?). Retrain into an empty directory.")
+    model = arch.build(num_features)
+    load_state(model, weights["model"], d / "weights.pt")
+    model.to(select_device(device)).eval()
+    return LoadedModel(model, normalizer, doc, d)

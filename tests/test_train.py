@@ -1,0 +1,216 @@
+"""The one training loop: resume equivalence, checkpoints, Ctrl-C, OOM halving, devices, bad files; embedding."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from behavnb import embed, evaluate, train  # noqa: E402
+from behavnb import windows as W  # noqa: E402
+from behavnb.errors import ParameterError, SessionTooShortError  # noqa: E402
+from behavnb.models import vame  # noqa: E402
+
+SMALL = vame.VAMEConfig(TEMPORAL_WINDOW=10, ZDIMS=4, FUTURE_STEPS=3, hidden_size_layer_1=8, hidden_size_layer_2=8,
+                        hidden_size_rec=8, hidden_size_pred=8)
+
+
+def _windows(n_sessions=2, n=300, f=6, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)[:, None]
+    mats = {f"s{i}": ((np.sin(t / 7 + np.arange(f)) + 0.1 * rng.normal(size=(n, f))).astype(np.float32),
+                      [f"k{j // 2}_{'xy'[j % 2]}" for j in range(f)]) for i in range(n_sessions)}
+    return mats, W.build(mats, SMALL.TEMPORAL_WINDOW, future=SMALL.FUTURE_STEPS, seed=1)
+
+
+def _model(ws, seed=0):
+    torch.manual_seed(seed)
+    return SMALL.build(len(ws.names))
+
+
+def _cfg(**kw):
+    base = dict(epochs=4, batch_size=32, lr=3e-3, checkpoint_every=2, early_stop=None)
+    base.update(kw)
+    return train.TrainConfig(**base)
+
+
+def test_resume_two_plus_two_equals_four(tmp_path):
+    _, ws = _windows()
+    straight = train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path / "a", progress=False)
+    first = train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), out_dir=tmp_path / "b", progress=False)
+    assert len(first.history) == 2
+    resumed = train.fit(_model(ws, seed=99), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path / "b", resume=True,
+                        progress=False)
+    assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
+    np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5)
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
+    files = {p.name for p in (tmp_path / "b").rglob("*")}
+    assert {"weights.pt", "history.csv", "last.pt", "epoch_0002.pt", "epoch_0004.pt"} <= files
+
+
+def test_best_checkpoint_exists_from_epoch_one_and_early_stop(tmp_path):
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    assert (tmp_path / "weights.pt").exists() and res.best_epoch == 1
+    saved = train.load_torch(tmp_path / "weights.pt")
+    assert saved["features"] == ws.names and saved["epoch"] == 1
+    # lr 0 never improves after epoch 1: early stopping after `early_stop` epochs without improvement
+    res = train.fit(_model(ws), ws, _cfg(epochs=20, lr=0.0, early_stop=2), loss=vame.VAMELoss(), progress=False)
+    assert res.stopped_early and len(res.history) == 3
+
+
+def test_lr_schedule_uses_the_epoch_mean():
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=3, lr=0.0, lr_patience=0, lr_factor=0.5), loss=vame.VAMELoss(),
+                    progress=False)
+    assert res.history["lr"].iloc[-1] == 0.0  # no crash with a zero lr; the schedule only reads epoch means
+    res = train.fit(_model(ws), ws, _cfg(epochs=6, lr=1e-3, lr_patience=0, lr_factor=0.5, grad_clip=None),
+                    loss=vame.VAMELoss(), progress=False)
+    lrs = res.history["lr"].to_numpy()
+    losses = res.history["train_loss"].to_numpy()
+    for i in range(1, len(lrs)):  # lr drops exactly after an epoch whose mean loss did not improve on the best
+        assert (lrs[i] < lrs[i - 1]) == (losses[i] >= losses[:i].min())
+
+
+def test_ctrl_c_keeps_the_last_epoch_and_resumes(tmp_path):
+    _, ws = _windows()
+    calls = {"n": 0}
+
+    def interrupt(history):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted: 2 epoch"):
+        res = train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path, callbacks=[interrupt],
+                        progress=False)
+    assert res.interrupted and (tmp_path / "checkpoints" / "last.pt").exists()
+    again = train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path, resume=True, progress=False)
+    assert list(again.history["epoch"]) == [1, 2, 3, 4]
+
+
+def test_out_of_memory_halves_the_batch():
+    _, ws = _windows()
+    inner = vame.VAMELoss()
+
+    def loss(model, batch, epoch):
+        if batch.shape[0] > 8:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return inner(model, batch, epoch)
+
+    with pytest.warns(RuntimeWarning, match="halved to 16"):
+        res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=loss, progress=False)
+    assert res.history["batch_size"].iloc[-1] == 8
+
+
+def test_failures_are_not_swallowed():
+    _, ws = _windows()
+
+    def broken(model, batch, epoch):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        train.fit(_model(ws), ws, _cfg(epochs=1), loss=broken, progress=False)
+    with pytest.raises(ParameterError, match="not a loss term"):
+        train.fit(_model(ws), ws, _cfg(epochs=1, monitor="nonsense"), loss=vame.VAMELoss(), progress=False)
+
+
+def test_unavailable_device_raises_or_falls_back():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ParameterError, match="device_fallback=True"):
+        train.select_device("cuda")
+    with pytest.warns(RuntimeWarning, match="on the CPU instead"):
+        assert train.select_device("cuda:0", fallback=True) == "cpu"
+    with pytest.raises(ParameterError, match="use 'auto'"):
+        train.select_device("tpu")
+
+
+def test_amp_path_runs_on_cpu_with_bfloat16():
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=1, amp=True), loss=vame.VAMELoss(), progress=False)
+    assert np.isfinite(res.history["train_loss"]).all()
+
+
+def test_corrupt_and_mismatched_checkpoints(tmp_path):
+    mats, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path / "m", progress=False)
+    train.save_model_files(tmp_path / "m", "vame", SMALL, ws, loss=vame.VAMELoss())
+    loaded = train.load_model(tmp_path / "m")
+    torch.testing.assert_close(loaded.model.state_dict(), res.model.state_dict())
+    (tmp_path / "m" / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(train.CheckpointError, match=r"last\.pt is corrupt.*resume=False"):
+        train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path / "m", resume=True, progress=False)
+    wider = vame.VAMEConfig(**{**SMALL.__dict__, "hidden_size_layer_1": 16})
+    with pytest.raises(train.CheckpointError, match="does not fit this model"):
+        train.load_state(wider.build(len(ws.names)), res.model.state_dict(), "weights.pt")
+    (tmp_path / "m" / "weights.pt").write_bytes(b"\x00" * 10)
+    with pytest.raises(train.CheckpointError, match="weights.pt is corrupt"):
+        train.load_model(tmp_path / "m")
+    with pytest.raises(train.CheckpointError, match="no trained model"):
+        train.load_model(tmp_path / "empty")
+    with pytest.raises(train.CheckpointError, match="does not exist"):
+        train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path / "new", resume=True, progress=False)
+
+
+def test_embedding_alignment_and_saved_normalizer_match_training(tmp_path):
+    import xarray as xr
+
+    mats, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    train.save_model_files(tmp_path, "vame", SMALL, ws)
+    inside = embed.embed_windowset(res.model, ws)
+    loaded = train.load_model(tmp_path)
+    x, names = mats["s0"]
+    ds = xr.Dataset(attrs={"session": "s0", "fps": 30.0}, coords={"time": np.arange(len(x)) / 30,
+                                                                    "individual": ["a"]})
+    z = embed.embed_array(loaded.model, loaded.normalizer.transform(x, names), loaded.window)
+    np.testing.assert_allclose(z, inside["s0"], rtol=1e-5, atol=1e-6)
+    assert z.shape == (len(x), SMALL.ZDIMS) and np.isfinite(z).all()
+    da = embed._as_dataarray(z, ds, loaded.window, "a", "vame")
+    assert da.dims == ("time", "latent") and int(da["edge"].sum()) == SMALL.TEMPORAL_WINDOW - 1
+    # frame t's latent is the embedding of the window centred on t
+    t = 100
+    s = t - SMALL.TEMPORAL_WINDOW // 2
+    one = loaded.model.embed(torch.from_numpy(loaded.normalizer.transform(x[s:s + SMALL.TEMPORAL_WINDOW])[None]))
+    np.testing.assert_allclose(z[t], one[0].numpy(), rtol=1e-5, atol=1e-6)
+    # a missing frame makes exactly the windows that contain it NaN
+    x2 = x.copy()
+    x2[150] = np.nan
+    z2 = embed.embed_array(loaded.model, loaded.normalizer.transform(x2), loaded.window)
+    starts, _ = embed.window_starts(len(x2), loaded.window)
+    covers = (starts <= 150) & (150 < starts + loaded.window)
+    assert np.isnan(z2[covers]).all() and np.isfinite(z2[~covers]).all()
+    with pytest.raises(SessionTooShortError, match="fewer than one model window"):
+        embed.window_starts(5, 10)
+
+
+def test_embedding_refuses_changed_features(tmp_path):
+    _, ws = _windows()
+    with pytest.raises(ParameterError, match=r"missing \['k2_x', 'k2_y'\]"):
+        ws.normalizer.check(ws.names[:4])
+
+
+def test_scores_and_sampling():
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), progress=False)
+    rec = evaluate.reconstruct(res.model, ws)
+    assert rec.inputs.shape == rec.reconstruction.shape and rec.future.shape[1] == SMALL.FUTURE_STEPS
+    table = evaluate.scores(rec)
+    assert list(table.index) == ["k0", "k1", "k2", "all"]
+    assert {"reconstruction_r2", "prediction_mse"} <= set(table.columns)
+    perfect = evaluate.Reconstruction(rec.starts, rec.inputs, rec.inputs, None, None, rec.names)
+    assert np.allclose(evaluate.scores(perfect)["reconstruction_r2"], 1.0)
+    lat = np.concatenate(list(embed.embed_windowset(res.model, ws).values()))
+    z, comp = evaluate.sample_latents(lat, 5, n_components=3)
+    seqs = evaluate.decode(res.model, z, ws)
+    assert seqs.shape == (5, SMALL.TEMPORAL_WINDOW, len(ws.names))
+    poses, kps = evaluate.to_poses(seqs, ws.names)
+    assert poses.shape == (5, SMALL.TEMPORAL_WINDOW, 3, 2) and kps == ["k0", "k1", "k2"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate.decode(res.model, z, ws.normalizer, future=True)
