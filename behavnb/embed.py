@@ -73,7 +73,7 @@ def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: s
         z, dims=("time", "latent"),
         coords={"time": ds["time"].values, "latent": np.arange(z.shape[1]), "individual": individual,
                 "edge": ("time", edge)},
-        name="latent",
+        name="embedding",
         attrs={"session": str(ds.attrs.get("session", "")), "fps": float(ds.attrs.get("fps", np.nan)),
                "model": model_name, "window": int(window), "alignment": ALIGNMENT,
                "missing_frames": int(np.isnan(z).any(axis=1).sum())})

@@ -146,3 +146,39 @@ def to_poses(seq: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
     ix = [names.index(f"{k}_x") for k in kps]
     iy = [names.index(f"{k}_y") for k in kps]
     return np.stack([seq[..., ix], seq[..., iy]], axis=-1), kps
+
+
+def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None = None, *, max_frames: int = 100_000,
+                    seed: int = 0) -> dict:
+    """How well k-means on the latents recovers known motifs (synthetic data): ARI and NMI.
+
+    ``latents`` is ``{session: (time, latent) array or DataArray}`` (one individual per session),
+    ``truth`` the table of ``manifest.load_truth`` (session, frame, motif). k defaults to the true
+    number of motifs. Frames with NaN latents are left out; a seeded subsample of ``max_frames`` is
+    clustered. ARI 1 = identical partitions, 0 = chance.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    zs, ys = [], []
+    for s, z in latents.items():
+        t = truth[truth["session"] == s]
+        if "individual" in t and t["individual"].nunique() > 1:
+            t = t[t["individual"] == t["individual"].iloc[0]]
+        y = t.sort_values("frame")["motif"].to_numpy()
+        z = np.asarray(z)
+        if len(y) != len(z):
+            raise ValueError(f"session {s!r}: {len(z)} latents but {len(y)} truth frames.")
+        ok = np.isfinite(z).all(axis=1)
+        zs.append(z[ok])
+        ys.append(y[ok])
+    if not zs:
+        raise ValueError("no session of the latents is in the truth table.")
+    Z, Y = np.concatenate(zs), np.concatenate(ys)
+    if len(Z) > max_frames:
+        keep = np.random.default_rng(seed).choice(len(Z), max_frames, replace=False)
+        Z, Y = Z[keep], Y[keep]
+    k = n_clusters or len(np.unique(Y))
+    labels = KMeans(k, n_init=10, random_state=seed).fit_predict(Z)
+    return {"ari": float(adjusted_rand_score(Y, labels)), "nmi": float(normalized_mutual_info_score(Y, labels)),
+            "k": int(k), "frames": int(len(Z))}

@@ -74,6 +74,13 @@ class Project:
     def features_path(self, session: str) -> Path:
         return self.root / "features" / f"{session}.nc"
 
+    def model_dir(self, name: str) -> Path:
+        """``models/<name>/``: weights.pt, normalizer.json, config.yaml, history.csv, checkpoints/."""
+        return self.root / "models" / name
+
+    def latents_path(self, name: str, session: str) -> Path:
+        return self.root / "latents" / name / f"{session}.nc"
+
     @property
     def qc_csv(self) -> Path:
         return self.root / "clean" / "qc.csv"
@@ -141,6 +148,13 @@ class Project:
 
     def read_features(self, session: str) -> xr.Dataset:
         return self._read(self.features_path(session), "features", "03_features")
+
+    def write_latents(self, latents: xr.DataArray, name: str, session: str) -> Path:
+        """One session's latents ``(time, latent[, individual])`` to ``latents/<name>/<session>.nc``."""
+        return self.write_dataset(latents.to_dataset(name="embedding"), self.latents_path(name, session))
+
+    def read_latents(self, name: str, session: str) -> xr.DataArray:
+        return self._read(self.latents_path(name, session), f"{name} latents", "04_train_vame")["embedding"]
 
     def usable_sessions(self, include_failed: bool = False) -> list[str]:
         """Sessions that passed QC in 02_preprocess (all of them if no QC table exists); warns about the rest.

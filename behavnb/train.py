@@ -16,7 +16,8 @@ provides what a long GPU run needs and what a laptop run must not lack:
   from ``last.pt``, so 2 + 2 epochs give the weights of 4 straight epochs;
 - Ctrl-C keeps the last finished epoch on disk and returns (``result.interrupted``); CUDA
   out-of-memory halves the batch and carries on, with a warning;
-- ``tqdm.auto`` bars with live losses; ``history.csv`` rewritten after every epoch.
+- ``tqdm.auto`` bars with live losses; ``history.csv`` rewritten after every epoch (``windows_per_s``
+  counts training time only, ``seconds`` the whole epoch with evaluation).
 
 Nothing else is caught: any other failure raises.
 """
@@ -238,7 +239,8 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
 
     ``out_dir`` (e.g. ``models/vame``) receives ``weights.pt`` (the best epoch: state dict plus
     ``meta``), ``history.csv`` and ``checkpoints/``. Without it, nothing is written and ``resume`` is
-    impossible. ``callbacks`` are called with the history after every epoch (live loss plots).
+    impossible. ``callbacks`` are called with the history after every epoch (live loss plots); one that
+    returns True stops training after that epoch (``result.stopped_early``).
     The returned model has the best epoch's weights.
     """
     import torch
@@ -369,6 +371,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
                 bar.update(n)
                 bar.set_postfix(loss=f"{sums['loss'] / seen:.4g}", refresh=False)
             bar.close()
+            train_secs = time.perf_counter() - t0
             train_logs = _mean_logs(sums, seen, "train")
             eval_bs = 4 * batch_size
             while True:
@@ -391,7 +394,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
             metric = test_logs[metric_key]
             secs = time.perf_counter() - t0
             row = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "batch_size": batch_size,
-                   **train_logs, **test_logs, "seconds": secs, "windows_per_s": seen / secs}
+                   **train_logs, **test_logs, "seconds": secs, "windows_per_s": seen / train_secs}
             history.append(row)
             improved = metric < best
             if improved:
@@ -410,8 +413,9 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
                 write_history(history, out / "history.csv")
             epochs_bar.set_postfix(loss=f"{row['train_loss']:.4g}", **{metric_key: f"{metric:.4g}"})
             frame = pd.DataFrame(history)
-            for cb in callbacks:
-                cb(frame)
+            asked = [cb(frame) is True for cb in callbacks]  # every callback runs; any True stops
+            if any(asked):
+                stopped = True
             if stopped:
                 break
     except KeyboardInterrupt:

@@ -214,3 +214,40 @@ def test_scores_and_sampling():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         evaluate.decode(res.model, z, ws.normalizer, future=True)
+
+
+def test_callback_can_stop_and_latents_round_trip(tmp_path):
+    import xarray as xr
+
+    from behavnb.project import Project
+
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=5), loss=vame.VAMELoss(), progress=False,
+                    callbacks=[lambda h: len(h) == 2])
+    assert len(res.history) == 2 and res.stopped_early
+    z = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+    ds = xr.Dataset(attrs={"session": "s0", "fps": 30.0}, coords={"time": np.arange(50) / 30})
+    da = embed._as_dataarray(z, ds, 10, "a", "vame")
+    project = Project(tmp_path)
+    project.write_latents(da, "vame", "s0")
+    back = project.read_latents("vame", "s0")
+    np.testing.assert_array_equal(back.values, z)
+    assert back.attrs["window"] == 10 and "centred" in back.attrs["alignment"]
+
+
+def test_model_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from behavnb import plot
+
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), progress=False)
+    rec = evaluate.reconstruct(res.model, ws)
+    poses, kps = evaluate.to_poses(rec.reconstruction[:3], rec.names)
+    figs = [plot.vame_diagram(SMALL, len(ws.names)), plot.loss_curves(res.history),
+            plot.reconstructions(rec, ["k0_x", "k2_y"], n=2, fps=30), plot.skeleton_sequences(poses, kps),
+            plot.score_bars(evaluate.scores(rec))]
+    assert all(f.axes for f in figs)
+    live = plot.LiveLoss()
+    live(res.history)  # outside a notebook IPython's display prints a repr; it must not fail

@@ -127,8 +127,6 @@ def default_skeleton(ds: xr.Dataset) -> list[tuple[str, str]]:
     The spanning tree joins each keypoint to its nearest neighbours on the typical body, which draws a
     readable stick figure for any keypoint set without naming conventions.
     """
-    from scipy.sparse.csgraph import minimum_spanning_tree
-
     import warnings
 
     kps = [str(k) for k in ds["keypoint"].values]
@@ -137,13 +135,19 @@ def default_skeleton(ds: xr.Dataset) -> list[tuple[str, str]]:
     with warnings.catch_warnings():  # all-NaN keypoints are expected; numpy warns about them
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(centred.reshape(-1, *pos.shape[2:]), axis=0)  # (keypoint, space)
-    ok = np.isfinite(median).all(axis=1)
-    idx = np.flatnonzero(ok)
+    return edges_from_pose(median, kps)
+
+
+def edges_from_pose(pose: np.ndarray, keypoints: Sequence[str]) -> list[tuple[str, str]]:
+    """Minimum-spanning-tree skeleton of one typical pose ``(keypoint, space)``; NaN keypoints are left out."""
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    idx = np.flatnonzero(np.isfinite(pose).all(axis=1))
     if len(idx) < 2:
         return []
-    d = np.linalg.norm(median[idx, None] - median[None, idx], axis=-1) + 1e-9
+    d = np.linalg.norm(pose[idx, None] - pose[None, idx], axis=-1) + 1e-9
     tree = minimum_spanning_tree(d).tocoo()
-    return [(kps[idx[i]], kps[idx[j]]) for i, j in zip(tree.row, tree.col)]
+    return [(str(keypoints[idx[i]]), str(keypoints[idx[j]])) for i, j in zip(tree.row, tree.col)]
 
 
 def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges: Sequence[tuple[str, str]] | None = None,
@@ -390,3 +394,6 @@ def social_trace(social, individual: str, partner: str, episodes: np.ndarray | N
     ax.legend(frameon=False, fontsize="small", ncol=5, loc="upper right")
     fig.tight_layout()
     return fig
+
+__all__ = [n for n, v in list(globals().items())
+           if callable(v) and getattr(v, "__module__", "") == __name__ and not n.startswith("_")]
