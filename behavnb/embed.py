@@ -37,10 +37,16 @@ def window_starts(n_frames: int, window: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def embed_array(model, x: np.ndarray, window: int, *, batch_size: int = 2048, device: str | None = None,
-                progress: bool = False) -> np.ndarray:
-    """Latents ``(n_frames, Z)`` of a normalised ``(n_frames, F)`` array, one per frame (see module docstring)."""
+                progress: bool = False, amp: bool | str = False) -> np.ndarray:
+    """Latents ``(n_frames, Z)`` of a normalised ``(n_frames, F)`` array, one per frame (see module docstring).
+
+    ``amp``: ``"auto"`` runs the encoder under float16 (CUDA) or bfloat16 (CPUs that compute it natively)
+    autocast, about 2x faster there and accurate to ~3 significant digits; False (default) is float32.
+    """
     import torch
     from tqdm.auto import tqdm
+
+    from behavnb.train import cpu_has_native_bf16
 
     x = np.asarray(x, dtype=np.float32)
     starts, _ = window_starts(len(x), window)
@@ -49,6 +55,9 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int = 2048, de
     has_bad = (bad_in_window[starts + window] - bad_in_window[starts]) > 0
     device = device or next(model.parameters()).device
     data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
+    dev_type = torch.device(device).type
+    use_amp = amp is True or (amp == "auto" and (dev_type == "cuda" or (dev_type == "cpu" and cpu_has_native_bf16())))
+    dtype = torch.float16 if dev_type == "cuda" else torch.bfloat16
     offsets = torch.arange(window, device=device)
     was_training = model.training
     model.eval()
@@ -57,7 +66,8 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int = 2048, de
         with torch.inference_mode():
             for a in tqdm(range(0, len(starts), batch_size), desc="embed", leave=False, disable=not progress):
                 s = torch.as_tensor(starts[a:a + batch_size], device=device)
-                out.append(model.embed(data[s[:, None] + offsets]).float().cpu().numpy())
+                with torch.autocast(device_type=dev_type, dtype=dtype, enabled=use_amp):
+                    out.append(model.embed(data[s[:, None] + offsets]).float().cpu().numpy())
     finally:
         model.train(was_training)
     z = np.concatenate(out)
@@ -81,7 +91,7 @@ def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: s
 
 def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: str | None = None,
                   extra: xr.DataArray | None = None, window: int | None = None, batch_size: int = 2048,
-                  model_name: str = "vame") -> xr.DataArray:
+                  model_name: str = "vame", amp: bool | str = False) -> xr.DataArray:
     """One individual of a cleaned session -> DataArray ``(time, latent)``, aligned to the session's frames.
 
     The features are checked against ``normalizer`` (the one saved with the model): different
@@ -94,13 +104,13 @@ def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: 
         normalizer.check(names)
     except Exception as exc:
         raise type(exc)(f"session {ds.attrs.get('session', '?')!r}: {exc}") from None
-    z = embed_array(model, normalizer.transform(x), window, batch_size=batch_size)
+    z = embed_array(model, normalizer.transform(x), window, batch_size=batch_size, amp=amp)
     return _as_dataarray(z, ds, window, ind, model_name)
 
 
 def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normalizer, *,
                    extra: Mapping[str, xr.DataArray] | None = None, batch_size: int = 2048, model_name: str = "vame",
-                   progress: bool = True) -> dict[str, xr.DataArray]:
+                   progress: bool = True, amp: bool | str = False) -> dict[str, xr.DataArray]:
     """Every session -> ``(time, latent)``; sessions with several animals get an ``individual`` dimension too."""
     import xarray as xr
     from tqdm.auto import tqdm
@@ -108,12 +118,12 @@ def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normal
     out = {}
     for s, ds in tqdm(datasets.items(), desc="embedding sessions", disable=not progress):
         per = [embed_session(model, ds, normalizer, individual=str(i), extra=(extra or {}).get(s),
-                             batch_size=batch_size, model_name=model_name) for i in ds["individual"].values]
+                             batch_size=batch_size, model_name=model_name, amp=amp) for i in ds["individual"].values]
         out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual")
     return out
 
 
-def embed_windowset(model, windows: WindowSet, *, batch_size: int = 2048) -> dict[str, np.ndarray]:
+def embed_windowset(model, windows: WindowSet, *, batch_size: int = 2048, amp: bool | str = False) -> dict[str, np.ndarray]:
     """Latents of every session inside a ``WindowSet`` (the data exactly as training saw it): ``{key: (T, Z)}``."""
-    return {k: embed_array(model, windows.data[a:a + n], windows.window, batch_size=batch_size)
+    return {k: embed_array(model, windows.data[a:a + n], windows.window, batch_size=batch_size, amp=amp)
             for k, (a, n) in windows.sessions.items()}

@@ -5,7 +5,8 @@ with a ``"loss"`` key to minimise (``models.vame.VAMELoss``); every other key is
 provides what a long GPU run needs and what a laptop run must not lack:
 
 - device selection (cuda > mps > cpu, or explicit; an unavailable device raises, or falls back to
-  the CPU with a warning when ``device_fallback=True``), AMP on CUDA, optional ``torch.compile``;
+  the CPU with a warning when ``device_fallback=True``), mixed precision (float16 on CUDA, bfloat16 on
+  CPUs that compute it natively), optional ``torch.compile``;
 - batches gathered on the device from one pre-normalised tensor (``WindowSet.gather``), shuffled by a
   seeded generator;
 - gradient clipping; ``ReduceLROnPlateau`` stepped with the *epoch mean* training loss;
@@ -65,7 +66,7 @@ class TrainConfig:
     eval_windows: int | None = 20_000  # a fixed, seeded subset of test windows evaluated each epoch
     device: str = "auto"
     device_fallback: bool = False  # True: an unavailable device falls back to the CPU with a warning
-    amp: bool | str = "auto"  # "auto": on for CUDA; True on CPU uses bfloat16 autocast
+    amp: bool | str = "auto"  # "auto": CUDA, or a CPU with native bfloat16 (cpu_has_native_bf16); False: float32
     amp_dtype: str = "float16"  # CUDA autocast dtype: "float16" (with a grad scaler) or "bfloat16"
     compile: bool = False  # torch.compile the model for training
     seed: int = 0
@@ -96,7 +97,8 @@ class FitResult:
 
     def __repr__(self) -> str:
         state = "interrupted" if self.interrupted else ("stopped early" if self.stopped_early else "finished")
-        return (f"FitResult({state} after {len(self.history)} epochs on {self.device}; best epoch {self.best_epoch}, "
+        amp = f", {self.extra['amp']} autocast" if self.extra.get("amp", "off") != "off" else ""
+        return (f"FitResult({state} after {len(self.history)} epochs on {self.device}{amp}; best epoch {self.best_epoch}, "
                 f"held-out metric {self.best_metric:.4g}; {self.seconds:.1f} s)")
 
 
@@ -122,6 +124,18 @@ def select_device(device: str = "auto", fallback: bool = False) -> str:
         warnings.warn(f"{msg}; training on the CPU instead.", RuntimeWarning, stacklevel=3)
         return "cpu"
     raise ParameterError(f"{msg}. Use device='auto' or 'cpu', or pass device_fallback=True to fall back to the CPU.")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX): there CPU autocast is ~2.5x faster.
+
+    Elsewhere bfloat16 is emulated and slower than float32, so ``amp="auto"`` leaves it off.
+    """
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _oom_error():
@@ -256,7 +270,8 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
         raise ParameterError("resume=True needs out_dir (where the checkpoints are).")
     device = select_device(cfg.device, cfg.device_fallback)
     dev_type = device.split(":")[0]
-    use_amp = (cfg.amp == "auto" and dev_type == "cuda") or cfg.amp is True
+    use_amp = (cfg.amp == "auto" and (dev_type == "cuda" or (dev_type == "cpu" and cpu_has_native_bf16()))) \
+        or cfg.amp is True
     amp_dtype = torch.bfloat16 if (dev_type != "cuda" or cfg.amp_dtype == "bfloat16") else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
@@ -432,7 +447,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
     if out is not None and history:
         write_history(history, out / "history.csv")
     return FitResult(model, frame, best_epoch, best, device, interrupted, stopped and not interrupted, out,
-                     time.perf_counter() - t_start)
+                     time.perf_counter() - t_start, {"amp": str(amp_dtype).replace("torch.", "") if use_amp else "off"})
 
 
 def write_history(history: Sequence[dict], path: Path) -> Path:

@@ -189,10 +189,27 @@ def test_embedding_alignment_and_saved_normalizer_match_training(tmp_path):
         embed.window_starts(5, 10)
 
 
-def test_embedding_refuses_changed_features(tmp_path):
+def _ego(n, keypoints, session="s9"):
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    pos = rng.normal(size=(n, 2, len(keypoints), 1)).astype(np.float32)
+    return xr.Dataset({"ego_position": (("time", "space", "keypoint", "individual"), pos)},
+                      coords={"time": np.arange(n) / 30, "space": ["x", "y"], "keypoint": keypoints,
+                              "individual": ["a"]}, attrs={"session": session, "fps": 30.0})
+
+
+def test_embedding_refuses_changed_features_and_short_sessions():
     _, ws = _windows()
-    with pytest.raises(ParameterError, match=r"missing \['k2_x', 'k2_y'\]"):
-        ws.normalizer.check(ws.names[:4])
+    model = _model(ws)
+    good = embed.embed_session(model, _ego(40, ["k0", "k1", "k2"]), ws.normalizer)
+    assert good.dims == ("time", "latent") and good.sizes["time"] == 40
+    with pytest.raises(ParameterError, match=r"session 's9'.*missing \['k2_x', 'k2_y'\], unexpected \['tail_x', 'tail_y'\]"):
+        embed.embed_session(model, _ego(40, ["k0", "k1", "tail"]), ws.normalizer)
+    with pytest.raises(SessionTooShortError, match="5 frames are fewer than one model window"):
+        embed.embed_session(model, _ego(5, ["k0", "k1", "k2"]), ws.normalizer)
+    with pytest.raises(SessionTooShortError, match="fewer than one model window"):
+        W.build({"short": (np.zeros((5, 6), np.float32), ws.names)}, SMALL.TEMPORAL_WINDOW)
 
 
 def test_scores_and_sampling():
