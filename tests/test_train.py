@@ -163,12 +163,15 @@ def test_embedding_alignment_and_saved_normalizer_match_training(tmp_path):
     mats, ws = _windows()
     res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
     train.save_model_files(tmp_path, "vame", SMALL, ws)
-    inside = embed.embed_windowset(res.model, ws)
+    inside = embed.embed_windowset(res.model, ws, amp=False)
     loaded = train.load_model(tmp_path)
     x, names = mats["s0"]
+    # the default (mixed precision where the hardware has it) agrees between the two paths too
+    np.testing.assert_array_equal(embed.embed_windowset(res.model, ws)["s0"],
+                                  embed.embed_array(loaded.model, loaded.normalizer.transform(x, names), loaded.window))
     ds = xr.Dataset(attrs={"session": "s0", "fps": 30.0}, coords={"time": np.arange(len(x)) / 30,
                                                                     "individual": ["a"]})
-    z = embed.embed_array(loaded.model, loaded.normalizer.transform(x, names), loaded.window)
+    z = embed.embed_array(loaded.model, loaded.normalizer.transform(x, names), loaded.window, amp=False)
     np.testing.assert_allclose(z, inside["s0"], rtol=1e-5, atol=1e-6)
     assert z.shape == (len(x), SMALL.ZDIMS) and np.isfinite(z).all()
     da = embed._as_dataarray(z, ds, loaded.window, "a", "vame")
@@ -181,7 +184,7 @@ def test_embedding_alignment_and_saved_normalizer_match_training(tmp_path):
     # a missing frame makes exactly the windows that contain it NaN
     x2 = x.copy()
     x2[150] = np.nan
-    z2 = embed.embed_array(loaded.model, loaded.normalizer.transform(x2), loaded.window)
+    z2 = embed.embed_array(loaded.model, loaded.normalizer.transform(x2), loaded.window, amp=False)
     starts, _ = embed.window_starts(len(x2), loaded.window)
     covers = (starts <= 150) & (150 < starts + loaded.window)
     assert np.isnan(z2[covers]).all() and np.isfinite(z2[~covers]).all()
