@@ -306,6 +306,12 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
     best_state = None
     if out is not None:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        old = [p for p in [out / "weights.pt", out / "history.csv", *(out / "checkpoints").glob("*.pt")] if p.exists()]
+        if old and not resume:  # a fresh run replaces an earlier one rather than mixing with it
+            warnings.warn(f"{out} held an earlier training run ({len(old)} file(s)); replacing it "
+                          f"(resume=True would have continued it).", RuntimeWarning, stacklevel=2)
+            for p in old:
+                p.unlink()
     if resume:
         ckpt_path = out / "checkpoints" / "last.pt"
         if not ckpt_path.exists():

@@ -58,6 +58,10 @@ def test_best_checkpoint_exists_from_epoch_one_and_early_stop(tmp_path):
     assert (tmp_path / "weights.pt").exists() and res.best_epoch == 1
     saved = train.load_torch(tmp_path / "weights.pt")
     assert saved["features"] == ws.names and saved["epoch"] == 1
+    (tmp_path / "checkpoints" / "epoch_0010.pt").write_bytes(b"stale")
+    with pytest.warns(RuntimeWarning, match="held an earlier training run"):
+        train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    assert not (tmp_path / "checkpoints" / "epoch_0010.pt").exists()
     # lr 0 never improves after epoch 1: early stopping after `early_stop` epochs without improvement
     res = train.fit(_model(ws), ws, _cfg(epochs=20, lr=0.0, early_stop=2), loss=vame.VAMELoss(), progress=False)
     assert res.stopped_early and len(res.history) == 3
