@@ -275,3 +275,10 @@ def test_model_figures_draw():
     assert all(f.axes for f in figs)
     live = plot.LiveLoss()
     live(res.history)  # outside a notebook IPython's display prints a repr; it must not fail
+
+
+def test_torch_compile_option_trains():
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=1, compile=True), loss=vame.VAMELoss(), progress=False)
+    assert np.isfinite(res.history["train_loss"]).all()
+    assert not type(res.model).__name__.startswith("Optimized")  # the plain module comes back, for saving
