@@ -320,10 +320,18 @@ def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping
     return out
 
 
-def model_inputs(features: xr.Dataset, names: Sequence[str]) -> xr.DataArray:
+#: Features that ``model_inputs(log_speeds=True)`` passes through log1p: non-negative, heavy-tailed speeds.
+LOG_FEATURES = ("speed", "keypoint_speed")
+
+
+def model_inputs(features: xr.Dataset, names: Sequence[str], *, log_speeds: bool = False) -> xr.DataArray:
     """Selected per-frame features stacked as ``(time, feature, individual)``: extra inputs for a model.
 
     Per-keypoint features expand to one column per keypoint (``keypoint_speed:nose``).
+    ``log_speeds=True`` takes ``log1p`` of the speeds (``LOG_FEATURES``; column names get a ``log1p_``
+    prefix). Speeds are heavy-tailed: z-scored as they are, running and the odd tracking jump take up
+    the scale and the slow behaviours (resting, sniffing, grooming) crowd together near zero; on the
+    logarithmic scale they spread out (notebook 04, benchmarks/RESULTS.md).
     """
     import xarray as xr
 
@@ -335,13 +343,18 @@ def model_inputs(features: xr.Dataset, names: Sequence[str]) -> xr.DataArray:
         da = features[n]
         if "partner" in da.dims:
             raise ParameterError(f"{n!r} is pairwise; reduce it first (e.g. .min('partner')).")
+        log = log_speeds and n in LOG_FEATURES
+        label = f"log1p_{n}" if log else n
         if "keypoint" in da.dims:
             for k in da["keypoint"].values:
                 cols.append(da.sel(keypoint=k).transpose("time", "individual").values)
-                labels.append(f"{n}:{k}")
+                labels.append(f"{label}:{k}")
         else:
             cols.append(da.transpose("time", "individual").values)
-            labels.append(n)
+            labels.append(label)
+        if log:
+            n_new = da.sizes.get("keypoint", 1)
+            cols[-n_new:] = [np.log1p(np.abs(c)) for c in cols[-n_new:]]
     arr = np.stack(cols, axis=1)
     return xr.DataArray(arr, dims=("time", "feature", "individual"),
                         coords={"time": features["time"], "feature": labels, "individual": features["individual"]},
