@@ -12,6 +12,7 @@ Training and embedding use the same path: ``windows.session_matrix`` then the mo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,8 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     import torch
     from tqdm.auto import tqdm
 
-    from behavnb.train import cpu_has_native_bf16
+    from behavnb.models import eval_mode
+    from behavnb.runtime import autocast_dtype
 
     x = np.asarray(x, dtype=np.float32)
     starts, _ = window_starts(len(x), window)
@@ -59,21 +61,15 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
     dev_type = torch.device(device).type
     batch_size = batch_size or (256 if dev_type == "cpu" else 4096)
-    use_amp = amp is True or (amp == "auto" and (dev_type == "cuda" or (dev_type == "cpu" and cpu_has_native_bf16())))
-    dtype = torch.float16 if dev_type == "cuda" else torch.bfloat16
+    dtype = autocast_dtype(dev_type, amp)
     offsets = torch.arange(window, device=device)
-    was_training = model.training
-    model.eval()
     out = []
-    try:
-        with torch.inference_mode():
-            for a in tqdm(range(0, len(starts), batch_size), desc="embed", leave=False, disable=not progress):
-                s = torch.as_tensor(starts[a:a + batch_size], device=device)
-                with torch.autocast(device_type=dev_type, dtype=dtype, enabled=use_amp):
-                    out.append(model.embed(data[s[:, None] + offsets]).float().cpu().numpy())
-    finally:
-        model.train(was_training)
-    z = np.concatenate(out)
+    with eval_mode(model), torch.inference_mode():
+        for a in tqdm(range(0, len(starts), batch_size), desc="embed", leave=False, disable=not progress):
+            s = torch.as_tensor(starts[a:a + batch_size], device=device)
+            with torch.autocast(device_type=dev_type, dtype=dtype) if dtype else contextlib.nullcontext():
+                out.append(model.embed(data[s[:, None] + offsets]).float())
+    z = torch.cat(out).cpu().numpy()  # one device-to-host copy
     z[has_bad] = np.nan
     return z
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from behavnb.models import eval_mode
 from behavnb.windows import WindowSet
 
 
@@ -43,21 +44,16 @@ def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000,
     data = torch.from_numpy(windows.data).to(device)
     T = windows.window
     inputs, recs, futs, preds = [], [], [], []
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for a in range(0, len(starts), batch_size):
-                batch = windows.gather(torch.as_tensor(starts[a:a + batch_size], device=device), data)
-                out = model(batch[:, :T])
-                inputs.append(batch[:, :T].cpu().numpy())
-                recs.append(out[0].float().cpu().numpy())
-                if len(out) == 5 and windows.future:
-                    k = min(windows.future, out[1].shape[1])
-                    futs.append(batch[:, T:T + k].cpu().numpy())
-                    preds.append(out[1][:, :k].float().cpu().numpy())
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.inference_mode():
+        for a in range(0, len(starts), batch_size):
+            batch = windows.gather(torch.as_tensor(starts[a:a + batch_size], device=device), data)
+            out = model(batch[:, :T])
+            inputs.append(batch[:, :T].cpu().numpy())
+            recs.append(out[0].float().cpu().numpy())
+            if len(out) == 5 and windows.future:
+                k = min(windows.future, out[1].shape[1])
+                futs.append(batch[:, T:T + k].cpu().numpy())
+                preds.append(out[1][:, :k].float().cpu().numpy())
     inv = windows.normalizer.inverse_transform
     f = len(windows.names)
 
@@ -123,17 +119,11 @@ def decode(model, z: np.ndarray, windows_or_normalizer, *, future: bool = False)
 
     norm = getattr(windows_or_normalizer, "normalizer", windows_or_normalizer)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            zt = torch.as_tensor(np.asarray(z, dtype=np.float32), device=device)
-            dec = model.decoder_future if future else model.decoder
-            if dec is None:
-                raise ValueError("this model has no future decoder (FUTURE_DECODER=False).")
-            out = dec(zt).float().cpu().numpy()
-    finally:
-        model.train(was_training)
+    dec = model.decoder_future if future else model.decoder
+    if dec is None:
+        raise ValueError("this model has no future decoder (FUTURE_DECODER=False).")
+    with eval_mode(model), torch.inference_mode():
+        out = dec(torch.as_tensor(np.asarray(z, dtype=np.float32), device=device)).float().cpu().numpy()
     return norm.inverse_transform(out.reshape(-1, out.shape[-1])).reshape(out.shape)
 
 

@@ -343,8 +343,9 @@ def model_inputs(features: xr.Dataset, names: Sequence[str], *, log_speeds: bool
         da = features[n]
         if "partner" in da.dims:
             raise ParameterError(f"{n!r} is pairwise; reduce it first (e.g. .min('partner')).")
-        log = log_speeds and n in LOG_FEATURES
-        label = f"log1p_{n}" if log else n
+        label = n
+        if log_speeds and n in LOG_FEATURES:
+            da, label = np.log1p(abs(da)), f"log1p_{n}"
         if "keypoint" in da.dims:
             for k in da["keypoint"].values:
                 cols.append(da.sel(keypoint=k).transpose("time", "individual").values)
@@ -352,9 +353,6 @@ def model_inputs(features: xr.Dataset, names: Sequence[str], *, log_speeds: bool
         else:
             cols.append(da.transpose("time", "individual").values)
             labels.append(label)
-        if log:
-            n_new = da.sizes.get("keypoint", 1)
-            cols[-n_new:] = [np.log1p(np.abs(c)) for c in cols[-n_new:]]
     arr = np.stack(cols, axis=1)
     return xr.DataArray(arr, dims=("time", "feature", "individual"),
                         coords={"time": features["time"], "feature": labels, "individual": features["individual"]},

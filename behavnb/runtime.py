@@ -32,24 +32,65 @@ def resolve_profile(profile: str | None = None) -> str:
     return value
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``"auto"`` -> ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other values are checked."""
-    if device in ("cpu",):
+def resolve_device(device: str = "auto", fallback: bool = False) -> str:
+    """``"auto"``: cuda > mps > cpu. An explicit device that is not available raises a ``ParameterError``,
+    or (``fallback=True``) warns and returns ``"cpu"``. The one place behavnb decides on a device.
+    """
+    if device == "cpu":
         return device
+    if device != "auto" and device not in ("mps",) and not device.startswith("cuda"):
+        raise ParameterError(f"device={device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     try:
         import torch
     except ImportError:
         if device == "auto":
             return "cpu"
         raise ParameterError(f"device={device!r} needs PyTorch; install it or use device='cpu'.") from None
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
     if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device={device!r} but PyTorch sees no CUDA GPU here; use device='auto' or 'cpu'.")
-    return device
+        return "cuda" if torch.cuda.is_available() else ("mps" if has_mps else "cpu")
+    if device == "mps":
+        ok = has_mps
+    else:
+        ok = torch.cuda.is_available() and (":" not in device or int(device.split(":")[1]) < torch.cuda.device_count())
+    if ok:
+        return device
+    msg = f"device={device!r} is not available here (PyTorch sees no such device)"
+    if fallback:
+        import warnings
+
+        warnings.warn(f"{msg}; using the CPU instead.", RuntimeWarning, stacklevel=3)
+        return "cpu"
+    raise ParameterError(f"{msg}. Use device='auto' or 'cpu', or pass device_fallback=True to fall back to the CPU.")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX): there CPU autocast is ~2.5x faster.
+
+    Elsewhere bfloat16 is emulated and slower than float32, so ``amp="auto"`` leaves it off.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def autocast_dtype(device: str, amp: bool | str = "auto", cuda_dtype: str = "float16"):
+    """The torch dtype to autocast to on ``device``, or None for float32.
+
+    ``amp="auto"``: ``cuda_dtype`` on CUDA, bfloat16 on a CPU that computes it natively, else None;
+    ``True``: the same dtypes wherever; ``False``: None.
+    """
+    import torch
+
+    kind = device.split(":")[0]
+    use = amp is True or (amp == "auto" and (kind == "cuda" or (kind == "cpu" and cpu_has_native_bf16())))
+    if not use:
+        return None
+    return torch.float16 if kind == "cuda" and cuda_dtype == "float16" else torch.bfloat16
 
 
 def seed_everything(seed: int) -> None:

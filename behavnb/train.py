@@ -25,6 +25,7 @@ Nothing else is caught: any other failure raises.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -38,7 +39,9 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import BehavnbError, ParameterError
+from behavnb.models import eval_mode
 from behavnb.project import atomic_path, atomic_write_text
+from behavnb.runtime import autocast_dtype, resolve_device
 from behavnb.windows import WindowSet
 
 
@@ -66,7 +69,7 @@ class TrainConfig:
     eval_windows: int | None = 20_000  # a fixed, seeded subset of test windows evaluated each epoch
     device: str = "auto"
     device_fallback: bool = False  # True: an unavailable device falls back to the CPU with a warning
-    amp: bool | str = "auto"  # "auto": CUDA, or a CPU with native bfloat16 (cpu_has_native_bf16); False: float32
+    amp: bool | str = "auto"  # "auto": CUDA, or a CPU with native bfloat16 (runtime.autocast_dtype); False: float32
     amp_dtype: str = "float16"  # CUDA autocast dtype: "float16" (with a grad scaler) or "bfloat16"
     compile: bool = False  # torch.compile the model for training
     seed: int = 0
@@ -100,42 +103,6 @@ class FitResult:
         amp = f", {self.extra['amp']} autocast" if self.extra.get("amp", "off") != "off" else ""
         return (f"FitResult({state} after {len(self.history)} epochs on {self.device}{amp}; best epoch {self.best_epoch}, "
                 f"held-out metric {self.best_metric:.4g}; {self.seconds:.1f} s)")
-
-
-def select_device(device: str = "auto", fallback: bool = False) -> str:
-    """``"auto"``: cuda > mps > cpu. An explicit device that is not available raises, or (``fallback``) warns and uses the CPU."""
-    import torch
-
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    ok = (device == "cpu" or (device.startswith("cuda") and torch.cuda.is_available())
-          or (device == "mps" and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()))
-    if device.startswith("cuda") and ok and ":" in device:
-        ok = int(device.split(":")[1]) < torch.cuda.device_count()
-    if ok:
-        return device
-    if device not in ("cpu", "mps") and not device.startswith("cuda"):
-        raise ParameterError(f"device={device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'.")
-    msg = f"device={device!r} is not available here (PyTorch sees no such device)"
-    if fallback:
-        warnings.warn(f"{msg}; training on the CPU instead.", RuntimeWarning, stacklevel=3)
-        return "cpu"
-    raise ParameterError(f"{msg}. Use device='auto' or 'cpu', or pass device_fallback=True to fall back to the CPU.")
-
-
-def cpu_has_native_bf16() -> bool:
-    """True when the CPU computes bfloat16 natively (AVX512-BF16 or AMX): there CPU autocast is ~2.5x faster.
-
-    Elsewhere bfloat16 is emulated and slower than float32, so ``amp="auto"`` leaves it off.
-    """
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _oom_error():
@@ -205,45 +172,26 @@ def load_state(model, state: dict, path: Path | str) -> None:
     model.load_state_dict(state)
 
 
-def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
-    if n <= batch_size:
-        return [(0, n)]
-    return [(i, i + batch_size) for i in range(0, n - batch_size + 1, batch_size)]  # drop the ragged tail
+def _mean_logs(sums: dict, count: int, prefix: str) -> dict[str, float]:
+    return {f"{prefix}_{k}": float(v) / max(count, 1) for k, v in sums.items()}
 
 
-def _mean_logs(sums: dict[str, float], count: int, prefix: str) -> dict[str, float]:
-    return {f"{prefix}_{k}": v / max(count, 1) for k, v in sums.items()}
-
-
-def evaluate(model, windows: WindowSet, starts, loss: Callable, epoch: int, *, data=None, batch_size: int = 1024,
-             autocast=None) -> dict[str, float]:
+def mean_losses(model, windows: WindowSet, starts, loss: Callable, epoch: int, *, data=None, batch_size: int = 1024,
+                autocast=contextlib.nullcontext) -> dict[str, float]:
     """Mean of every loss term over the windows starting at ``starts``, in eval mode, without gradients."""
     import torch
 
     data = torch.from_numpy(windows.data) if data is None else data
     starts = torch.as_tensor(np.asarray(starts), device=data.device)
-    was_training = model.training
-    model.eval()
-    sums: dict[str, float] = {}
-    try:
-        with torch.inference_mode():
-            for a in range(0, len(starts), batch_size):
-                batch = windows.gather(starts[a:a + batch_size], data)
-                with autocast() if autocast else _null():
-                    out = loss(model, batch, epoch)
-                for k, v in out.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * len(batch)
-    finally:
-        model.train(was_training)
-    return {k: v / max(len(starts), 1) for k, v in sums.items()}
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    sums: dict = {}
+    with eval_mode(model), torch.inference_mode():
+        for a in range(0, len(starts), batch_size):
+            batch = windows.gather(starts[a:a + batch_size], data)
+            with autocast():
+                out = loss(model, batch, epoch)
+            for k, v in out.items():  # summed on the device: one transfer at the end, not one per batch
+                sums[k] = sums.get(k, 0.0) + v.float() * len(batch)
+    return {k: float(v) / max(len(starts), 1) for k, v in sums.items()}
 
 
 def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: Callable, out_dir: str | Path | None = None,
@@ -268,15 +216,13 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
         raise ParameterError("resume=True needs out_dir (where the checkpoints are).")
-    device = select_device(cfg.device, cfg.device_fallback)
+    device = resolve_device(cfg.device, cfg.device_fallback)
     dev_type = device.split(":")[0]
-    use_amp = (cfg.amp == "auto" and (dev_type == "cuda" or (dev_type == "cpu" and cpu_has_native_bf16()))) \
-        or cfg.amp is True
-    amp_dtype = torch.bfloat16 if (dev_type != "cuda" or cfg.amp_dtype == "bfloat16") else torch.float16
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+    amp_dtype = autocast_dtype(device, cfg.amp, cfg.amp_dtype)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
 
     def autocast():
-        return torch.autocast(device_type=dev_type, dtype=amp_dtype) if use_amp else _null()
+        return torch.autocast(device_type=dev_type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
 
     model.to(device)
     torch.manual_seed(cfg.seed)
@@ -352,8 +298,8 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
             if cfg.windows_per_epoch and cfg.windows_per_epoch < len(order):
                 order = order[: cfg.windows_per_epoch]
             order = order.to(device)
-            sums: dict[str, float] = {}
-            seen, pos = 0, 0
+            sums: dict = {}
+            seen, pos, last_shown = 0, 0, 0
             bar = tqdm(total=len(order), desc=f"epoch {epoch}", leave=False, disable=not progress, unit="win")
             while pos < len(order):
                 n = min(batch_size, len(order) - pos)
@@ -382,23 +328,25 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
                                   f"continuing (set TrainConfig.batch_size={batch_size} next time).",
                                   RuntimeWarning, stacklevel=2)
                     continue
-                if not torch.isfinite(terms["loss"].detach()):
-                    raise FloatingPointError(f"the training loss became {float(terms['loss'])} at epoch {epoch}; "
-                                             f"lower lr (now {optimizer.param_groups[0]['lr']:g}) or check the inputs.")
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * n
+                for k, v in terms.items():  # kept on the device: reading a GPU value each batch would stall it
+                    sums[k] = sums.get(k, 0.0) + v.detach().float() * n
                 seen += n
                 pos += n
                 bar.update(n)
-                bar.set_postfix(loss=f"{sums['loss'] / seen:.4g}", refresh=False)
+                if bar.n - last_shown >= 50 * batch_size or pos >= len(order):  # a live loss every 50 batches
+                    last_shown = bar.n
+                    bar.set_postfix(loss=f"{float(sums['loss']) / seen:.4g}", refresh=False)
             bar.close()
+            if not math.isfinite(float(sums.get("loss", 0.0))):
+                raise FloatingPointError(f"the training loss became {float(sums['loss'])} during epoch {epoch}; "
+                                         f"lower lr (now {optimizer.param_groups[0]['lr']:g}) or check the inputs.")
             train_secs = time.perf_counter() - t0
             train_logs = _mean_logs(sums, seen, "train")
             eval_bs = 4 * batch_size
             while True:
                 try:
-                    held = evaluate(model, windows, eval_starts, loss, epoch, data=data, batch_size=eval_bs,
-                                    autocast=autocast)
+                    held = mean_losses(model, windows, eval_starts, loss, epoch, data=data, batch_size=eval_bs,
+                                       autocast=autocast)
                     break
                 except _oom_error():
                     if dev_type == "cuda":
@@ -453,7 +401,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
     if out is not None and history:
         write_history(history, out / "history.csv")
     return FitResult(model, frame, best_epoch, best, device, interrupted, stopped and not interrupted, out,
-                     time.perf_counter() - t_start, {"amp": str(amp_dtype).replace("torch.", "") if use_amp else "off"})
+                     time.perf_counter() - t_start, {"amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off"})
 
 
 def write_history(history: Sequence[dict], path: Path) -> Path:
@@ -528,5 +476,5 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> LoadedModel:
                               f"(files from different runs?). Retrain into an empty directory.")
     model = arch.build(num_features)
     load_state(model, weights["model"], d / "weights.pt")
-    model.to(select_device(device)).eval()
+    model.to(resolve_device(device)).eval()
     return LoadedModel(model, normalizer, doc, d)

@@ -77,6 +77,22 @@ def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.Data
     return np.ascontiguousarray(x, dtype=np.float32), names
 
 
+def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.DataArray] | None = None,
+                     min_present: float | None = 2 / 3) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """``session_matrix`` of every animal of every session: ``{key: (array, names)}``, ready for ``build``.
+
+    The key is the session name, or ``"<session>/<individual>"`` when a session has several animals.
+    ``extra`` maps a session to its ``features.model_inputs(...)``.
+    """
+    out = {}
+    for s, ds in cleaned.items():
+        inds = [str(i) for i in ds["individual"].values]
+        for ind in inds:
+            key = s if len(inds) == 1 else f"{s}/{ind}"
+            out[key] = session_matrix(ds, ind, None if extra is None else extra[s], min_present=min_present)
+    return out
+
+
 @dataclass
 class Normalizer:
     """Per-feature z-scoring fitted on training frames only (NaN ignored)."""

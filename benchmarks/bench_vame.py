@@ -30,7 +30,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -106,7 +105,7 @@ def main() -> None:
     # 2. identical architecture and objective, float32 and (where the CPU has it natively) bfloat16 autocast
     speeds = {}
     for amp in (False, True):
-        if amp and not train.cpu_has_native_bf16():
+        if amp and not bn.runtime.cpu_has_native_bf16():
             continue
         torch.manual_seed(0)
         model = vame.PRESETS["vame"].build(len(names))
@@ -125,7 +124,6 @@ def main() -> None:
             z16 = embed.embed_array(model, x_all, T, amp=True)
             z32 = embed.embed_array(model, x_all, T, amp=False)
             speeds["bf16_latent_corr"] = float(np.corrcoef(z16.ravel(), z32.ravel())[0, 1])
-    ours_train, ours_embed = speeds["train_fp32"], speeds["embed_fp32"]
 
     # 3. time-to-quality with cpu_fast
     target = ref["final_r2"]
@@ -144,7 +142,7 @@ def main() -> None:
 
     fcfg = train.TrainConfig(epochs=args.max_fast_epochs, early_stop=None, eval_windows=500, device="cpu",
                              **vame.PRESET_TRAINING["cpu_fast"])
-    fres = train.fit(fast, ws, fcfg, loss=vame.VAMELoss(), progress=False, callbacks=[check])
+    train.fit(fast, ws, fcfg, loss=vame.VAMELoss(), progress=False, callbacks=[check])
     if not reached:
         reached.update(epoch=None, r2=r2(fast, ws, test_starts), wall_s=time.perf_counter() - t_start)
 

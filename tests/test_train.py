@@ -126,12 +126,17 @@ def test_failures_are_not_swallowed():
 def test_unavailable_device_raises_or_falls_back():
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
+    from behavnb.runtime import resolve_device
+
     with pytest.raises(ParameterError, match="device_fallback=True"):
-        train.select_device("cuda")
-    with pytest.warns(RuntimeWarning, match="on the CPU instead"):
-        assert train.select_device("cuda:0", fallback=True) == "cpu"
+        resolve_device("cuda")
+    with pytest.warns(RuntimeWarning, match="using the CPU instead"):
+        assert resolve_device("cuda:0", fallback=True) == "cpu"
     with pytest.raises(ParameterError, match="use 'auto'"):
-        train.select_device("tpu")
+        resolve_device("tpu")
+    _, ws = _windows()
+    with pytest.raises(ParameterError, match="not available here"):  # fit goes through the same check
+        train.fit(_model(ws), ws, _cfg(epochs=1, device="cuda"), loss=vame.VAMELoss(), progress=False)
 
 
 def test_amp_path_runs_on_cpu_with_bfloat16():

@@ -103,3 +103,12 @@ def test_session_matrix_from_cleaned_poses_with_extra_features():
     assert names[:2] == ["nose_x", "nose_y"] and names[-1] == "speed"
     with pytest.raises(ParameterError, match="cleaned, aligned poses"):
         W.session_matrix(next(iter(cohort.poses.values())))
+    # several sessions, and a session with two animals, keyed session or session/individual
+    pair = bn.synth.make_cohort(None, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1),
+                                duration_s=10, animals_per_session=2, seed=3)
+    pds = bn.preprocess.clean(next(iter(pair.poses.values())))
+    mats = W.session_matrices({"one": ds, "two": pds}, extra={"one": extra, "two": bn.features.model_inputs(
+        bn.features.compute(pds, include=["speed"]), ["speed"])})
+    inds = [str(i) for i in pds["individual"].values]
+    assert list(mats) == ["one", "two/" + inds[0], "two/" + inds[1]]
+    np.testing.assert_array_equal(mats["one"][0], x)

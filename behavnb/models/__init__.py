@@ -7,6 +7,7 @@ does not.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig")}
@@ -20,3 +21,14 @@ def config_class(name: str):
         raise ParameterError(f"unknown model {name!r}; known: {sorted(REGISTRY)}.")
     module, cls = REGISTRY[name]
     return getattr(importlib.import_module(module), cls)
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Put ``model`` in eval mode for the block (no dropout, z = mu), then back to the mode it was in."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

@@ -150,7 +150,7 @@ class VAMEConfig:
 
 
 #: ``vame``: the reference's architecture. ``cpu_fast``: the cheapest setting we found whose held-out
-#: reconstruction R^2 reaches the reference's after 50 epochs (benchmarks/bench_vame.py: 16 s against
+#: reconstruction R^2 reaches the reference's after 50 epochs (benchmarks/bench_vame.py: 10.5 s against
 #: 393 s on 2 CPU cores); hidden 32 never got there, hidden 128 was no faster.
 PRESETS = {
     "vame": VAMEConfig(),

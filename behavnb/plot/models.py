@@ -99,7 +99,7 @@ class LiveLoss:
         loss_curves(history, ax=self.fig.axes[0])
         if self.handle is None:
             self.handle = display(self.fig, display_id=True)
-        elif self.handle is not None:
+        else:
             self.handle.update(self.fig)
 
 
