@@ -22,6 +22,7 @@ from behavnb.errors import SessionTooShortError
 from behavnb.windows import Normalizer, WindowSet, session_matrix
 
 if TYPE_CHECKING:
+    import pandas as pd
     import xarray as xr
 
 ALIGNMENT = "centred: latent of frame t from frames t - window//2 ... t - window//2 + window - 1; ends use the nearest complete window"
@@ -126,3 +127,149 @@ def embed_windowset(model, windows: WindowSet, *, batch_size: int | None = None,
     """Latents of every session inside a ``WindowSet`` (the data exactly as training saw it): ``{key: (T, Z)}``."""
     return {k: embed_array(model, windows.data[a:a + n], windows.window, batch_size=batch_size, amp=amp)
             for k, (a, n) in windows.sessions.items()}
+
+
+# -- VQ-MAP: discrete codes per frame ----------------------------------------------------------------
+
+CODE_ALIGNMENT = ("overlapping windows (stride window/2); frame t takes the code step covering it in the window whose "
+                  "centre is nearest to t, so codes change at most every `downsample` frames; ends use the first/last window")
+
+
+def code_window_starts(n_frames: int, window: int, downsample: int) -> np.ndarray:
+    """Starts of the overlapping encoding windows: every ``window // 2`` frames (a multiple of ``downsample``), plus the last."""
+    if n_frames < window:
+        raise SessionTooShortError(f"{n_frames} frames are fewer than one model window ({window}): this session "
+                                   f"cannot be encoded; leave it out or use a shorter window.")
+    stride = max(downsample, (window // 2) // downsample * downsample)
+    starts = np.arange(0, n_frames - window + 1, stride)
+    if starts[-1] != n_frames - window:
+        starts = np.append(starts, n_frames - window)
+    return starts.astype(np.int64)
+
+
+def frame_assignment(n_frames: int, starts: np.ndarray, window: int, downsample: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every frame: the window it is read from (nearest centre) and the code step inside that window."""
+    t = np.arange(n_frames) + 0.5
+    centres = starts + window / 2
+    j = np.clip(np.searchsorted(centres, t), 1, len(starts) - 1) if len(starts) > 1 else np.zeros(n_frames, int)
+    if len(starts) > 1:
+        j = np.where(np.abs(t - centres[j - 1]) <= np.abs(t - centres[j]), j - 1, j)
+    step = (np.arange(n_frames) - starts[j]) // downsample
+    return j, step
+
+
+def embed_codes_array(model, x: np.ndarray, dataset: str | None = None, *, batch_size: int | None = None,
+                      amp: bool | str = "auto", progress: bool = False) -> dict[str, np.ndarray]:
+    """Per-frame latent ``(n_frames, L)`` and codes (type, subtype, motif; -1 where unusable) of a normalised array.
+
+    ``x`` is ``(n_frames, K*D)`` in the skeleton's column order. A window containing an unusable
+    (NaN) frame gives NaN latents and code -1 to the frames read from it (see ``CODE_ALIGNMENT``).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from behavnb.models import eval_mode
+    from behavnb.runtime import autocast_dtype
+
+    x = np.asarray(x, dtype=np.float32)
+    window, ds_factor = model.TEMPORAL_WINDOW, model.config.downsample
+    starts = code_window_starts(len(x), window, ds_factor)
+    bad = ~np.isfinite(x).all(axis=1)
+    cum = np.concatenate([[0], np.cumsum(bad)])
+    window_bad = (cum[starts + window] - cum[starts]) > 0
+    device = next(model.parameters()).device
+    dev_type = device.type
+    dtype = autocast_dtype(dev_type, amp)
+    batch_size = batch_size or (512 if dev_type == "cpu" else 8192)
+    data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
+    offsets = torch.arange(window, device=device)
+    zs, types, subs = [], [], []
+    with eval_mode(model), torch.inference_mode():
+        for a in tqdm(range(0, len(starts), batch_size), desc="encode", leave=False, disable=not progress):
+            s = torch.as_tensor(starts[a:a + batch_size], device=device)
+            with torch.autocast(device_type=dev_type, dtype=dtype) if dtype else contextlib.nullcontext():
+                z = model.encode(data[s[:, None] + offsets], dataset)
+            _, it, is_, _, _ = model.quantize(z.float())
+            zs.append(z.float())
+            types.append(it)
+            subs.append(is_)
+    z, it, is_ = (torch.cat(v).cpu().numpy() for v in (zs, types, subs))  # (n_windows, steps[, L])
+    j, step = frame_assignment(len(x), starts, window, ds_factor)
+    latent, typ, sub = z[j, step], it[j, step].astype(np.int64), is_[j, step].astype(np.int64)
+    unusable = window_bad[j]
+    latent[unusable] = np.nan
+    typ[unusable] = -1
+    sub[unusable] = -1
+    motif = np.where(unusable, -1, typ * model.config.n_subtypes + sub)
+    return {"latent": latent, "type": typ, "subtype": sub, "motif": motif, "window_start": starts[j]}
+
+
+def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, dataset: str | None = None,
+                        individual: str | None = None, batch_size: int | None = None, model_name: str = "vqmap",
+                        amp: bool | str = "auto") -> xr.DataArray:
+    """One individual of a cleaned session -> latents ``(time, latent)`` with ``type``, ``subtype``, ``motif`` coords.
+
+    The columns are the model skeleton's (``dataset``: positions and velocities; ``models.vqmap.input_matrices``),
+    checked against ``normalizer``.
+    """
+    import xarray as xr
+
+    from behavnb.models.vqmap import input_matrices
+
+    ds_name = model._dataset(dataset)
+    ind = individual if individual is not None else str(ds["individual"].values[0])
+    session = ds.attrs.get("session", "?")
+    one = ds.sel(individual=[ind])
+    x, names = next(iter(input_matrices({session: one}, model.skeletons[ds_name],
+                                        velocity=model.config.velocity).values()))
+    try:
+        normalizer.check(names)
+    except Exception as exc:
+        raise type(exc)(f"session {session!r}: {exc}") from None
+    out = embed_codes_array(model, normalizer.transform(x), ds_name, batch_size=batch_size, amp=amp)
+    return xr.DataArray(
+        out["latent"], dims=("time", "latent"),
+        coords={"time": ds["time"].values, "latent": np.arange(out["latent"].shape[1]), "individual": ind,
+                "type": ("time", out["type"]), "subtype": ("time", out["subtype"]), "motif": ("time", out["motif"])},
+        name="embedding",
+        attrs={"session": str(session), "fps": float(ds.attrs.get("fps", np.nan)), "model": model_name,
+               "dataset": ds_name, "window": int(model.TEMPORAL_WINDOW), "downsample": int(model.config.downsample),
+               "n_types": int(model.config.n_types), "n_subtypes": int(model.config.n_subtypes),
+               "alignment": CODE_ALIGNMENT, "missing_frames": int((out["motif"] < 0).sum())})
+
+
+def embed_codes_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer, *, dataset: str | None = None,
+                         batch_size: int | None = None, model_name: str = "vqmap", progress: bool = True,
+                         amp: bool | str = "auto") -> dict[str, xr.DataArray]:
+    """Every session (and animal) -> codes and latents; ``normalizer`` may be a ``NormalizerSet`` (co-embedding)."""
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    ds_name = model._dataset(dataset)
+    norm = normalizer[ds_name] if isinstance(normalizer, dict) else normalizer
+    out = {}
+    for s, ds in tqdm(datasets.items(), desc="encoding sessions", disable=not progress):
+        per = [embed_codes_session(model, ds, norm, dataset=ds_name, individual=str(i), batch_size=batch_size,
+                                   model_name=model_name, amp=amp) for i in ds["individual"].values]
+        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual")
+    return out
+
+
+def labels_table(latents: Mapping[str, xr.DataArray]) -> pd.DataFrame:
+    """The labels table (session, individual, frame, time, motif[, type, subtype]) of per-frame coded latents.
+
+    Frames without a usable code keep their row, with motif -1, so there is exactly one row per frame.
+    """
+    import pandas as pd
+
+    rows = []
+    for s, da in latents.items():
+        das = [da.sel(individual=i) for i in da["individual"].values] if "individual" in da.dims else [da]
+        for d in das:
+            part = {"session": s, "individual": str(d["individual"].values), "frame": np.arange(d.sizes["time"]),
+                    "time": d["time"].values}
+            for c in ("motif", "type", "subtype"):
+                if c in d.coords:
+                    part[c] = d[c].values.astype(np.int64)
+            rows.append(pd.DataFrame(part))
+    return pd.concat(rows, ignore_index=True)

@@ -42,7 +42,7 @@ from behavnb.errors import BehavnbError, ParameterError
 from behavnb.models import eval_mode
 from behavnb.project import atomic_path, atomic_write_text
 from behavnb.runtime import autocast_dtype, resolve_device
-from behavnb.windows import WindowSet
+from behavnb.windows import MultiWindowSet, WindowSet
 
 
 class CheckpointError(BehavnbError, ValueError):
@@ -181,8 +181,9 @@ def mean_losses(model, windows: WindowSet, starts, loss: Callable, epoch: int, *
     """Mean of every loss term over the windows starting at ``starts``, in eval mode, without gradients."""
     import torch
 
-    data = torch.from_numpy(windows.data) if data is None else data
-    starts = torch.as_tensor(np.asarray(starts), device=data.device)
+    data = windows.device_data("cpu") if data is None else data
+    device = (data[0] if isinstance(data, list) else data).device
+    starts = torch.as_tensor(np.asarray(starts), device=device)
     sums: dict = {}
     with eval_mode(model), torch.inference_mode():
         for a in range(0, len(starts), batch_size):
@@ -190,11 +191,11 @@ def mean_losses(model, windows: WindowSet, starts, loss: Callable, epoch: int, *
             with autocast():
                 out = loss(model, batch, epoch)
             for k, v in out.items():  # summed on the device: one transfer at the end, not one per batch
-                sums[k] = sums.get(k, 0.0) + v.float() * len(batch)
+                sums[k] = sums.get(k, 0.0) + v.float() * windows.batch_len(batch)
     return {k: float(v) / max(len(starts), 1) for k, v in sums.items()}
 
 
-def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: Callable, out_dir: str | Path | None = None,
+def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None = None, *, loss: Callable, out_dir: str | Path | None = None,
         resume: bool = False, callbacks: Sequence[Callable[[pd.DataFrame], None]] = (), progress: bool = True,
         meta: dict | None = None) -> FitResult:
     """Train ``model`` on ``windows`` with ``loss``; see the module docstring for what the loop provides.
@@ -232,7 +233,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
                                                            patience=cfg.lr_patience, min_lr=cfg.min_lr)
     step_model = torch.compile(model) if cfg.compile else model
 
-    data = torch.from_numpy(np.ascontiguousarray(windows.data)).to(device)
+    data = windows.device_data(device)
     train_starts = torch.as_tensor(windows.train, device=device)
     eval_starts = np.asarray(windows.test)
     eval_prefix = "test"
@@ -294,7 +295,7 @@ def fit(model, windows: WindowSet, config: TrainConfig | None = None, *, loss: C
         for epoch in epochs_bar:
             t0 = time.perf_counter()
             model.train()
-            order = torch.randperm(len(windows.train), generator=gen)
+            order = windows.epoch_order(gen, batch_size)
             if cfg.windows_per_epoch and cfg.windows_per_epoch < len(order):
                 order = order[: cfg.windows_per_epoch]
             order = order.to(device)

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -52,10 +52,13 @@ def fill_sparse_gaps(x: np.ndarray, min_present: float = 2 / 3) -> np.ndarray:
 
 
 def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.DataArray | None = None,
-                   var: str = "ego_position", min_present: float | None = 2 / 3) -> tuple[np.ndarray, list[str]]:
+                   var: str = "ego_position", min_present: float | None = 2 / 3,
+                   columns: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """One individual's egocentric pose as ``(time, keypoint x space [+ extra])`` and the column names.
 
-    ``extra`` is ``features.model_inputs(...)`` (dims time, feature, individual), appended as columns.
+    ``extra`` is ``features.model_inputs(...)`` (dims time, feature, individual), appended as columns;
+    ``columns`` keeps only these columns, in this order (e.g. a VQ-MAP skeleton's, which drops z to
+    project 3D data onto x, y).
     Missing values of frames with at least ``min_present`` of their columns are interpolated
     (``fill_sparse_gaps``); ``None`` keeps every NaN. Training and embedding both go through here.
     """
@@ -72,13 +75,19 @@ def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.Data
             raise ParameterError(f"extra inputs have {len(e)} frames but the pose has {len(x)}.")
         x = np.concatenate([x, e], axis=1)
         names += [str(f) for f in extra["feature"].values]
+    if columns is not None:
+        missing = [c for c in columns if c not in names]
+        if missing:
+            raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no column(s) {missing}; it has {names}.")
+        x, names = x[:, [names.index(c) for c in columns]], list(columns)
     if min_present is not None:
         x = fill_sparse_gaps(x, min_present)
     return np.ascontiguousarray(x, dtype=np.float32), names
 
 
 def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.DataArray] | None = None,
-                     min_present: float | None = 2 / 3) -> dict[str, tuple[np.ndarray, list[str]]]:
+                     min_present: float | None = 2 / 3,
+                     columns: Sequence[str] | None = None) -> dict[str, tuple[np.ndarray, list[str]]]:
     """``session_matrix`` of every animal of every session: ``{key: (array, names)}``, ready for ``build``.
 
     The key is the session name, or ``"<session>/<individual>"`` when a session has several animals.
@@ -89,7 +98,8 @@ def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.D
         inds = [str(i) for i in ds["individual"].values]
         for ind in inds:
             key = s if len(inds) == 1 else f"{s}/{ind}"
-            out[key] = session_matrix(ds, ind, None if extra is None else extra[s], min_present=min_present)
+            out[key] = session_matrix(ds, ind, None if extra is None else extra[s], min_present=min_present,
+                                      columns=columns)
     return out
 
 
@@ -141,9 +151,23 @@ class Normalizer:
         return json.dumps({"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist()})
 
     @classmethod
-    def from_json(cls, text: str) -> Normalizer:
+    def from_json(cls, text: str) -> Normalizer | NormalizerSet:
         d = json.loads(text)
+        if "datasets" in d:  # a co-embedding model: one normalizer per dataset
+            return NormalizerSet({k: cls(v["names"], np.asarray(v["mean"]), np.asarray(v["std"]))
+                                  for k, v in d["datasets"].items()})
         return cls(d["names"], np.asarray(d["mean"]), np.asarray(d["std"]))
+
+
+class NormalizerSet(dict):
+    """``{dataset: Normalizer}`` of a model trained on several datasets; saved as one JSON file."""
+
+    @property
+    def names(self) -> list[str]:
+        return [f"{ds}:{n}" for ds, norm in self.items() for n in norm.names]
+
+    def to_json(self) -> str:
+        return json.dumps({"datasets": {k: json.loads(v.to_json()) for k, v in self.items()}})
 
 
 def split_chunks(n_frames: int, test_fraction: float = 0.2, n_chunks: int = 10, seed: int = 0) -> np.ndarray:
@@ -171,6 +195,14 @@ def valid_starts(usable: np.ndarray, window: int) -> np.ndarray:
     return np.flatnonzero(run == window).astype(np.int64)
 
 
+def _is_tensor(x) -> bool:
+    """A torch tensor (numpy >= 2 arrays have a ``device`` attribute too, so that is no test)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.is_tensor(x)
+
+
 @dataclass
 class WindowSet:
     """All sessions in one normalised array with the start row of every train and test window."""
@@ -195,12 +227,28 @@ class WindowSet:
         With torch data and start indices on its device, this is one indexing operation on the device.
         """
         data = self.data if data is None else data
-        if hasattr(data, "device"):  # torch: index on the data's device
+        if _is_tensor(data):  # torch: index on the data's device
             import torch
 
             starts = torch.as_tensor(starts, device=data.device)
             return data[starts[:, None] + torch.arange(self.span, device=data.device)]
         return data[np.asarray(starts)[:, None] + np.arange(self.span)]
+
+    def device_data(self, device="cpu"):
+        """The normalised data as a torch tensor on ``device`` (what ``gather`` indexes in training)."""
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(self.data)).to(device)
+
+    def epoch_order(self, generator, batch_size: int):
+        """A seeded shuffle of the training windows (positions in ``train``) for one epoch."""
+        import torch
+
+        return torch.randperm(len(self.train), generator=generator)
+
+    @staticmethod
+    def batch_len(batch) -> int:
+        return len(batch)
 
     def __repr__(self) -> str:
         return (f"WindowSet({len(self.sessions)} sessions, window={self.window}+{self.future}, features={len(self.names)}, "
@@ -208,10 +256,12 @@ class WindowSet:
 
 
 def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, test_fraction: float = 0.2,
-          n_chunks: int = 10, seed: int = 0, normalizer: Normalizer | None = None, future: int = 0) -> WindowSet:
+          n_chunks: int = 10, seed: int = 0, normalizer: Normalizer | None = None, future: int = 0,
+          fit_normalizer: Callable[[list[np.ndarray], list[str]], Normalizer] | None = None) -> WindowSet:
     """Windows of ``window`` frames (+ ``future`` frames after each) from ``{key: session_matrix(...)}``.
 
-    The normalizer is fitted on training frames only (unless one is given). A frame with any NaN
+    The normalizer is fitted on training frames only (unless one is given): per-feature z-scores, or
+    what ``fit_normalizer(train_arrays, names)`` returns (VQ-MAP's one shared scale). A frame with any NaN
     feature is unusable; a sample (window + future) never covers one, never crosses from one
     session into the next, and never bridges a test chunk. Raises if a session is shorter than a window.
     """
@@ -239,7 +289,7 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
         rows += len(x)
     if names is None:
         raise ParameterError("no sessions to build windows from.")
-    norm = normalizer or Normalizer().fit(train_parts, names)
+    norm = normalizer or (fit_normalizer or Normalizer().fit)(train_parts, names)
     norm.check(names)
     data = np.concatenate([norm.transform(x) for x, _ in matrices.values()])
     train_idx, test_idx = np.concatenate(train), np.concatenate(test)
@@ -247,3 +297,99 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
         raise SessionTooShortError(f"no complete training sample of {span} frames (window {window} + future {future}): "
                                    f"too many missing frames or sessions too short.")
     return WindowSet(data, names, window, train_idx, test_idx, spans, norm, future)
+
+
+@dataclass
+class MultiWindowSet:
+    """Several datasets' ``WindowSet``s (co-embedding), all with the same window, for ``train.fit``.
+
+    Window starts are global: dataset ``i``'s start ``s`` becomes ``offset[i] + s``, as if the data
+    were stacked; ``gather`` returns ``{dataset: (batch, window, features)}`` (each dataset keeps its
+    own columns). ``schedule="mixed"`` shuffles all windows together, so a batch mixes datasets;
+    ``"alternating"`` makes every batch come from one dataset, the datasets taking turns.
+    """
+
+    sets: dict[str, WindowSet]
+    schedule: str = "mixed"
+
+    def __post_init__(self):
+        if not self.sets:
+            raise ParameterError("MultiWindowSet needs at least one WindowSet.")
+        if self.schedule not in ("mixed", "alternating"):
+            raise ParameterError(f"schedule={self.schedule!r}: 'mixed' or 'alternating'.")
+        spans = {k: (w.window, w.future) for k, w in self.sets.items()}
+        if len(set(spans.values())) != 1:
+            raise ParameterError(f"datasets have different windows (window, future): {spans}; build them alike.")
+        self.offsets = np.cumsum([0] + [len(w.data) for w in self.sets.values()])[:-1]
+        self.window, self.future = next(iter(spans.values()))
+
+    @property
+    def span(self) -> int:
+        return self.window + self.future
+
+    @property
+    def names(self) -> list[str]:
+        return self.normalizer.names
+
+    @property
+    def normalizer(self) -> NormalizerSet:
+        return NormalizerSet({k: w.normalizer for k, w in self.sets.items()})
+
+    @property
+    def train(self) -> np.ndarray:
+        return np.concatenate([o + w.train for o, w in zip(self.offsets, self.sets.values())])
+
+    @property
+    def test(self) -> np.ndarray:
+        return np.concatenate([o + w.test for o, w in zip(self.offsets, self.sets.values())])
+
+    def device_data(self, device="cpu") -> list:
+        return [w.device_data(device) for w in self.sets.values()]
+
+    def gather(self, starts, data=None) -> dict:
+        """``{dataset: samples}`` for global ``starts`` (numpy, or torch on the data's device)."""
+        data = data if data is not None else [w.data for w in self.sets.values()]
+        if _is_tensor(starts):
+            import torch
+
+            offsets = torch.as_tensor(self.offsets, device=starts.device)
+            which = torch.bucketize(starts, offsets, right=True) - 1
+        else:
+            starts = np.asarray(starts)
+            which = np.searchsorted(self.offsets, starts, side="right") - 1
+        out = {}
+        for i, (name, w) in enumerate(self.sets.items()):
+            sel = which == i
+            if bool(sel.any()):
+                out[name] = w.gather(starts[sel] - int(self.offsets[i]), data[i])
+        return out
+
+    def epoch_order(self, generator, batch_size: int):
+        """Positions in ``train`` for one epoch, shuffled (mixed) or in single-dataset batches taking turns."""
+        import torch
+
+        n = len(self.train)
+        if self.schedule == "mixed":
+            return torch.randperm(n, generator=generator)
+        first = np.cumsum([0] + [len(w.train) for w in self.sets.values()])
+        batches = []
+        for i, w in enumerate(self.sets.values()):
+            perm = torch.randperm(len(w.train), generator=generator) + int(first[i])
+            chunks = list(perm.split(batch_size))
+            if len(chunks) > 1 and len(chunks[-1]) < batch_size:
+                chunks.pop()  # a ragged chunk would shift every later batch across datasets
+            batches.append(chunks)
+        order = []
+        while any(batches):  # round robin over datasets, one batch each
+            for b in batches:
+                if b:
+                    order.append(b.pop(0))
+        return torch.cat(order)
+
+    @staticmethod
+    def batch_len(batch) -> int:
+        return sum(len(v) for v in batch.values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}: {len(w.train)}/{len(w.test)}" for k, w in self.sets.items())
+        return f"MultiWindowSet({self.schedule}, window={self.window}; train/test windows {inner})"

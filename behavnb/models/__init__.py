@@ -1,4 +1,4 @@
-"""Models: plain ``nn.Module``s with a config dataclass (``vame``; ``vqmap`` and ``gpt`` follow).
+"""Models: plain ``nn.Module``s with a config dataclass: ``vame``, ``vqmap`` (with ``quantize``), ``gpt``.
 
 ``REGISTRY`` maps a model name to ``(module, config class)`` so a saved model directory can be
 rebuilt from its ``config.yaml``. Importing ``behavnb.models.vame`` imports torch; ``import behavnb``
@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 
-REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig")}
+REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig"), "vqmap": ("behavnb.models.vqmap", "VQMAPConfig"),
+            "gpt": ("behavnb.models.gpt", "CodeGPTConfig")}
 
 
 def config_class(name: str):

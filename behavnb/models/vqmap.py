@@ -1,0 +1,527 @@
+"""A VQ-MAP-style keypoint-agnostic VQ-VAE, written for behavnb.
+
+Inputs. Each keypoint of each frame is described by its egocentric position and its velocity in
+the world rotated into the body frame (``body_frame_velocity``). Egocentric poses alone hide
+locomotion (a walking and a resting animal hold the same posture); the velocities show travel and
+turning as motion of every keypoint while staying invariant to where the animal is and which way it
+faces. The columns are the skeleton's ``<keypoint>_x, _y[, _z]`` then ``<keypoint>_vx, _vy[, _vz]``,
+scaled by ``fit_normalizer`` (one scale for positions, one for velocities), not z-scored per
+column, which would distort the body's geometry. The decoder reconstructs both.
+
+Shapes (B = batch, T = ``window`` frames, K = keypoints of a skeleton, D = 2 or 3 coordinates,
+C = ``hidden``, T' = T / ``downsample``):
+
+- ``TemporalEncoder``: every keypoint's trajectory (B*K, D, T) through the *same* 1-D convolutions,
+  strided ×2 per stage down to (B*K, C, T') with dilated residual blocks in between.
+- ``KeypointMixer``: at each of the T' steps the K keypoint tokens (plus an optional body-region
+  embedding: head, trunk, limb, tail) are mixed by induced-set attention: ``slots`` learned queries
+  attend over the tokens and the tokens read them back; a second set of learned queries pools the
+  tokens into ``slots`` vectors. No positional code exists for keypoints, so the result is the same
+  for any order of the keypoints and for any number of them (dropped keypoints are masked).
+- The flattened pooled slots -> latent (B, T', 2 * code_dim), split in two halves quantised by two
+  EMA codebooks: ``type`` (8 codes) and ``subtype`` (16 codes); ``quantize="residual"`` instead
+  quantises the whole latent by type and what is left by subtype (a coarse-to-fine hierarchy).
+  The motif of a step is ``type * n_subtypes + subtype``.
+- ``Decoder``: the quantised latent upsampled ×8 by convolutions back to (B, C, T), then one
+  1×1 output head per skeleton (dataset) to (B, T, K_dataset, D).
+
+One model can be trained on several datasets whose skeletons differ (co-embedding): they share
+the encoder, the codebooks and the decoder trunk, and each has its own output head; encoding with
+one skeleton and decoding with another's head converts motion between skeletons.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from behavnb.errors import ParameterError
+from behavnb.models.quantize import VectorQuantizer
+
+REGIONS = ("other", "head", "trunk", "limb", "tail")
+_REGION_PATTERNS = [  # first match wins; matched against the lower-cased name
+    ("tail", r"tail"),
+    ("limb", r"paw|foot|feet|hand|limb|leg|knee|elbow|wrist|ankle|toe|finger|claw|forehand|hindhand|fore|hind"),
+    ("head", r"nose|snout|ear|eye|head|mouth|chin|whisker|forehead|neck"),
+    ("trunk", r"spine|back|body|center|centre|hip|shoulder|thorax|abdomen|belly|trunk|butt|torso|mid|chest|pelvis"),
+]
+
+
+def guess_region(keypoint: str) -> str:
+    """Body region of a keypoint from its name (``"other"`` when nothing matches)."""
+    name = keypoint.lower()
+    for region, pattern in _REGION_PATTERNS:
+        if re.search(pattern, name):
+            return region
+    return "other"
+
+
+@dataclass
+class Skeleton:
+    """The keypoints of one dataset, in the order of its model input columns, and their body regions."""
+
+    keypoints: list[str]
+    dims: int = 2
+    regions: dict[str, str] | None = None  # None: guessed from the names
+
+    def __post_init__(self):
+        self.keypoints = [str(k) for k in self.keypoints]
+        if len(set(self.keypoints)) != len(self.keypoints) or not self.keypoints:
+            raise ParameterError(f"skeleton keypoints {self.keypoints} must be a non-empty list of distinct names.")
+        if self.dims not in (2, 3):
+            raise ParameterError(f"skeleton dims={self.dims}: 2 (x, y) or 3 (x, y, z).")
+        regions = {k: guess_region(k) for k in self.keypoints}
+        regions.update(self.regions or {})
+        bad = {k: r for k, r in regions.items() if r not in REGIONS}
+        if bad:
+            raise ParameterError(f"unknown body region(s) {bad}; use one of {REGIONS}.")
+        self.regions = {k: regions[k] for k in self.keypoints}
+
+    @property
+    def columns(self) -> list[str]:
+        """Model input columns, keypoint-major: ``nose_x, nose_y, ...`` (as ``windows.session_matrix`` names them)."""
+        return [f"{k}_{s}" for k in self.keypoints for s in "xyz"[: self.dims]]
+
+    def region_ids(self) -> list[int]:
+        return [REGIONS.index(self.regions[k]) for k in self.keypoints]
+
+    def check(self, names, source: str = "the data") -> None:
+        """Raise if ``names`` (input columns) lack any keypoint of this skeleton, naming them."""
+        missing = [c for c in self.columns if c not in list(names)]
+        if missing:
+            kps = sorted({c.rsplit("_", 1)[0] for c in missing})
+            raise ParameterError(f"the skeleton names keypoint(s) {kps} that {source} does not have; available "
+                                 f"columns: {list(names)[:12]}{' ...' if len(names) > 12 else ''}. Fix the skeleton spec "
+                                 f"or the data.")
+
+    @classmethod
+    def from_columns(cls, names, regions: dict[str, str] | None = None) -> Skeleton:
+        """The skeleton of pose columns ``<keypoint>_x, <keypoint>_y[, <keypoint>_z]`` (other columns ignored)."""
+        names = list(names)
+        kps = [n[:-2] for n in names if n.endswith("_x") and f"{n[:-2]}_y" in names]
+        if not kps:
+            raise ParameterError(f"no pose columns (<keypoint>_x, <keypoint>_y) among {names[:8]}.")
+        has_z = [f"{k}_z" in names for k in kps]
+        if any(has_z) and not all(has_z):
+            raise ParameterError("some keypoints have a z column and others do not; use all 2D or all 3D.")
+        return cls(kps, 3 if all(has_z) else 2, regions)
+
+
+def velocity_columns(skeleton: Skeleton) -> list[str]:
+    """Names of the velocity columns: ``<keypoint>_vx, <keypoint>_vy[, <keypoint>_vz]``."""
+    return [f"{k}_v{s}" for k in skeleton.keypoints for s in "xyz"[: skeleton.dims]]
+
+
+def body_frame_velocity(ds) -> "xr.DataArray":
+    """Every keypoint's velocity in the world, rotated into the body frame of its frame (per frame, data units).
+
+    ``(time, feature, individual)`` with features ``<keypoint>_v<space>``, from the cleaned
+    allocentric ``position`` (central differences) and the body angle of the alignment (``heading``
+    minus the axis the heading was put on). Locomotion and turning show up here as motion of every
+    keypoint; the values do not depend on where the animal is or which way it faces.
+    """
+    import numpy as np
+    import xarray as xr
+
+    for var in ("position", "heading", "ego_position"):
+        if var not in ds:
+            raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: VQ-MAP reads cleaned, "
+                                 f"aligned poses (notebook 02_preprocess, preprocess.clean).")
+    on_y = "heading on +y" in ds["ego_position"].attrs.get("description", "")
+    angle = ds["heading"].transpose("time", "individual").values - (np.pi / 2 if on_y else 0.0)
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
+    vel = np.gradient(pos, axis=0) if len(pos) > 1 else np.zeros_like(pos)
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]  # (time, 1, individual)
+    bx, by = cos * vel[:, 0] + sin * vel[:, 1], -sin * vel[:, 0] + cos * vel[:, 1]
+    comps = [bx, by] + ([vel[:, 2]] if pos.shape[1] == 3 else [])
+    arr = np.stack(comps, axis=2)  # (time, keypoint, space, individual)
+    spaces = [str(v) for v in ds["space"].values]
+    names = [f"{k}_v{sp}" for k in ds["keypoint"].values for sp in spaces]
+    return xr.DataArray(arr.reshape(len(arr), -1, arr.shape[-1]), dims=("time", "feature", "individual"),
+                        coords={"time": ds["time"].values, "feature": names, "individual": ds["individual"].values},
+                        name="velocity")
+
+
+def input_matrices(cleaned: dict, skeleton: Skeleton, *, velocity: bool = True) -> dict:
+    """``{key: (array, columns)}`` of the skeleton's egocentric pose columns (+ velocities) for ``windows.build``.
+
+    Raises if the skeleton names keypoints a session lacks. Sessions with several animals give one
+    entry per animal (``windows.session_matrices``).
+    """
+    from behavnb.windows import session_matrices, session_matrix
+
+    for s, ds in cleaned.items():
+        skeleton.check(session_matrix(ds, min_present=None)[1], f"session {s!r}")
+    extra = {s: body_frame_velocity(ds) for s, ds in cleaned.items()} if velocity else None
+    columns = skeleton.columns + (velocity_columns(skeleton) if velocity else [])
+    return session_matrices(cleaned, extra, columns=columns)
+
+
+def fit_normalizer(arrays, names):
+    """Pose columns centred on the mean posture; one shared scale for all pose columns, one for all velocities.
+
+    Per-column z-scores would distort the body's geometry (every keypoint's spread would become 1);
+    one scale keeps the relative amplitudes (a tail tip moves more than an ear) and puts datasets in
+    pixels or centimetres on the same footing. Pass to ``windows.build(..., fit_normalizer=...)``.
+    """
+    import numpy as np
+
+    from behavnb.windows import Normalizer
+
+    names = list(names)
+    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
+    is_vel = np.array(["_v" in n and n.rsplit("_v", 1)[1] in ("x", "y", "z") for n in names])
+    n = np.isfinite(x).sum(axis=0)
+    if (n < 2).any():
+        raise ParameterError(f"column(s) {[c for c, m in zip(names, n) if m < 2]} have no training data (all NaN).")
+    mean = np.where(is_vel, 0.0, np.nansum(x, axis=0) / n)
+    dev = x - mean
+    std = np.ones(len(names))
+    for group in (is_vel, ~is_vel):
+        vals = dev[:, group]
+        vals = vals[np.isfinite(vals)]
+        if vals.size:
+            std[group] = float(np.sqrt(np.mean(vals ** 2))) or 1.0
+    return Normalizer(names, mean, std)
+
+
+def _head_key(name: str) -> str:
+    """A ModuleDict-safe key for a dataset name."""
+    return "ds_" + re.sub(r"\W", "_", name)
+
+
+class ResBlock(nn.Module):
+    """Dilated residual block over time: x + conv1x1(GELU(conv3_dilated(GELU(x))))."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.proj = nn.Conv1d(channels, channels, 1)
+        self.act = nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.proj(self.act(self.conv(self.act(x))))
+
+
+class TemporalEncoder(nn.Module):
+    """Shared per-keypoint temporal convolutions: (N, D, T) -> (N, C, T / 2**stages)."""
+
+    def __init__(self, dims: int, hidden: int, stages: int, dilations: list[int]):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv1d(dims, hidden, 3, padding=1)]
+        for _ in range(stages):
+            layers += [nn.GELU(), nn.Conv1d(hidden, hidden, 4, stride=2, padding=1)]
+            layers += [ResBlock(hidden, d) for d in dilations]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class _MAB(nn.Module):
+    """Multihead attention block (Lee et al. 2019): H = LN(Q + MHA(Q, X)); LN(H + FF(H))."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, q: torch.Tensor, x: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.ln1(q + self.attn(q, x, x, key_padding_mask=pad, need_weights=False)[0])
+        return self.ln2(h + self.ff(h))
+
+
+class KeypointMixer(nn.Module):
+    """Induced-set attention over keypoint tokens, then attention pooling into ``slots`` vectors.
+
+    tokens (N, K, C) + padding mask (N, K) (True = missing keypoint) -> (N, slots * C). Invariant to
+    the order and number of keypoints.
+    """
+
+    def __init__(self, dim: int, slots: int, heads: int):
+        super().__init__()
+        self.inducing = nn.Parameter(torch.randn(1, slots, dim) / math.sqrt(dim))
+        self.seeds = nn.Parameter(torch.randn(1, slots, dim) / math.sqrt(dim))
+        self.to_slots, self.read_back, self.pool = _MAB(dim, heads), _MAB(dim, heads), _MAB(dim, heads)
+
+    def forward(self, tokens: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
+        n = tokens.shape[0]
+        slots = self.to_slots(self.inducing.expand(n, -1, -1), tokens, pad)  # slots attend over keypoints
+        tokens = self.read_back(tokens, slots)  # keypoints read the slots back
+        pooled = self.pool(self.seeds.expand(n, -1, -1), tokens, pad)
+        return pooled.reshape(n, -1)
+
+
+class Decoder(nn.Module):
+    """Quantised latent (B, Dq, T') -> shared trunk (B, C, T) -> per-skeleton head (B, T, K, features)."""
+
+    def __init__(self, latent_dim: int, hidden: int, stages: int, dilations: list[int], skeletons: dict[str, Skeleton],
+                 features: int):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv1d(latent_dim, hidden, 3, padding=1)]
+        for _ in range(stages):
+            layers += [ResBlock(hidden, d) for d in reversed(dilations)]
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv1d(hidden, hidden, 3, padding=1), nn.GELU()]
+        self.trunk = nn.Sequential(*layers)
+        self.heads = nn.ModuleDict({_head_key(n): nn.Conv1d(hidden, len(s.keypoints) * features, 1)
+                                    for n, s in skeletons.items()})
+        self.shapes = {n: (len(s.keypoints), features) for n, s in skeletons.items()}
+
+    def forward(self, q: torch.Tensor, dataset: str) -> torch.Tensor:
+        h = self.heads[_head_key(dataset)](self.trunk(q))  # (B, K*D, T)
+        k, d = self.shapes[dataset]
+        return h.transpose(1, 2).reshape(q.shape[0], -1, k, d)
+
+
+class VQMAP(nn.Module):
+    """Keypoint-agnostic VQ-VAE with type/subtype codebooks and one decoder head per skeleton."""
+
+    def __init__(self, config: VQMAPConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.skeletons = config.skeleton_specs()
+        self.TEMPORAL_WINDOW = config.window
+        self.dims = config.dims
+        self.in_dims = 2 * self.dims if config.velocity else self.dims  # position [+ velocity] per keypoint
+        stages = int(math.log2(config.downsample))
+        c = config.hidden
+        self.encoder = TemporalEncoder(self.in_dims, c, stages, list(config.dilations))
+        self.region = nn.Embedding(len(REGIONS), c) if config.use_regions else None
+        self.mixer = KeypointMixer(c, config.slots, config.heads)
+        n_out = 2 * config.code_dim if config.quantize == "split" else config.code_dim
+        self.to_latent = nn.Linear(config.slots * c, n_out)
+        # Centred, unit-variance latents before the codebooks: at initialisation the pooled slots are
+        # dominated by the learned queries (the same for every input), and without this every input
+        # falls on one code and the codebook collapses before the encoder has learned anything.
+        self.latent_norm = nn.BatchNorm1d(n_out, affine=False)
+        vq = dict(decay=config.decay, commitment=config.commitment, dead_threshold=config.dead_threshold)
+        self.vq_type = VectorQuantizer(config.n_types, config.code_dim, **vq)
+        self.vq_subtype = VectorQuantizer(config.n_subtypes, config.code_dim, **vq)
+        self.decoder = Decoder(n_out, c, stages, list(config.dilations), self.skeletons, self.in_dims)
+        for name, sk in self.skeletons.items():
+            self.register_buffer(f"regions_{_head_key(name)}", torch.tensor(sk.region_ids()), persistent=False)
+
+    @property
+    def n_motifs(self) -> int:
+        return self.config.n_types * self.config.n_subtypes
+
+    def _dataset(self, dataset: str | None) -> str:
+        if dataset is None:
+            if len(self.skeletons) != 1:
+                raise ParameterError(f"this model knows {len(self.skeletons)} skeletons {sorted(self.skeletons)}: "
+                                     f"say which one the data are (dataset=...).")
+            return next(iter(self.skeletons))
+        if dataset not in self.skeletons:
+            raise ParameterError(f"dataset {dataset!r} is not one this model was built for: {sorted(self.skeletons)}.")
+        return dataset
+
+    def n_columns(self, dataset: str | None = None) -> int:
+        sk = self.skeletons[self._dataset(dataset)]
+        return len(sk.keypoints) * sk.dims * (2 if self.config.velocity else 1)
+
+    def prepare(self, x: torch.Tensor, dataset: str | None = None) -> torch.Tensor:
+        """(B, T, columns) -> per-keypoint features (B, T, K, C_in): position [+ velocity]; 4-D input is kept."""
+        if x.dim() == 4:
+            return x
+        ds = self._dataset(dataset)
+        sk = self.skeletons[ds]
+        k, d = len(sk.keypoints), sk.dims
+        if x.shape[-1] != self.n_columns(ds):
+            raise ParameterError(f"input has {x.shape[-1]} columns; dataset {ds!r} needs {k} keypoints x {d} "
+                                 f"{'x (position, velocity) ' if self.config.velocity else ''}= {self.n_columns(ds)}.")
+        parts = x.reshape(*x.shape[:2], -1, k, d)  # (B, T, 1 or 2, K, D)
+        return parts.permute(0, 1, 3, 2, 4).reshape(*x.shape[:2], k, -1)
+
+    def encode(self, x: torch.Tensor, dataset: str | None = None, *, mask: torch.Tensor | None = None,
+               regions: torch.Tensor | None = None) -> torch.Tensor:
+        """Continuous latent (B, T', latent) of prepared poses (B, T, K, D) or input columns (B, T, F).
+
+        ``mask`` (B, K), True where a keypoint is missing (it is ignored); ``regions`` (K,) region ids
+        in the order of ``x``'s keypoints (default: the skeleton's).
+        """
+        ds = self._dataset(dataset)
+        x = self.prepare(x, ds)
+        b, t, k, d = x.shape
+        if d != self.in_dims:
+            raise ParameterError(f"input has {d} features per keypoint but the model takes {self.in_dims}.")
+        if t % self.config.downsample:
+            raise ParameterError(f"windows of {t} frames are not a multiple of the downsampling factor "
+                                 f"{self.config.downsample}.")
+        h = self.encoder(x.permute(0, 2, 3, 1).reshape(b * k, d, t))  # (B*K, C, T')
+        tp = h.shape[-1]
+        tokens = h.reshape(b, k, -1, tp).permute(0, 3, 1, 2)  # (B, T', K, C)
+        if self.region is not None:
+            ids = regions if regions is not None else getattr(self, f"regions_{_head_key(ds)}")
+            tokens = tokens + self.region(ids)[None, None]
+        pad = None
+        if mask is not None:
+            if bool(mask.all(dim=1).any()):
+                raise ParameterError("a sample has every keypoint masked; at least one must remain.")
+            pad = mask[:, None, :].expand(b, tp, k).reshape(b * tp, k)
+        pooled = self.mixer(tokens.reshape(b * tp, k, -1), pad)
+        return self.latent_norm(self.to_latent(pooled)).reshape(b, tp, -1)
+
+    def quantize(self, z: torch.Tensor):
+        """(B, T', latent) -> quantised latent, type codes, subtype codes, commitment loss, stats."""
+        if self.config.quantize == "split":
+            zt, zs = z.chunk(2, dim=-1)
+            qt, it, ct, st = self.vq_type(zt)
+            qs, is_, cs, ss = self.vq_subtype(zs)
+            q = torch.cat([qt, qs], dim=-1)
+        else:
+            qt, it, ct, st = self.vq_type(z)
+            qs, is_, cs, ss = self.vq_subtype(z - qt.detach())
+            q = qt + qs
+        stats = {"perplexity_type": st["perplexity"], "perplexity_subtype": ss["perplexity"],
+                 "usage_type": st["usage"], "usage_subtype": ss["usage"]}
+        return q, it, is_, ct + cs, stats
+
+    def codes_to_latent(self, types: torch.Tensor, subtypes: torch.Tensor) -> torch.Tensor:
+        """The quantised latent (..., latent) of given type and subtype codes."""
+        qt, qs = self.vq_type.lookup(types), self.vq_subtype.lookup(subtypes)
+        return torch.cat([qt, qs], dim=-1) if self.config.quantize == "split" else qt + qs
+
+    def decode(self, q: torch.Tensor, dataset: str | None = None) -> torch.Tensor:
+        """Quantised latent (B, T', latent) -> poses (B, T, K, D) in ``dataset``'s skeleton."""
+        return self.decoder(q.transpose(1, 2), self._dataset(dataset))
+
+    def forward(self, x: torch.Tensor, dataset: str | None = None, *, mask: torch.Tensor | None = None,
+                regions: torch.Tensor | None = None, decode_as: str | None = None) -> dict[str, torch.Tensor]:
+        ds = self._dataset(dataset)
+        z = self.encode(x, ds, mask=mask, regions=regions)
+        q, types, subtypes, commit, stats = self.quantize(z)
+        recon = self.decode(q, decode_as or ds)
+        return {"reconstruction": recon, "latent": z, "quantized": q, "type": types, "subtype": subtypes,
+                "motif": types * self.config.n_subtypes + subtypes, "commitment": commit, **stats}
+
+    @torch.no_grad()
+    def convert(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
+        """Cross-skeleton conversion: encode with ``source``'s skeleton, decode with ``target``'s head."""
+        return self.forward(x, source, decode_as=target)["reconstruction"]
+
+
+@dataclass
+class VQMAPConfig:
+    """Architecture of ``VQMAP``. ``skeletons`` maps a dataset name to ``{"keypoints": [...], "dims": 2,
+    "regions": {...}}`` (see ``Skeleton``); lists, not tuples, so the config round-trips through YAML."""
+
+    skeletons: dict[str, dict] = field(default_factory=dict)
+    window: int = 32  # frames per training window (a multiple of downsample)
+    downsample: int = 8  # frames per code step (a power of 2)
+    hidden: int = 64
+    dilations: list[int] = field(default_factory=lambda: [1, 3])
+    slots: int = 4
+    heads: int = 4
+    code_dim: int = 16  # per codebook
+    n_types: int = 8
+    n_subtypes: int = 16
+    quantize: str = "split"  # "split": halves of the latent; "residual": subtype quantises type's residual
+    use_regions: bool = True
+    commitment: float = 0.25
+    decay: float = 0.99
+    dead_threshold: float = 1.0  # EMA count (vectors per batch) below which a code is restarted
+    projection: str | None = None  # "xy": 3D datasets are projected onto x, y so they can join 2D ones
+    velocity: bool = True  # each keypoint also gets its world velocity in the body frame (body_frame_velocity)
+
+    @property
+    def dims(self) -> int:
+        return 2 if self.projection == "xy" else self.skeleton_specs_dims()
+
+    def skeleton_specs_dims(self) -> int:
+        dims = {int(s.get("dims", 2)) for s in self.skeletons.values()}
+        return dims.pop() if len(dims) == 1 else 0
+
+    def skeleton_specs(self) -> dict[str, Skeleton]:
+        out = {}
+        for name, s in self.skeletons.items():
+            dims = 2 if self.projection == "xy" else int(s.get("dims", 2))
+            out[name] = Skeleton(list(s["keypoints"]), dims, s.get("regions"))
+        return out
+
+    def validate(self) -> None:
+        if not self.skeletons:
+            raise ParameterError("VQMAPConfig needs at least one skeleton (dataset name -> keypoints).")
+        if self.downsample < 2 or self.downsample & (self.downsample - 1):
+            raise ParameterError(f"downsample={self.downsample}: a power of 2 (default 8).")
+        if self.window < self.downsample:
+            raise ParameterError(f"window={self.window} frames is shorter than the downsampling factor "
+                                 f"{self.downsample}: one code needs {self.downsample} frames. Use a longer window.")
+        if self.window % self.downsample:
+            raise ParameterError(f"window={self.window} must be a multiple of downsample={self.downsample}.")
+        if self.quantize not in ("split", "residual"):
+            raise ParameterError(f"quantize={self.quantize!r}: 'split' or 'residual'.")
+        if self.projection not in (None, "xy"):
+            raise ParameterError(f"projection={self.projection!r}: None or 'xy'.")
+        if self.hidden % self.heads:
+            raise ParameterError(f"hidden={self.hidden} must be divisible by heads={self.heads}.")
+        if self.skeleton_specs_dims() == 0 and self.projection is None:
+            dims = {n: int(s.get("dims", 2)) for n, s in self.skeletons.items()}
+            raise ParameterError(f"datasets mix 2D and 3D skeletons {dims}: declare how to combine them "
+                                 f"(projection='xy' drops z from the 3D ones) or train separate models.")
+
+    def build(self, num_features: int | None = None) -> VQMAP:
+        return VQMAP(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def skeleton_config(skeletons: dict[str, Skeleton]) -> dict[str, dict]:
+    """``{name: Skeleton}`` -> the plain dicts ``VQMAPConfig.skeletons`` holds."""
+    return {n: {"keypoints": list(s.keypoints), "dims": s.dims, "regions": dict(s.regions)} for n, s in skeletons.items()}
+
+
+@dataclass
+class VQMAPLoss:
+    """Training objective for ``train.fit``: reconstruction MSE of the full skeleton + commitment.
+
+    ``batch`` is a tensor (one dataset: the model's only skeleton, or ``dataset``) or a dict
+    ``{dataset: tensor}`` from ``windows.MultiWindowSet`` (co-embedding); each dataset's error is
+    weighted by its number of samples. While the model trains, inputs are augmented: each keypoint is
+    dropped with probability ``keypoint_dropout`` (masked in attention) and the keypoint order is
+    shuffled; the target stays the full skeleton in its own order.
+    """
+
+    keypoint_dropout: float = 0.1
+    shuffle_keypoints: bool = True
+    dataset: str | None = None
+
+    def _one(self, model: VQMAP, x: torch.Tensor, ds: str | None):
+        ds = model._dataset(ds)
+        x = x[:, : model.TEMPORAL_WINDOW]
+        target = model.prepare(x, ds)
+        inp, mask, regions = target, None, None
+        if model.training:
+            b, _, k, _ = target.shape
+            if self.keypoint_dropout > 0 and k > 1:
+                mask = torch.rand(b, k, device=x.device) < self.keypoint_dropout
+                mask[mask.all(dim=1), 0] = False  # keep at least one keypoint
+                inp = inp.masked_fill(mask[:, None, :, None], 0.0)
+            if self.shuffle_keypoints:
+                perm = torch.randperm(k, device=x.device)
+                inp = inp[:, :, perm]
+                mask = mask[:, perm] if mask is not None else None
+                regions = getattr(model, f"regions_{_head_key(ds)}")[perm]
+        out = model(inp, ds, mask=mask, regions=regions)
+        rec = torch.mean((out["reconstruction"].float() - target.float()) ** 2)
+        return rec, out
+
+    def __call__(self, model: VQMAP, batch, epoch: int) -> dict[str, torch.Tensor]:
+        parts = batch.items() if isinstance(batch, dict) else [(self.dataset, batch)]
+        total, terms = 0, {}
+        for ds, x in parts:
+            rec, out = self._one(model, x, ds)
+            n = len(x)
+            total += n
+            for k, v in [("reconstruction", rec), ("commitment", out["commitment"])] + \
+                        [(k, out[k]) for k in ("perplexity_type", "perplexity_subtype", "usage_type", "usage_subtype")]:
+                terms[k] = terms.get(k, 0) + v * n
+        terms = {k: v / total for k, v in terms.items()}
+        loss = terms["reconstruction"] + terms["commitment"]
+        return {"loss": loss, **{k: v.detach() for k, v in terms.items()}}
