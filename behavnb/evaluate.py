@@ -172,3 +172,153 @@ def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None =
     labels = KMeans(k, n_init=10, random_state=seed).fit_predict(Z)
     return {"ari": float(adjusted_rand_score(Y, labels)), "nmi": float(normalized_mutual_info_score(Y, labels)),
             "k": int(k), "frames": int(len(Z))}
+
+
+# -- VQ-MAP: held-out error, robustness to missing keypoints, decoded codes --------------------------------
+
+
+def _vq_batches(model, windows, starts, batch_size: int = 512):
+    import torch
+
+    for a in range(0, len(starts), batch_size):
+        yield model.prepare(torch.from_numpy(windows.gather(np.asarray(starts[a:a + batch_size]))).to(
+            next(model.parameters()).device))
+
+
+def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: int = 4000, seed: int = 0) -> pd.Series:
+    """Held-out reconstruction of a VQ-MAP model (normalised units): MSE and R^2 of positions and velocities.
+
+    R^2 = 1 - SSE / SST per feature group, SST about the held-out mean of each column.
+    """
+    import torch
+
+    starts = np.asarray(windows.test if len(windows.test) else windows.train)
+    if len(starts) > n:
+        starts = np.sort(np.random.default_rng(seed).choice(starts, n, replace=False))
+    d = model.dims
+    sse, sst, count = np.zeros(2), np.zeros(2), 0
+    targets, recs = [], []
+    with eval_mode(model), torch.inference_mode():
+        for x in _vq_batches(model, windows, starts):
+            out = model(x, dataset)["reconstruction"].float()
+            targets.append(x.float().cpu().numpy())
+            recs.append(out.cpu().numpy())
+    t, r = np.concatenate(targets), np.concatenate(recs)  # (n, T, K, C)
+    groups = [slice(0, d), slice(d, 2 * d)] if t.shape[-1] == 2 * d else [slice(0, d)]
+    out = {}
+    for name, g in zip(("position", "velocity"), groups):
+        tg, rg = t[..., g], r[..., g]
+        sse = float(((rg - tg) ** 2).sum())
+        sst = float(((tg - tg.mean(axis=(0, 1), keepdims=True)) ** 2).sum())
+        out[f"{name}_mse"] = sse / tg.size
+        out[f"{name}_r2"] = 1 - sse / sst if sst > 0 else float("nan")
+    return pd.Series(out, name="held-out")
+
+
+def vqmap_dropout_curve(model, windows: WindowSet, *, dataset: str | None = None, n: int = 1000, seed: int = 0,
+                        repeats: int = 3) -> pd.DataFrame:
+    """Held-out reconstruction MSE of the *full* skeleton when 0 .. K-1 random keypoints are hidden from the encoder."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    starts = np.asarray(windows.test if len(windows.test) else windows.train)
+    starts = np.sort(rng.choice(starts, min(n, len(starts)), replace=False))
+    rows = []
+    with eval_mode(model), torch.inference_mode():
+        xs = list(_vq_batches(model, windows, starts))
+        k = xs[0].shape[2]
+        for n_drop in range(k):
+            errs = []
+            for _ in range(repeats if n_drop else 1):
+                sse, total = 0.0, 0
+                for x in xs:
+                    mask = torch.zeros(len(x), k, dtype=torch.bool, device=x.device)
+                    if n_drop:
+                        idx = torch.as_tensor(np.argsort(rng.random((len(x), k)), axis=1)[:, :n_drop], device=x.device)
+                        mask.scatter_(1, idx, True)
+                    rec = model(x.masked_fill(mask[:, None, :, None], 0.0), dataset, mask=mask)["reconstruction"]
+                    sse += float(((rec.float() - x.float()) ** 2).sum())
+                    total += x.numel()
+                errs.append(sse / total)
+            rows.append({"dropped": n_drop, "kept": k - n_drop, "mse": float(np.mean(errs))})
+    return pd.DataFrame(rows)
+
+
+def decode_codes(model, types, subtypes, normalizer, *, dataset: str | None = None,
+                 travel: bool = True) -> tuple[np.ndarray, list[str]]:
+    """Decode code sequences ``(n, steps)`` into skeleton motion ``(n, steps * downsample, K, 2)`` in data units.
+
+    Positions are egocentric; with ``travel`` each frame is shifted by the integrated mean
+    keypoint velocity (the body's own travel, in its frame, ignoring rotation), so a running code
+    moves across its panel and a resting one stays put.
+    """
+    import torch
+
+    ds = model._dataset(dataset)
+    sk = model.skeletons[ds]
+    norm = normalizer[ds] if isinstance(normalizer, dict) else normalizer
+    t = torch.as_tensor(np.asarray(types), dtype=torch.long)
+    s = torch.as_tensor(np.asarray(subtypes), dtype=torch.long)
+    with eval_mode(model), torch.inference_mode():
+        dev = next(model.parameters()).device
+        out = model.decode(model.codes_to_latent(t.to(dev), s.to(dev)), ds).float().cpu().numpy()  # (n, T, K, C)
+    k, d = len(sk.keypoints), sk.dims
+    n, T = out.shape[:2]
+    cols = out[..., :d].reshape(n, T, k * d)
+    if out.shape[-1] == 2 * d:  # position and velocity columns, in the normalizer's order
+        cols = np.concatenate([cols, out[..., d:].reshape(n, T, k * d)], axis=-1)
+    raw = norm.inverse_transform(cols.reshape(-1, cols.shape[-1])).reshape(n, T, -1)
+    pos = raw[..., : k * d].reshape(n, T, k, d)[..., :2]
+    if travel and raw.shape[-1] == 2 * k * d:
+        vel = raw[..., k * d:].reshape(n, T, k, d)[..., :2].mean(axis=2)  # (n, T, 2) per frame
+        pos = pos + np.cumsum(vel, axis=1)[:, :, None, :]
+    return pos, list(sk.keypoints)
+
+
+def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normalizers, *, source: str, target: str,
+                     n: int = 500, seed: int = 0) -> dict:
+    """Cross-skeleton conversion checked against truth: the same sessions tracked with two skeletons.
+
+    Windows of ``source_sessions`` (``source``'s skeleton) are encoded and decoded with ``target``'s
+    head; the result is compared with the same frames of ``target_sessions``. Returns position
+    ``mse`` and ``r2`` (target's normalised units) and, for plotting, ``truth`` and ``converted``
+    egocentric poses ``(n, T, K, 2)`` in data units with the target's ``keypoints``.
+    """
+    import torch
+
+    from behavnb.models.vqmap import input_matrices
+
+    sk_s, sk_t = model.skeletons[source], model.skeletons[target]
+    norm_s, norm_t = normalizers[source], normalizers[target]
+    common = [s for s in source_sessions if s in target_sessions]
+    if not common:
+        raise ValueError("source_sessions and target_sessions share no session.")
+    ms = input_matrices({s: source_sessions[s] for s in common}, sk_s, velocity=model.config.velocity)
+    mt = input_matrices({s: target_sessions[s] for s in common}, sk_t, velocity=model.config.velocity)
+    T, rng = model.TEMPORAL_WINDOW, np.random.default_rng(seed)
+    xs, ys = [], []
+    for key in ms:
+        a, b = norm_s.transform(ms[key][0], ms[key][1]), norm_t.transform(mt[key][0], mt[key][1])
+        ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+        run = np.convolve(ok.astype(int), np.ones(T, int), "valid") == T
+        starts = np.flatnonzero(run)[::T]
+        xs += [a[s:s + T] for s in starts]
+        ys += [b[s:s + T] for s in starts]
+    pick = rng.choice(len(xs), min(n, len(xs)), replace=False)
+    x = torch.from_numpy(np.stack([xs[i] for i in pick]))
+    y = np.stack([ys[i] for i in pick])
+    dev = next(model.parameters()).device
+    with eval_mode(model), torch.inference_mode():
+        out = model.convert(x.to(dev), source, target).float().cpu().numpy()  # (n, T, K, C)
+        truth = model.prepare(torch.from_numpy(y), target).numpy()
+    k, d = len(sk_t.keypoints), sk_t.dims
+    err = out[..., :d] - truth[..., :d]
+    sst = ((truth[..., :d] - truth[..., :d].mean(axis=(0, 1), keepdims=True)) ** 2).sum()
+    pos_cols = slice(0, k * d)
+
+    def to_units(arr):
+        flat = arr[..., :d].reshape(len(arr), T, k * d)
+        return (flat * norm_t.std[pos_cols] + norm_t.mean[pos_cols]).reshape(len(arr), T, k, d)[..., :2]
+
+    return {"mse": float((err ** 2).mean()), "r2": float(1 - (err ** 2).sum() / sst), "truth": to_units(truth),
+            "converted": to_units(out), "keypoints": list(sk_t.keypoints), "windows": int(len(pick))}

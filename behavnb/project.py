@@ -81,6 +81,13 @@ class Project:
     def latents_path(self, name: str, session: str) -> Path:
         return self.root / "latents" / name / f"{session}.nc"
 
+    def motifs_dir(self, name: str) -> Path:
+        """``motifs/<model>-<method>-<k>/``: labels.parquet (session, individual, frame, time, motif, ...), usage, bouts."""
+        return self.root / "motifs" / name
+
+    def labels_path(self, name: str) -> Path:
+        return self.motifs_dir(name) / "labels.parquet"
+
     @property
     def qc_csv(self) -> Path:
         return self.root / "clean" / "qc.csv"
@@ -133,8 +140,13 @@ class Project:
 
     # cleaned poses and features ----------------------------------------------------------------------
     def write_table(self, table: pd.DataFrame, path: Path) -> Path:
+        """A table as CSV, or as Parquet when ``path`` ends in ``.parquet``; atomically, folders created."""
+        path = Path(path)
         with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False)
+            if path.suffix == ".parquet":
+                table.to_parquet(tmp, index=False)
+            else:
+                table.to_csv(tmp, index=False)
         return path
 
     def write_dataset(self, ds: xr.Dataset, path: Path) -> Path:

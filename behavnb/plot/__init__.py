@@ -4,3 +4,4 @@ reconstruction, generated motion). Everything is re-exported here: ``bn.plot.<fu
 
 from behavnb.plot.models import *  # noqa: F401,F403
 from behavnb.plot.poses import *  # noqa: F401,F403
+from behavnb.plot.codes import *  # noqa: F401,F403,E402

@@ -52,15 +52,17 @@ def vame_diagram(config, num_features: int) -> matplotlib.figure.Figure:
     return fig
 
 
-def loss_curves(history: pd.DataFrame, ax=None) -> matplotlib.figure.Figure:
-    """Training (solid) and held-out (dashed) loss terms per epoch, log scale; the learning rate in grey."""
+def loss_curves(history: pd.DataFrame, ax=None, terms: Sequence[str] | None = None) -> matplotlib.figure.Figure:
+    """Training (solid) and held-out (dashed) loss terms per epoch, log scale; the learning rate in grey.
+
+    ``terms`` defaults to the VAME terms present (loss, reconstruction, future, kl)."""
     plt = _plt()
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 3.2))
     else:
         fig = ax.figure
     ax.clear()
-    terms = [t for t in ("loss", "reconstruction", "future", "kl") if f"train_{t}" in history]
+    terms = [t for t in (terms or ("loss", "reconstruction", "future", "kl")) if f"train_{t}" in history]
     colors = dict(zip(terms, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     held = "test" if any(c.startswith("test_") for c in history.columns) else "train_eval"
     for t in terms:
@@ -82,8 +84,8 @@ def loss_curves(history: pd.DataFrame, ax=None) -> matplotlib.figure.Figure:
 class LiveLoss:
     """A ``fit(callbacks=[LiveLoss()])`` callback: redraws the loss curves after every epoch in a notebook."""
 
-    def __init__(self, every: int = 1):
-        self.every, self.handle, self.fig = every, None, None
+    def __init__(self, terms: Sequence[str] | None = None, every: int = 1):
+        self.terms, self.every, self.handle, self.fig = terms, every, None, None
 
     def __call__(self, history: pd.DataFrame) -> None:
         if len(history) % self.every:
@@ -96,7 +98,7 @@ class LiveLoss:
         if self.fig is None:
             self.fig, _ = plt.subplots(figsize=(7, 3.2))
             plt.close(self.fig)  # shown through the display handle only
-        loss_curves(history, ax=self.fig.axes[0])
+        loss_curves(history, ax=self.fig.axes[0], terms=self.terms)
         if self.handle is None:
             self.handle = display(self.fig, display_id=True)
         else:

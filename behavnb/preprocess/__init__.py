@@ -34,8 +34,23 @@ __all__ = [
     "FLAGS", "Pipeline", "align", "alignment_quality", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
     "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "kept_fraction", "longest_run", "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
-    "rotate_translate", "scale", "score_filters", "smooth", "to_frames", "units_of", "usable",
+    "rotate_translate", "scale", "score_filters", "select_keypoints", "smooth", "to_frames", "units_of", "usable",
 ]
+
+
+def select_keypoints(ds: xr.Dataset, keypoints: Sequence[str] | Mapping[str, str]) -> xr.Dataset:
+    """Keep only ``keypoints`` (in that order); a mapping ``{old: new}`` also renames them.
+
+    E.g. a reduced, renamed skeleton of the synthetic mice to co-embed with the full one (notebook 05).
+    Variables without a keypoint dimension (centroid, heading) are kept as they are; logged in attrs.
+    """
+    mapping = dict(keypoints) if isinstance(keypoints, Mapping) else {k: k for k in keypoints}
+    have = [str(k) for k in ds["keypoint"].values]
+    missing = [k for k in mapping if k not in have]
+    if missing:
+        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no keypoint(s) {missing}; it has {have}.")
+    out = ds.sel(keypoint=list(mapping)).assign_coords(keypoint=list(mapping.values()))
+    return append_log(out, f"select_keypoints: {mapping}")
 
 
 def empty_keypoints(ds: xr.Dataset, cutoff: float = 0.0) -> list[str]:
