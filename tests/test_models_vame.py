@@ -75,3 +75,25 @@ def test_cluster_penalty_on_the_small_gram_equals_the_reference_big_one():
     assert torch.isclose(cluster_penalty(z, 4, "vame"), big[:4].sqrt().sum(), rtol=1e-6)
     low_rank = torch.randn(64, 3, dtype=torch.float64) @ torch.randn(3, 10, dtype=torch.float64)
     assert cluster_penalty(low_rank, 3, "kmeans") < 1e-8 < cluster_penalty(z, 3, "kmeans")
+
+
+def test_future_probe_does_not_train_the_encoder():
+    from behavnb.models.vame import VAMELoss
+
+    torch.manual_seed(0)
+    model = VAMEConfig(TEMPORAL_WINDOW=T, hidden_size_layer_1=H, hidden_size_layer_2=H, hidden_size_rec=H,
+                       hidden_size_pred=H, ZDIMS=Z, FUTURE_STEPS=5).build(F).eval()  # eval: z = mu, no sampling
+    batch = torch.randn(B, T + 5, F)
+
+    def encoder_grad(fn):
+        model.zero_grad()
+        fn().backward()
+        return model.encoder.rnn.weight_ih_l0.grad.clone()
+
+    x = batch[:, :T]
+    rec_only = encoder_grad(lambda: torch.mean((model.decoder(model.lmbda(model.encoder(x))[0]) - x) ** 2))
+    probe = encoder_grad(lambda: VAMELoss(beta=0.0, future_to_encoder=False)(model, batch, 1)["loss"])
+    assert model.decoder_future.rnn.weight_ih_l0.grad.abs().sum() > 0  # the future decoder still learns
+    joint = encoder_grad(lambda: VAMELoss(beta=0.0)(model, batch, 1)["loss"])
+    torch.testing.assert_close(probe, rec_only)  # the encoder sees the reconstruction alone
+    assert not torch.allclose(joint, rec_only)

@@ -248,6 +248,13 @@ def test_bad_inputs():
     deep = {"d0": clean_session(dims=3)}
     mats = vqmap.input_matrices(deep, model.skeletons["deep"])  # z is dropped by the projection
     assert mats["d0"][0].shape[1] == len(KPS) * 4
+    # a 3D model reads x, y, z and their velocities
+    m3 = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"deep": three}), window=16, hidden=16, slots=2,
+                           heads=2).build()
+    x3 = vqmap.input_matrices(deep, three)["d0"][0][:32]
+    assert x3.shape[1] == len(KPS) * 6
+    out = m3(torch.from_numpy(np.stack([x3[:16], x3[16:]])))
+    assert out["reconstruction"].shape == (2, 16, len(KPS), 6)
     with pytest.raises(ParameterError, match="shorter than the downsampling factor"):
         vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"a": two}), window=4).build()
     with pytest.raises(ParameterError, match="multiple of downsample"):

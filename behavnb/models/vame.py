@@ -249,9 +249,15 @@ class VAMELoss:
     the cluster penalty are annealed together, as in the reference (``kl_weight``).
     ``VAMELoss.reference()`` is the reference's default objective (summed MSE, mean KL, cluster
     penalty on with lambda 0.1 over 30 singular values).
+
+    ``future_to_encoder=False`` stops the future-prediction error at the latent: the future decoder
+    still learns to predict from z (so prediction can be evaluated), but z is shaped by the
+    reconstruction and the KL alone. Predicting the next half second makes the latent of a window
+    carry what comes *after* it, which blurs the boundary between behaviours (benchmarks/RESULTS.md).
     """
 
     beta: float = 1.0
+    future_to_encoder: bool = True  # False: the future decoder learns from z.detach(), a probe of the latent
     kl_start: int = 2
     anneal_time: int = 4
     anneal: str = "linear"
@@ -276,7 +282,12 @@ class VAMELoss:
                 raise ValueError(f"samples carry {batch.shape[1] - T} future frames, the model predicts "
                                  f"{model.FUTURE_STEPS}: build windows with future={model.FUTURE_STEPS}.")
         w = kl_weight(epoch, self.kl_start, self.anneal_time, 1.0, self.anneal)
-        out = vame_loss(model(x), x, future, kl_beta=self.beta * w, cluster_weight=self.cluster_weight * w,
+        if model.FUTURE_DECODER and not self.future_to_encoder:
+            z, mu, logvar = model.lmbda(model.encoder(x))
+            outputs = (model.decoder(z), model.decoder_future(z.detach()), z, mu, logvar)
+        else:
+            outputs = model(x)
+        out = vame_loss(outputs, x, future, kl_beta=self.beta * w, cluster_weight=self.cluster_weight * w,
                         n_clusters=self.n_clusters, cluster=self.cluster, reduction=self.reduction)
         out["kl_weight"] = out["loss"].new_tensor(w)
         return out
