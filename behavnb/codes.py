@@ -126,6 +126,27 @@ def purity(codes, truth) -> float:
     return float(table.max(axis=1).sum() / table.values.sum()) if table.size else float("nan")
 
 
+def _with_truth(labels: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Labels joined to the true motif of their (session[, individual], frame).
+
+    Animals are matched by name when both tables name the same ones; otherwise (one animal per
+    session, named differently) by session and frame alone.
+    """
+    keys = ["session", "frame"]
+    if "individual" in labels and "individual" in truth and \
+            set(labels["individual"].astype(str)) & set(truth["individual"].astype(str)):
+        keys = ["session", "individual", "frame"]
+        truth = truth.assign(individual=truth["individual"].astype(str))
+        labels = labels.assign(individual=labels["individual"].astype(str))
+    elif "individual" in truth and (truth.groupby("session")["individual"].nunique() > 1).any():
+        raise ValueError("the truth has several animals per session but names none of the labels' animals; "
+                         "rename the labels' individuals to the truth's.")
+    merged = labels.merge(truth[keys + ["motif"]].rename(columns={"motif": "true_motif"}), on=keys, how="inner")
+    if merged.empty:
+        raise ValueError("no (session, frame) of the labels is in the truth table.")
+    return merged
+
+
 def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, columns=("motif", "type", "subtype")) -> pd.DataFrame:
     """ARI, NMI and purity of each code column of a labels table against the true motifs.
 
@@ -134,13 +155,7 @@ def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, columns=("motif",
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-    t = truth
-    if "individual" in t and t["individual"].nunique() > 1:
-        t = t[t["individual"] == t["individual"].iloc[0]]
-    merged = labels.merge(t[["session", "frame", "motif"]].rename(columns={"motif": "true_motif"}),
-                          on=["session", "frame"], how="inner")
-    if merged.empty:
-        raise ValueError("no (session, frame) of the labels is in the truth table.")
+    merged = _with_truth(labels, truth)
     rows = []
     for col in columns:
         ok = merged[col] >= 0
@@ -152,8 +167,7 @@ def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, columns=("motif",
 
 def per_motif_usage(labels: pd.DataFrame, truth: pd.DataFrame, n_codes: int, column: str = "motif") -> pd.DataFrame:
     """Code usage within each true motif: rows = true motif, columns = code, each row sums to 1."""
-    merged = labels.merge(truth[["session", "frame", "motif"]].rename(columns={"motif": "true_motif"}),
-                          on=["session", "frame"])
+    merged = _with_truth(labels, truth)
     merged = merged[merged[column] >= 0]
     return pd.DataFrame({m: usage(g[column], n_codes) for m, g in merged.groupby("true_motif")}).T
 
@@ -181,9 +195,13 @@ def coembedding_similarity(usage_a: pd.DataFrame, usage_b: pd.DataFrame, *, n_sh
 
 
 def step_codes(latents: Mapping[str, object], downsample: int) -> dict[str, np.ndarray]:
-    """Per-frame motif codes -> one code per ``downsample``-frame step (the GPT's tokens), per session."""
+    """Per-frame motif codes -> one code per ``downsample``-frame step (the GPT's tokens), per session and animal."""
     out = {}
     for s, da in latents.items():
-        motif = np.asarray(da["motif"].values if hasattr(da, "coords") else da)
-        out[s] = motif[::downsample].astype(np.int64)
+        if hasattr(da, "dims") and "individual" in da.dims:  # one sequence per animal
+            for ind in da["individual"].values:
+                out[f"{s}/{ind}"] = np.asarray(da["motif"].sel(individual=ind).values)[::downsample].astype(np.int64)
+        else:
+            motif = np.asarray(da["motif"].values if hasattr(da, "coords") else da)
+            out[s] = motif[::downsample].astype(np.int64)
     return out

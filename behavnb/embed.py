@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from behavnb.errors import SessionTooShortError
+from behavnb.errors import ParameterError, SessionTooShortError
 from behavnb.windows import Normalizer, WindowSet, session_matrix
 
 if TYPE_CHECKING:
@@ -132,7 +132,8 @@ def embed_windowset(model, windows: WindowSet, *, batch_size: int | None = None,
 # -- VQ-MAP: discrete codes per frame ----------------------------------------------------------------
 
 CODE_ALIGNMENT = ("overlapping windows (stride window/2); frame t takes the code step covering it in the window whose "
-                  "centre is nearest to t, so codes change at most every `downsample` frames; ends use the first/last window")
+                  "centre is nearest to t, so codes change at most every `downsample` frames, on multiples of it; the "
+                  "last window ends on the last frame, so in the last half window steps may sit off that grid")
 
 
 def code_window_starts(n_frames: int, window: int, downsample: int) -> np.ndarray:
@@ -217,6 +218,10 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
     from behavnb.models.vqmap import input_matrices
 
     ds_name = model._dataset(dataset)
+    if isinstance(normalizer, dict):  # a co-embedding model's NormalizerSet
+        if ds_name not in normalizer:
+            raise ParameterError(f"the normalizers are for {sorted(normalizer)}, not for dataset {ds_name!r}.")
+        normalizer = normalizer[ds_name]
     ind = individual if individual is not None else str(ds["individual"].values[0])
     session = ds.attrs.get("session", "?")
     one = ds.sel(individual=[ind])
@@ -246,12 +251,11 @@ def embed_codes_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer, 
     from tqdm.auto import tqdm
 
     ds_name = model._dataset(dataset)
-    norm = normalizer[ds_name] if isinstance(normalizer, dict) else normalizer
     out = {}
     for s, ds in tqdm(datasets.items(), desc="encoding sessions", disable=not progress):
-        per = [embed_codes_session(model, ds, norm, dataset=ds_name, individual=str(i), batch_size=batch_size,
+        per = [embed_codes_session(model, ds, normalizer, dataset=ds_name, individual=str(i), batch_size=batch_size,
                                    model_name=model_name, amp=amp) for i in ds["individual"].values]
-        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual")
+        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual", coords="different", compat="equals")
     return out
 
 

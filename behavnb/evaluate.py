@@ -180,9 +180,11 @@ def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None =
 def _vq_batches(model, windows, starts, batch_size: int = 512):
     import torch
 
+    if not hasattr(windows, "data"):
+        raise ValueError("pass one dataset's WindowSet (e.g. multi.sets['name']), not a MultiWindowSet.")
     for a in range(0, len(starts), batch_size):
-        yield model.prepare(torch.from_numpy(windows.gather(np.asarray(starts[a:a + batch_size]))).to(
-            next(model.parameters()).device))
+        x = windows.gather(np.asarray(starts[a:a + batch_size]))[:, : model.TEMPORAL_WINDOW]
+        yield model.prepare(torch.from_numpy(x).to(next(model.parameters()).device))
 
 
 def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: int = 4000, seed: int = 0) -> pd.Series:
@@ -196,7 +198,6 @@ def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: in
     if len(starts) > n:
         starts = np.sort(np.random.default_rng(seed).choice(starts, n, replace=False))
     d = model.dims
-    sse, sst, count = np.zeros(2), np.zeros(2), 0
     targets, recs = [], []
     with eval_mode(model), torch.inference_mode():
         for x in _vq_batches(model, windows, starts):
@@ -304,6 +305,8 @@ def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normal
         starts = np.flatnonzero(run)[::T]
         xs += [a[s:s + T] for s in starts]
         ys += [b[s:s + T] for s in starts]
+    if not xs:
+        raise ValueError(f"no complete window of {T} frames in both skeletons' sessions: nothing to convert.")
     pick = rng.choice(len(xs), min(n, len(xs)), replace=False)
     x = torch.from_numpy(np.stack([xs[i] for i in pick]))
     y = np.stack([ys[i] for i in pick])
@@ -314,11 +317,10 @@ def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normal
     k, d = len(sk_t.keypoints), sk_t.dims
     err = out[..., :d] - truth[..., :d]
     sst = ((truth[..., :d] - truth[..., :d].mean(axis=(0, 1), keepdims=True)) ** 2).sum()
-    pos_cols = slice(0, k * d)
 
-    def to_units(arr):
+    def to_units(arr):  # positions only: the first k * d columns of the target's normaliser
         flat = arr[..., :d].reshape(len(arr), T, k * d)
-        return (flat * norm_t.std[pos_cols] + norm_t.mean[pos_cols]).reshape(len(arr), T, k, d)[..., :2]
+        return (flat * norm_t.std[: k * d] + norm_t.mean[: k * d]).reshape(len(arr), T, k, d)[..., :2]
 
     return {"mse": float((err ** 2).mean()), "r2": float(1 - (err ** 2).sum() / sst), "truth": to_units(truth),
             "converted": to_units(out), "keypoints": list(sk_t.keypoints), "windows": int(len(pick))}

@@ -365,7 +365,11 @@ class MultiWindowSet:
         return out
 
     def epoch_order(self, generator, batch_size: int):
-        """Positions in ``train`` for one epoch, shuffled (mixed) or in single-dataset batches taking turns."""
+        """Positions in ``train`` for one epoch, shuffled (mixed) or in single-dataset batches taking turns.
+
+        Alternating batches keep to one dataset as long as the batch size stays the one given here
+        (after an out-of-memory halving, a batch may straddle two datasets until the next epoch).
+        """
         import torch
 
         n = len(self.train)
@@ -376,8 +380,12 @@ class MultiWindowSet:
         for i, w in enumerate(self.sets.values()):
             perm = torch.randperm(len(w.train), generator=generator) + int(first[i])
             chunks = list(perm.split(batch_size))
-            if len(chunks) > 1 and len(chunks[-1]) < batch_size:
-                chunks.pop()  # a ragged chunk would shift every later batch across datasets
+            if len(chunks[-1]) < batch_size:  # a ragged chunk would shift every later batch across datasets:
+                if len(chunks) > 1:  # drop it (reshuffled next epoch) ...
+                    chunks.pop()
+                else:  # ... or, for a dataset smaller than one batch, fill it up by resampling
+                    extra = perm[torch.randint(len(perm), (batch_size - len(perm),), generator=generator)]
+                    chunks = [torch.cat([perm, extra])]
             batches.append(chunks)
         order = []
         while any(batches):  # round robin over datasets, one batch each

@@ -323,3 +323,27 @@ def test_trains_and_embeds_without_cuda(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().startswith("ok 400")
+
+
+def test_alternating_batches_stay_single_dataset_with_a_small_dataset():
+    big = W.build({"a": (np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32), list("wxyz"))}, 8,
+                  test_fraction=0.0)
+    small = W.build({"b": (np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32), list("wxyz"))}, 8,
+                    test_fraction=0.0)
+    multi = W.MultiWindowSet({"big": big, "small": small}, schedule="alternating")
+    order = multi.epoch_order(torch.Generator().manual_seed(0), 32)
+    assert len(order) % 32 == 0
+    for a in range(0, len(order), 32):
+        assert len(multi.gather(multi.train[order[a:a + 32].numpy()])) == 1
+
+
+def test_step_codes_per_animal():
+    import xarray as xr
+
+    motif = xr.DataArray(np.arange(32).reshape(2, 16), dims=("individual", "time"),
+                         coords={"individual": ["a", "b"]})
+    da = xr.DataArray(np.zeros((2, 16, 3)), dims=("individual", "time", "latent"),
+                      coords={"individual": ["a", "b"], "motif": motif})
+    steps = codes.step_codes({"s": da}, 8)
+    assert steps == {"s/a": pytest.approx([0, 8]), "s/b": pytest.approx([16, 24])} or \
+        {k: v.tolist() for k, v in steps.items()} == {"s/a": [0, 8], "s/b": [16, 24]}

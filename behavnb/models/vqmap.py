@@ -43,11 +43,11 @@ from behavnb.errors import ParameterError
 from behavnb.models.quantize import VectorQuantizer
 
 REGIONS = ("other", "head", "trunk", "limb", "tail")
-_REGION_PATTERNS = [  # first match wins; matched against the lower-cased name
+_REGION_PATTERNS = [  # first match wins; matched against the lower-cased name ("rear" is not an ear)
     ("tail", r"tail"),
-    ("limb", r"paw|foot|feet|hand|limb|leg|knee|elbow|wrist|ankle|toe|finger|claw|forehand|hindhand|fore|hind"),
-    ("head", r"nose|snout|ear|eye|head|mouth|chin|whisker|forehead|neck"),
-    ("trunk", r"spine|back|body|center|centre|hip|shoulder|thorax|abdomen|belly|trunk|butt|torso|mid|chest|pelvis"),
+    ("head", r"nose|snout|(?<![a-z])ear|(?<![a-z])eye|head|mouth|chin|whisker|neck"),
+    ("limb", r"paw|foot|feet|hand|limb|leg|knee|elbow|wrist|ankle|toe|finger|claw|(?<![a-z])fore|(?<![a-z])hind"),
+    ("trunk", r"spine|back|body|center|centre|hip|shoulder|thorax|abdomen|belly|trunk|butt|torso|mid|chest|pelvis|rear"),
 ]
 
 
@@ -299,10 +299,13 @@ class VQMAP(nn.Module):
         # Centred, unit-variance latents before the codebooks: at initialisation the pooled slots are
         # dominated by the learned queries (the same for every input), and without this every input
         # falls on one code and the codebook collapses before the encoder has learned anything.
-        self.latent_norm = nn.BatchNorm1d(n_out, affine=False)
+        # One per dataset: in co-embedding each skeleton's latents are centred and scaled on their own, the
+        # same way in training and evaluation (a shared one would mix the datasets' statistics).
+        self.latent_norm = nn.ModuleDict({_head_key(n): nn.BatchNorm1d(n_out, affine=False) for n in config.skeletons})
         vq = dict(decay=config.decay, commitment=config.commitment, dead_threshold=config.dead_threshold)
         self.vq_type = VectorQuantizer(config.n_types, config.code_dim, **vq)
-        self.vq_subtype = VectorQuantizer(config.n_subtypes, config.code_dim, **vq)
+        # residual: type matches directions (cosine); subtype quantises what is left of the unit vector, by distance
+        self.vq_subtype = VectorQuantizer(config.n_subtypes, config.code_dim, cosine=config.quantize == "split", **vq)
         self.decoder = Decoder(n_out, c, stages, list(config.dilations), self.skeletons, self.in_dims)
         for name, sk in self.skeletons.items():
             self.register_buffer(f"regions_{_head_key(name)}", torch.tensor(sk.region_ids()), persistent=False)
@@ -365,7 +368,7 @@ class VQMAP(nn.Module):
                 raise ParameterError("a sample has every keypoint masked; at least one must remain.")
             pad = mask[:, None, :].expand(b, tp, k).reshape(b * tp, k)
         pooled = self.mixer(tokens.reshape(b * tp, k, -1), pad)
-        return self.latent_norm(self.to_latent(pooled)).reshape(b, tp, -1)
+        return self.latent_norm[_head_key(ds)](self.to_latent(pooled)).reshape(b, tp, -1)
 
     def quantize(self, z: torch.Tensor):
         """(B, T', latent) -> quantised latent, type codes, subtype codes, commitment loss, stats."""
@@ -376,8 +379,9 @@ class VQMAP(nn.Module):
             q = torch.cat([qt, qs], dim=-1)
         else:
             qt, it, ct, st = self.vq_type(z)
-            qs, is_, cs, ss = self.vq_subtype(z - qt.detach())
-            q = qt + qs
+            unit = torch.nn.functional.normalize(z.float(), dim=-1)
+            qs, is_, cs, ss = self.vq_subtype(unit - qt.detach().float())
+            q = qt + qs.to(qt.dtype)
         stats = {"perplexity_type": st["perplexity"], "perplexity_subtype": ss["perplexity"],
                  "usage_type": st["usage"], "usage_subtype": ss["usage"]}
         return q, it, is_, ct + cs, stats
@@ -400,10 +404,12 @@ class VQMAP(nn.Module):
         return {"reconstruction": recon, "latent": z, "quantized": q, "type": types, "subtype": subtypes,
                 "motif": types * self.config.n_subtypes + subtypes, "commitment": commit, **stats}
 
-    @torch.no_grad()
     def convert(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
-        """Cross-skeleton conversion: encode with ``source``'s skeleton, decode with ``target``'s head."""
-        return self.forward(x, source, decode_as=target)["reconstruction"]
+        """Cross-skeleton conversion: encode with ``source``'s skeleton, decode with ``target``'s head (eval mode)."""
+        from behavnb.models import eval_mode
+
+        with eval_mode(self), torch.inference_mode():
+            return self.forward(x, source, decode_as=target)["reconstruction"]
 
 
 @dataclass
