@@ -62,14 +62,7 @@ def transitions(sequences: Iterable, n_codes: int, *, self_transitions: bool = T
 
     Steps without a code (-1) break the chain (no transition across them). Rows of unused codes are 0.
     """
-    counts = np.zeros((n_codes, n_codes))
-    for seq in sequences:
-        s = np.asarray(seq).ravel().astype(np.int64)
-        a, b = s[:-1], s[1:]
-        ok = (a >= 0) & (b >= 0)
-        if not self_transitions:
-            ok &= a != b
-        np.add.at(counts, (a[ok], b[ok]), 1)
+    counts = _bigrams(sequences, n_codes, self_transitions).reshape(n_codes, n_codes)
     rows = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
 
@@ -88,6 +81,7 @@ def js_divergence(p, q) -> float:
 
 
 def _bigrams(sequences, n_codes: int, self_transitions: bool) -> np.ndarray:
+    """Counts of code a followed by code b (flat index a * n_codes + b), within each sequence, skipping -1."""
     counts = np.zeros(n_codes * n_codes)
     for seq in sequences:
         s = np.asarray(seq).ravel().astype(np.int64)

@@ -38,6 +38,13 @@ def window_starts(n_frames: int, window: int) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype(np.int64), starts != centred
 
 
+def _missing(x: np.ndarray, starts: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames with any NaN, and whether each window starting at ``starts`` contains one (vectorised)."""
+    bad = ~np.isfinite(x).all(axis=1)
+    cum = np.concatenate([[0], np.cumsum(bad)])
+    return bad, (cum[starts + window] - cum[starts]) > 0
+
+
 def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = None, device: str | None = None,
                 progress: bool = False, amp: bool | str = "auto") -> np.ndarray:
     """Latents ``(n_frames, Z)`` of a normalised ``(n_frames, F)`` array, one per frame (see module docstring).
@@ -55,9 +62,7 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
 
     x = np.asarray(x, dtype=np.float32)
     starts, _ = window_starts(len(x), window)
-    bad = ~np.isfinite(x).all(axis=1)
-    bad_in_window = np.concatenate([[0], np.cumsum(bad)])
-    has_bad = (bad_in_window[starts + window] - bad_in_window[starts]) > 0
+    bad, has_bad = _missing(x, starts, window)
     device = device or next(model.parameters()).device
     data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
     dev_type = torch.device(device).type
@@ -175,9 +180,7 @@ def embed_codes_array(model, x: np.ndarray, dataset: str | None = None, *, batch
     x = np.asarray(x, dtype=np.float32)
     window, ds_factor = model.TEMPORAL_WINDOW, model.config.downsample
     starts = code_window_starts(len(x), window, ds_factor)
-    bad = ~np.isfinite(x).all(axis=1)
-    cum = np.concatenate([[0], np.cumsum(bad)])
-    window_bad = (cum[starts + window] - cum[starts]) > 0
+    bad, window_bad = _missing(x, starts, window)
     device = next(model.parameters()).device
     dev_type = device.type
     dtype = autocast_dtype(dev_type, amp)
