@@ -245,6 +245,19 @@ def vqmap_dropout_curve(model, windows: WindowSet, *, dataset: str | None = None
     return pd.DataFrame(rows)
 
 
+def _in_units(out: np.ndarray, norm, d: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Model features ``(n, T, K, d or 2d)`` -> positions and velocities ``(n, T, K, d)`` in data units.
+
+    The normaliser's columns are the positions, keypoint-major, then the velocities
+    (``models.vqmap.input_matrices``); velocities are None for a position-only model.
+    """
+    n, T, k = out.shape[:3]
+    parts = [out[..., i * d:(i + 1) * d].reshape(n, T, k * d) for i in range(out.shape[-1] // d)]
+    cols = np.concatenate(parts, axis=-1)
+    raw = norm.inverse_transform(cols.reshape(-1, cols.shape[-1])).reshape(n, T, len(parts), k, d)
+    return raw[:, :, 0], (raw[:, :, 1] if len(parts) > 1 else None)
+
+
 def decode_codes(model, types, subtypes, normalizer, *, dataset: str | None = None,
                  travel: bool = True) -> tuple[np.ndarray, list[str]]:
     """Decode code sequences ``(n, steps)`` into skeleton motion ``(n, steps * downsample, K, 2)`` in data units.
@@ -263,16 +276,10 @@ def decode_codes(model, types, subtypes, normalizer, *, dataset: str | None = No
     with eval_mode(model), torch.inference_mode():
         dev = next(model.parameters()).device
         out = model.decode(model.codes_to_latent(t.to(dev), s.to(dev)), ds).float().cpu().numpy()  # (n, T, K, C)
-    k, d = len(sk.keypoints), sk.dims
-    n, T = out.shape[:2]
-    cols = out[..., :d].reshape(n, T, k * d)
-    if out.shape[-1] == 2 * d:  # position and velocity columns, in the normalizer's order
-        cols = np.concatenate([cols, out[..., d:].reshape(n, T, k * d)], axis=-1)
-    raw = norm.inverse_transform(cols.reshape(-1, cols.shape[-1])).reshape(n, T, -1)
-    pos = raw[..., : k * d].reshape(n, T, k, d)[..., :2]
-    if travel and raw.shape[-1] == 2 * k * d:
-        vel = raw[..., k * d:].reshape(n, T, k, d)[..., :2].mean(axis=2)  # (n, T, 2) per frame
-        pos = pos + np.cumsum(vel, axis=1)[:, :, None, :]
+    pos, vel = _in_units(out, norm, sk.dims)
+    pos = pos[..., :2]
+    if travel and vel is not None:
+        pos = pos + np.cumsum(vel[..., :2].mean(axis=2), axis=1)[:, :, None, :]  # mean keypoint velocity per frame
     return pos, list(sk.keypoints)
 
 
@@ -314,13 +321,9 @@ def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normal
     with eval_mode(model), torch.inference_mode():
         out = model.convert(x.to(dev), source, target).float().cpu().numpy()  # (n, T, K, C)
         truth = model.prepare(torch.from_numpy(y), target).numpy()
-    k, d = len(sk_t.keypoints), sk_t.dims
+    d = sk_t.dims
     err = out[..., :d] - truth[..., :d]
     sst = ((truth[..., :d] - truth[..., :d].mean(axis=(0, 1), keepdims=True)) ** 2).sum()
-
-    def to_units(arr):  # positions only: the first k * d columns of the target's normaliser
-        flat = arr[..., :d].reshape(len(arr), T, k * d)
-        return (flat * norm_t.std[: k * d] + norm_t.mean[: k * d]).reshape(len(arr), T, k, d)[..., :2]
-
-    return {"mse": float((err ** 2).mean()), "r2": float(1 - (err ** 2).sum() / sst), "truth": to_units(truth),
-            "converted": to_units(out), "keypoints": list(sk_t.keypoints), "windows": int(len(pick))}
+    return {"mse": float((err ** 2).mean()), "r2": float(1 - (err ** 2).sum() / sst),
+            "truth": _in_units(truth, norm_t, d)[0][..., :2], "converted": _in_units(out, norm_t, d)[0][..., :2],
+            "keypoints": list(sk_t.keypoints), "windows": int(len(pick))}

@@ -51,6 +51,11 @@ def fill_sparse_gaps(x: np.ndarray, min_present: float = 2 / 3) -> np.ndarray:
     return x
 
 
+def pose_columns(ds: xr.Dataset, var: str = "ego_position") -> list[str]:
+    """The column names ``session_matrix`` gives a pose: ``<keypoint>_<space>``, keypoint-major."""
+    return [f"{k}_{s}" for k in ds[var]["keypoint"].values for s in ds[var]["space"].values]
+
+
 def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.DataArray | None = None,
                    var: str = "ego_position", min_present: float | None = 2 / 3,
                    columns: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -68,7 +73,7 @@ def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.Data
     ind = individual if individual is not None else str(ds["individual"].values[0])
     pose = ds[var].sel(individual=ind).transpose("time", "keypoint", "space")
     x = pose.values.reshape(pose.sizes["time"], -1)
-    names = [f"{k}_{s}" for k in pose["keypoint"].values for s in pose["space"].values]
+    names = pose_columns(ds, var)
     if extra is not None:
         e = extra.sel(individual=ind).transpose("time", "feature").values
         if len(e) != len(x):

@@ -46,8 +46,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args()
     cleaned = sessions(args.sessions)
-    names = W.session_matrix(next(iter(cleaned.values())), min_present=None)[1]
-    sk = vqmap.Skeleton.from_columns(names)
+    sk = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
     ws = W.build(vqmap.input_matrices(cleaned, sk), 32, fit_normalizer=vqmap.fit_normalizer)
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"demo": sk}))
     n_windows = args.frames // arch.window

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -99,6 +99,13 @@ class Skeleton:
                                  f"or the data.")
 
     @classmethod
+    def from_dataset(cls, ds, regions: dict[str, str] | None = None) -> Skeleton:
+        """The skeleton of a cleaned session's egocentric pose (all its keypoints, in its order)."""
+        from behavnb.windows import pose_columns
+
+        return cls.from_columns(pose_columns(ds), regions)
+
+    @classmethod
     def from_columns(cls, names, regions: dict[str, str] | None = None) -> Skeleton:
         """The skeleton of pose columns ``<keypoint>_x, <keypoint>_y[, <keypoint>_z]`` (other columns ignored)."""
         names = list(names)
@@ -152,10 +159,11 @@ def input_matrices(cleaned: dict, skeleton: Skeleton, *, velocity: bool = True) 
     Raises if the skeleton names keypoints a session lacks. Sessions with several animals give one
     entry per animal (``windows.session_matrices``).
     """
-    from behavnb.windows import session_matrices, session_matrix
+    from behavnb.windows import pose_columns, session_matrices
 
     for s, ds in cleaned.items():
-        skeleton.check(session_matrix(ds, min_present=None)[1], f"session {s!r}")
+        if "ego_position" in ds:  # (session_matrix says what to do when it is missing)
+            skeleton.check(pose_columns(ds), f"session {s!r}")
     extra = {s: body_frame_velocity(ds) for s, ds in cleaned.items()} if velocity else None
     columns = skeleton.columns + (velocity_columns(skeleton) if velocity else [])
     return session_matrices(cleaned, extra, columns=columns)
@@ -309,10 +317,6 @@ class VQMAP(nn.Module):
         self.decoder = Decoder(n_out, c, stages, list(config.dilations), self.skeletons, self.in_dims)
         for name, sk in self.skeletons.items():
             self.register_buffer(f"regions_{_head_key(name)}", torch.tensor(sk.region_ids()), persistent=False)
-
-    @property
-    def n_motifs(self) -> int:
-        return self.config.n_types * self.config.n_subtypes
 
     def _dataset(self, dataset: str | None) -> str:
         if dataset is None:
@@ -474,8 +478,6 @@ class VQMAPConfig:
     def build(self, num_features: int | None = None) -> VQMAP:
         return VQMAP(self)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def skeleton_config(skeletons: dict[str, Skeleton]) -> dict[str, dict]:
