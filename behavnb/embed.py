@@ -80,7 +80,7 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     return z
 
 
-def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: str) -> xr.DataArray:
+def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: str, model_id: str = "") -> xr.DataArray:
     import xarray as xr
 
     _, edge = window_starts(len(z), window)
@@ -90,7 +90,7 @@ def _as_dataarray(z: np.ndarray, ds, window: int, individual: str, model_name: s
                 "edge": ("time", edge)},
         name="embedding",
         attrs={"session": str(ds.attrs.get("session", "")), "fps": float(ds.attrs.get("fps", np.nan)),
-               "model": model_name, "window": int(window), "alignment": ALIGNMENT,
+               "model": model_name, "model_id": model_id, "window": int(window), "alignment": ALIGNMENT,
                "missing_frames": int(np.isnan(z).any(axis=1).sum())})
 
 
@@ -109,8 +109,10 @@ def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: 
         normalizer.check(names)
     except Exception as exc:
         raise type(exc)(f"session {ds.attrs.get('session', '?')!r}: {exc}") from None
+    from behavnb.models import fingerprint
+
     z = embed_array(model, normalizer.transform(x), window, batch_size=batch_size, amp=amp)
-    return _as_dataarray(z, ds, window, ind, model_name)
+    return _as_dataarray(z, ds, window, ind, model_name, fingerprint(model))
 
 
 def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normalizer, *,
@@ -218,6 +220,7 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
     """
     import xarray as xr
 
+    from behavnb.models import fingerprint
     from behavnb.models.vqmap import input_matrices
 
     ds_name = model._dataset(dataset)
@@ -241,7 +244,7 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
                 "type": ("time", out["type"]), "subtype": ("time", out["subtype"]), "motif": ("time", out["motif"])},
         name="embedding",
         attrs={"session": str(session), "fps": float(ds.attrs.get("fps", np.nan)), "model": model_name,
-               "dataset": ds_name, "window": int(model.TEMPORAL_WINDOW), "downsample": int(model.config.downsample),
+               "model_id": fingerprint(model), "dataset": ds_name, "window": int(model.TEMPORAL_WINDOW), "downsample": int(model.config.downsample),
                "n_types": int(model.config.n_types), "n_subtypes": int(model.config.n_subtypes),
                "alignment": CODE_ALIGNMENT, "missing_frames": int((out["motif"] < 0).sum())})
 

@@ -33,3 +33,15 @@ def eval_mode(model):
         yield model
     finally:
         model.train(was_training)
+
+
+def fingerprint(model) -> str:
+    """A short hash of a model's weights: latents carry it (``attrs["model_id"]``) so that motif fitting can
+    refuse latents of two different models mixed together."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]

@@ -1,7 +1,10 @@
-"""Figures for the notebooks (matplotlib): ``poses`` (import, cleaning, features) and ``models`` (training,
-reconstruction, generated motion). Everything is re-exported here: ``bn.plot.<function>``.
+"""Figures for the notebooks (matplotlib): ``poses`` (import, cleaning, features), ``models`` (training,
+reconstruction, generated motion), ``codes`` (VQ-MAP) and ``motifs`` (segmentation, browsing); ``gallery`` exports
+motif GIFs/MP4s and an HTML summary. Everything is re-exported here: ``bn.plot.<function>``.
 """
 
 from behavnb.plot.models import *  # noqa: F401,F403
 from behavnb.plot.poses import *  # noqa: F401,F403
 from behavnb.plot.codes import *  # noqa: F401,F403,E402
+from behavnb.plot.motifs import *  # noqa: F401,F403,E402
+from behavnb.plot.gallery import *  # noqa: F401,F403,E402

@@ -1,0 +1,86 @@
+"""Choosing the number of motifs k: stability across seeds, the usage threshold, held-out likelihood.
+
+No single number picks k. Three views, side by side (``plot.choose_k``):
+
+- **stability**: refit with different seeds; the mean ARI between their labels. Near 1 = the motifs
+  are a property of the data, lower = the fit is arbitrary at that k;
+- **usage rule**: how many motifs take at least ``min_usage`` (1 %) of the frames. Past the k where
+  new motifs stay below it, extra motifs are slivers;
+- **held-out log-likelihood** (hmm, gmm): fitted on the first part of every recording, scored on the
+  rest. It keeps rising slowly with k; look for where it flattens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import ParameterError
+
+
+def split_tail(latents: Mapping[str, object], held_out: float) -> tuple[dict, dict]:
+    """Each recording's first ``1 - held_out`` of frames for fitting, the rest for scoring."""
+    if not 0 < held_out < 1:
+        raise ParameterError(f"held_out must be between 0 and 1, not {held_out}.")
+    fit, test = {}, {}
+    for s, da in latents.items():
+        n = da.sizes["time"] if hasattr(da, "sizes") else len(da)
+        cut = int(round(n * (1 - held_out)))
+        fit[s] = da.isel(time=slice(0, cut)) if hasattr(da, "isel") else da[:cut]
+        test[s] = da.isel(time=slice(cut, None)) if hasattr(da, "isel") else da[cut:]
+    return fit, test
+
+
+def choose_k(latents: Mapping[str, object], ks: Sequence[int], method: str = "hmm", *, n_seeds: int = 3,
+             held_out: float = 0.2, min_usage: float = 0.01, seed: int = 0, progress: bool = True,
+             **model_kwargs) -> pd.DataFrame:
+    """One row per k: stability (mean and min ARI between seed refits), motifs above ``min_usage``,
+    smallest usage, held-out and training log-likelihood per frame, fit time.
+
+    Every fit uses the first ``1 - held_out`` of each recording; labels for the ARI cover all frames.
+    """
+    import time
+
+    from sklearn.metrics import adjusted_rand_score
+    from tqdm.auto import tqdm
+
+    from behavnb.segment.model import MotifModel
+    from behavnb.segment.tables import usage
+
+    if method == "vq":
+        raise ParameterError("VQ codes come with their k (the codebook size); choose_k is for kmeans, hmm and gmm.")
+    if n_seeds < 2:
+        raise ParameterError("stability needs at least two seeds (n_seeds >= 2).")
+    fit, test = split_tail(latents, held_out)
+    rows = []
+    for k in tqdm(list(ks), desc=f"choosing k ({method})", disable=not progress):
+        labels, t0 = [], time.perf_counter()
+        for i in range(n_seeds):
+            m = MotifModel(method, int(k), seed=seed + i, **model_kwargs).fit(fit)
+            lab = m.predict(latents)
+            labels.append(lab["motif"].to_numpy())
+            if i == 0:
+                first, u = m, usage(lab, int(k))
+        ok = np.all([y >= 0 for y in labels], axis=0)
+        aris = [adjusted_rand_score(labels[a][ok], labels[b][ok]) for a in range(n_seeds) for b in range(a + 1, n_seeds)]
+        per_motif = u.groupby("motif")["frames"].sum()
+        share = per_motif / per_motif.sum()
+        row = {"k": int(k), "stability_ari": float(np.mean(aris)), "stability_min": float(np.min(aris)),
+               "motifs_above_usage": int((share >= min_usage).sum()), "min_usage": float(share.min()),
+               "seconds_per_fit": (time.perf_counter() - t0) / n_seeds}
+        if method in ("hmm", "gmm"):
+            row["train_loglik"] = first.score(fit)
+            row["heldout_loglik"] = first.score(test)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs.update({"method": method, "min_usage": min_usage, "n_seeds": n_seeds, "held_out": held_out})
+    return out
+
+
+def suggest_k(table: pd.DataFrame, min_stability: float = 0.8) -> int:
+    """The largest k whose motifs all pass the usage rule and whose stability is at least ``min_stability``
+    (falling back to the most stable k). A starting point, not a verdict: look at the plot."""
+    ok = table[(table["motifs_above_usage"] == table["k"]) & (table["stability_ari"] >= min_stability)]
+    return int(ok["k"].max()) if len(ok) else int(table.loc[table["stability_ari"].idxmax(), "k"])

@@ -1,0 +1,65 @@
+"""``motif_names.csv``: a table the user edits (motif, name, note) that every plot reads its labels from.
+
+``write_names`` creates it with default names and never overwrites what a user wrote: rows for new
+motifs are added, existing rows are kept. ``read_names`` checks it and returns ``{motif: name}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from behavnb.errors import ParameterError
+
+
+def default_name(motif: int, n_subtypes: int | None = None) -> str:
+    """``motif 3``, or ``t2.s5`` for a VQ motif (type 2, subtype 5) when ``n_subtypes`` is given."""
+    if n_subtypes:
+        return f"t{motif // n_subtypes}.s{motif % n_subtypes}"
+    return f"motif {motif}"
+
+
+def write_names(path: str | Path, motifs: Iterable[int], *, n_subtypes: int | None = None) -> Path:
+    """Create or extend ``motif_names.csv`` with a default name for each motif it does not list yet."""
+    from behavnb.project import atomic_path
+
+    path = Path(path)
+    motifs = sorted({int(m) for m in motifs if int(m) >= 0})
+    old = _read(path) if path.exists() else pd.DataFrame(columns=["motif", "name", "note"])
+    new = [m for m in motifs if m not in set(old["motif"].astype(int))]
+    if not new and path.exists():
+        return path
+    rows = pd.DataFrame({"motif": new, "name": [default_name(m, n_subtypes) for m in new], "note": ""})
+    table = pd.concat([old, rows], ignore_index=True).sort_values("motif")
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return path
+
+
+def _read(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, dtype={"name": str, "note": str}, keep_default_na=False)
+    except Exception as exc:
+        raise ParameterError(f"{path}: cannot read the motif names table ({exc}). It must be a CSV with columns "
+                             f"motif,name,note.") from None
+    if not {"motif", "name"} <= set(table.columns):
+        raise ParameterError(f"{path}: columns {list(table.columns)}; a motif names table needs 'motif' and 'name' "
+                             f"(and optionally 'note'). Delete it to get a fresh template.")
+    bad = pd.to_numeric(table["motif"], errors="coerce")
+    if bad.isna().any():
+        raise ParameterError(f"{path}: motif must be a whole number; rows {list(table.index[bad.isna()] + 2)} are not.")
+    table["motif"] = bad.astype(int)
+    dup = table.loc[table["motif"].duplicated(), "motif"].tolist()
+    if dup:
+        raise ParameterError(f"{path}: motif(s) {dup} are listed twice; keep one row per motif.")
+    if "note" not in table:
+        table["note"] = ""
+    return table[["motif", "name", "note"]]
+
+
+def read_names(path: str | Path) -> dict[int, str]:
+    """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to ``motif <n>``)."""
+    table = _read(Path(path))
+    return {int(m): (n.strip() or default_name(int(m))) for m, n in zip(table["motif"], table["name"])}

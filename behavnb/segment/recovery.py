@@ -1,0 +1,89 @@
+"""How well found motifs recover known ones (synthetic data): ARI, NMI, Hungarian-matched confusion, bouts.
+
+Recovery is never perfect, even for a perfect model: true motifs blend into each other at their
+boundaries, a window-based latent mixes the frames on both sides of a switch, and two motifs that
+look alike in posture (e.g. rearing and a pause with the head up) can only be told apart by context.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from behavnb.codes import _with_truth
+from behavnb.segment.tables import bouts as _bouts
+
+
+def matching(confusion: pd.DataFrame) -> dict[int, int]:
+    """Found motif -> true motif, one-to-one by the Hungarian algorithm on the frame counts.
+
+    With more found than true motifs, the extra found motifs go to the true motif they overlap most.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(-confusion.to_numpy())  # rows: true, cols: found
+    mapping = {int(confusion.columns[c]): int(confusion.index[r]) for r, c in zip(rows, cols)}
+    for c in confusion.columns:
+        if int(c) not in mapping:
+            mapping[int(c)] = int(confusion[c].idxmax())
+    return mapping
+
+
+def confusion(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif", normalize: bool = True) -> pd.DataFrame:
+    """True motifs (rows) x found motifs (columns), found columns reordered to follow their Hungarian match.
+
+    ``normalize=True`` divides each row by its frame count (each row sums to 1: where the frames of one
+    true motif ended up).
+    """
+    merged = _with_truth(labels, truth)
+    merged = merged[merged[column] >= 0]
+    table = pd.crosstab(merged["true_motif"], merged[column])
+    mapping = matching(table)
+    order = sorted(table.columns, key=lambda c: (mapping[int(c)], -table.loc[mapping[int(c)], c]))
+    table = table[order]
+    table.index.name, table.columns.name = "true motif", "found motif"
+    return table.div(table.sum(axis=1), axis=0) if normalize else table
+
+
+def recovery(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif") -> dict:
+    """ARI, NMI, matched accuracy (share of frames whose found motif is Hungarian-matched to their true one)."""
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    merged = _with_truth(labels, truth)
+    merged = merged[merged[column] >= 0]
+    y, c = merged["true_motif"].to_numpy(), merged[column].to_numpy()
+    counts = pd.crosstab(y, c)
+    mapping = matching(counts)
+    matched = np.vectorize(mapping.get)(c) == y if len(c) else np.array([])
+    return {"ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
+            "matched_accuracy": float(matched.mean()) if len(c) else float("nan"),
+            "n_true": int(len(np.unique(y))), "n_found": int(len(np.unique(c))), "frames": int(len(c))}
+
+
+def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None = None, column: str = "motif") -> pd.DataFrame:
+    """Mean bout duration of each true motif against that of the found motif(s) matched to it.
+
+    One row per true motif: true_mean_s, found_mean_s (bouts of the found motifs Hungarian-matched to
+    it, extra found motifs merged into their best true motif first), ratio = found / true; plus a row
+    ``all`` over every bout. Bouts cut by the recording's ends are included on both sides alike.
+    """
+    from behavnb.segment.tables import fps_of
+
+    fps = float(fps) if fps else fps_of(labels)
+    merged = _with_truth(labels, truth)  # the frames both tables have, with the labels' session/individual
+    ok = merged[column] >= 0
+    mapping = matching(pd.crosstab(merged.loc[ok, "true_motif"], merged.loc[ok, column]))
+    found = merged.assign(motif=np.where(ok, merged[column].map(lambda v: mapping.get(int(v), -1)), -1))
+    fb = _bouts(found, fps)
+    tb = _bouts(merged.assign(motif=merged["true_motif"].astype(np.int64)), fps)
+    rows = []
+    for m in sorted(tb["motif"].unique()):
+        tm, fm = tb.loc[tb["motif"] == m, "duration_s"], fb.loc[fb["motif"] == m, "duration_s"]
+        rows.append({"true_motif": str(m), "true_mean_s": tm.mean(), "found_mean_s": fm.mean() if len(fm) else np.nan,
+                     "true_bouts": len(tm), "found_bouts": len(fm)})
+    rows.append({"true_motif": "all", "true_mean_s": tb["duration_s"].mean(), "found_mean_s": fb["duration_s"].mean(),
+                 "true_bouts": len(tb), "found_bouts": len(fb)})
+    out = pd.DataFrame(rows).set_index("true_motif")
+    out["ratio"] = out["found_mean_s"] / out["true_mean_s"]
+    return out
+

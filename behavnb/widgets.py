@@ -1,0 +1,241 @@
+"""ipywidgets for browsing motifs: ``MotifBrowser``.
+
+Pick a motif (or, for VQ-MAP codes, a type and a subtype) and see its usage per group, its panels
+(typical trajectory, variability, kinematics, bout durations), N random instances animated as
+skeletons with play/slider controls, and the video of each instance when its session has one.
+Selecting points in the UMAP (box or lasso) shows the instances those frames belong to.
+
+Without a live frontend (papermill, nbmake, an HTML export) the browser still shows something: its
+display carries a static snapshot (PNG of the panels and the instance grid) next to the widget view.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import ParameterError
+
+
+def _png(fig, dpi: int = 72) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _motif_options(data) -> list[tuple[str, int]]:
+    return [(f"{m}: {data.name(m)} ({data.share.get(m, 0):.1%})", m) for m in data.motifs]
+
+
+class MotifBrowser:
+    """Browse the motifs of a ``segment.MotifData``.
+
+    Parameters
+    ----------
+    data : ``segment.MotifData`` (labels, cleaned poses, features, sessions, names).
+    umap : optional ``segment.umap_table`` for the linked UMAP view.
+    n_instances : instances shown at once.
+    max_frames : longest animation (frames); longer instances are cut.
+    seed : first sample of instances ("new instances" draws the next).
+
+    Attributes
+    ----------
+    shown : the bouts table rows currently shown (session, individual, motif, start, end, ...).
+    last_update_s : seconds the last selection took to redraw everything.
+    """
+
+    def __init__(self, data, umap: pd.DataFrame | None = None, *, n_instances: int = 8, max_frames: int = 90,
+                 seed: int = 0, dpi: int = 72):
+        import ipywidgets as w
+
+        if not data.motifs:
+            raise ParameterError("no labelled frames: nothing to browse.")
+        self.data, self.umap_table, self.n, self.max_frames, self.seed, self.dpi = data, umap, n_instances, max_frames, seed, dpi
+        self.shown = data.bouts.iloc[:0]
+        self.selected_points = np.array([], dtype=int)
+        self.last_update_s = float("nan")
+        self._clips, self._videos, self._frame_cache = [], [], {}
+        from behavnb.plot.poses import default_skeleton
+
+        first = next(iter(data.cleaned.values()))
+        self._keypoints = [str(k) for k in first["keypoint"].values]
+        self._edges = default_skeleton(first)
+
+        vq = bool(data.n_subtypes) and "type" in data.labels and "subtype" in data.labels
+        self.motif_w = w.Dropdown(options=_motif_options(data), value=data.motifs[0], description="motif",
+                                  layout=w.Layout(width="340px"))
+        controls = [self.motif_w]
+        if vq:
+            nt = int(data.labels["type"].max()) + 1
+            self.type_w = w.Dropdown(options=[("any", -1)] + [(str(t), t) for t in range(nt)], value=-1, description="type",
+                                     layout=w.Layout(width="150px"))
+            self.subtype_w = w.Dropdown(options=[("any", -1)] + [(str(s), s) for s in range(data.n_subtypes)], value=-1,
+                                        description="subtype", layout=w.Layout(width="170px"))
+            self.type_w.observe(self._on_type, names="value")
+            self.subtype_w.observe(self._on_type, names="value")
+            controls += [self.type_w, self.subtype_w]
+        self.new_w = w.Button(description="new instances", icon="refresh")
+        self.new_w.on_click(lambda _: self.resample())
+        controls.append(self.new_w)
+        self.play_w = w.Play(value=0, min=0, max=1, step=1, interval=100, description="play")
+        self.frame_w = w.IntSlider(value=0, min=0, max=1, description="frame", continuous_update=True)
+        w.jslink((self.play_w, "value"), (self.frame_w, "value"))
+        self.frame_w.observe(lambda ch: self._draw_frame(), names="value")
+        self.status_w = w.HTML()
+        self.panel_w = w.Image(format="png")
+        self.grid_w = w.Image(format="png")
+        self.motif_w.observe(lambda ch: self._update(), names="value")
+        parts = [w.HBox(controls), self.status_w, self.panel_w, w.HBox([self.play_w, self.frame_w]), self.grid_w]
+        self.umap_w = None
+        if umap is not None:
+            self.umap_w = self._umap_widget(umap)
+            if self.umap_w is not None:
+                parts.insert(2, self.umap_w)
+        self.widget = w.VBox(parts)
+        self._update()
+
+    # selection -------------------------------------------------------------------------------------------
+    @property
+    def motif(self) -> int:
+        return int(self.motif_w.value)
+
+    @motif.setter
+    def motif(self, value: int) -> None:
+        if int(value) not in self.data.motifs:
+            raise ParameterError(f"motif {value} has no frames; choose one of {self.data.motifs}.")
+        self.motif_w.value = int(value)
+
+    def _on_type(self, change=None) -> None:
+        t, s = self.type_w.value, self.subtype_w.value
+        if t >= 0 and s >= 0:
+            m = t * self.data.n_subtypes + s
+            if m in self.data.motifs:
+                self.motif = m
+            else:
+                self.status_w.value = f"<b>type {t}, subtype {s}</b> is never used."
+        elif t >= 0 or s >= 0:  # one level only: instances of any motif with that type (or subtype)
+            col, v = ("type", t) if t >= 0 else ("subtype", s)
+            b = self.data.bouts_of(col)
+            self._show(b[b["motif"] == v].sample(min(self.n, int((b["motif"] == v).sum())), random_state=self.seed)
+                       if (b["motif"] == v).any() else b.iloc[:0], f"{col} {v}")
+
+    def resample(self) -> None:
+        """Draw new random instances of the current motif."""
+        self.seed += 1
+        self._update()
+
+    def select_points(self, indices: Sequence[int]) -> None:
+        """Show the instances of the selected UMAP points (row numbers of the UMAP table), as a lasso does."""
+        if self.umap_table is None:
+            raise ParameterError("this browser has no UMAP table; pass umap=segment.umap_table(...).")
+        idx = np.asarray(indices, dtype=int)
+        self.selected_points = idx
+        pts = self.umap_table.iloc[idx]
+        if pts.empty:
+            self._update()
+            return
+        b = self.data.bouts
+        hits = []
+        for s, ind, f in zip(pts["session"], pts["individual"], pts["frame"]):
+            sel = b[(b["session"] == s) & (b["individual"] == ind) & (b["start"] <= f) & (b["end"] >= f)]
+            if len(sel):
+                hits.append(sel.index[0])
+            if len(set(hits)) >= self.n:
+                break
+        chosen = b.loc[list(dict.fromkeys(hits))]
+        top = pts["motif"][pts["motif"] >= 0].mode()
+        if len(top):
+            self.motif_w.unobserve_all("value")
+            self.motif_w.value = int(top.iloc[0]) if int(top.iloc[0]) in self.data.motifs else self.motif_w.value
+            self.motif_w.observe(lambda ch: self._update(), names="value")
+        self._show(chosen, f"{len(idx)} selected points")
+
+    def _umap_widget(self, table: pd.DataFrame):
+        try:
+            import plotly.graph_objects as go
+        except ImportError:
+            return None
+        try:
+            fw = go.FigureWidget()
+        except Exception:  # plotly without anywidget: the static UMAP in the notebook still works
+            return None
+        t = table
+        fw.add_scattergl(x=t["umap_1"], y=t["umap_2"], mode="markers",
+                         marker={"size": 3, "color": t["motif"], "colorscale": "Turbo"},
+                         text=[f"{s} {i} frame {f}, motif {m}" for s, i, f, m in zip(t["session"], t["individual"], t["frame"], t["motif"])],
+                         hoverinfo="text")
+        fw.update_layout(width=520, height=420, dragmode="lasso", margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         title="UMAP: lasso points to see their instances")
+        fw.data[0].on_selection(lambda trace, points, state: self.select_points(points.point_inds))
+        return fw
+
+    # drawing ----------------------------------------------------------------------------------------------
+    def _update(self) -> None:
+        m = self.motif
+        t0 = time.perf_counter()
+        self.panel_w.value = _png(self._panel(m), self.dpi)
+        inst = self.data.instances(m, self.n, self.seed)
+        self._show(inst, f"motif {m}", t0=t0)
+
+    def _panel(self, m: int):
+        from behavnb.plot.motifs import motif_panel
+
+        return motif_panel(self.data, m, n_instances=max(self.n, 12), seed=self.seed, edges=self._edges)
+
+    def _show(self, inst: pd.DataFrame, what: str, t0: float | None = None) -> None:
+        t0 = t0 or time.perf_counter()
+        self.shown = inst.reset_index(drop=True)
+        self._clips = [c[: self.max_frames] for c in self.data.clips(self.shown)] if len(self.shown) else []
+        self._videos = []
+        for row in self.shown.itertuples(index=False):
+            v = self.data.video_clip(row)
+            self._videos.append(v[: self.max_frames] if v is not None else None)
+        self._frame_cache = {}
+        longest = max((len(c) for c in self._clips), default=1)
+        self.play_w.max = self.frame_w.max = max(longest - 1, 1)
+        self.frame_w.value = 0
+        self._draw_frame()
+        self.last_update_s = time.perf_counter() - t0
+        n_video = sum(v is not None and len(v) > 0 for v in self._videos)
+        video_note = f"{n_video} with video" if n_video else "skeletons only (no video for these sessions)"
+        self.status_w.value = (f"<b>{what}</b>: {len(self.shown)} instances ({video_note}); "
+                               f"{', '.join(f'{r.session} {r.start}-{r.end}' for r in self.shown.head(4).itertuples())}"
+                               f"{' …' if len(self.shown) > 4 else ''}")
+
+    def _draw_frame(self) -> None:
+        from behavnb.plot.motifs import render_instances
+
+        f = int(self.frame_w.value)
+        if f not in self._frame_cache:
+            if not self._clips:
+                import matplotlib.pyplot as plt
+
+                fig = plt.figure(figsize=(4, 1))
+                fig.text(0.5, 0.5, "no instances", ha="center")
+            else:
+                fig = render_instances(self._clips, self._keypoints, frame=f, edges=self._edges, video=self._videos,
+                                       title=f"frame {f} after onset")
+            self._frame_cache[f] = _png(fig, self.dpi)
+        self.grid_w.value = self._frame_cache[f]
+
+    # display ----------------------------------------------------------------------------------------------
+    def snapshot_html(self) -> str:
+        """The current state as static HTML (panels and instance grid as PNG)."""
+        imgs = "".join(f'<img src="data:image/png;base64,{base64.b64encode(b).decode()}" style="max-width:100%"/>'
+                       for b in (self.panel_w.value, self.grid_w.value) if b)
+        return f"<div><p>{self.status_w.value}</p>{imgs}</div>"
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs) or {}
+        bundle = dict(bundle)
+        bundle["text/html"] = self.snapshot_html()
+        bundle["text/plain"] = f"MotifBrowser: motif {self.motif}, {len(self.shown)} instances"
+        return bundle

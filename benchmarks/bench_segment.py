@@ -1,0 +1,172 @@
+"""Motif segmentation speed: ``segment.MotifModel`` fits on 1 hour of latents, and UMAP on a subsample.
+
+    . .venv/bin/activate
+    python benchmarks/bench_segment.py [--frames 108000] [--dims 30] [--sessions 6] [--k 15]
+
+Data: 1 hour at 30 fps (108,000 frames) x 30 latent dimensions, sampled from a sticky 15-state Gaussian
+HMM (seeded): each state has random means (N(0, 0.4^2) per dimension) and its own diagonal noise (standard
+deviations uniform in 0.4-1.0), temporally smooth as windowed VAE latents are (AR(1), lag-1 correlation 0.8);
+bouts are geometric with a mean of 30 frames (1 s). The states overlap: k-means alone recovers them with
+an ARI of about 0.75, so EM has real work to do. The sequence is split
+into ``--sessions`` sessions (6 x 18,000 frames), each a ``(time, latent)`` DataArray with the attributes
+``embed`` writes (model, model_id, window), as ``project.read_latents`` gives them.
+
+Timed, once each (fit on all sessions, then ``predict`` of every frame):
+
+- ``MotifModel("kmeans", 15)``;
+- ``MotifModel("hmm", 15, covariance="diag")`` and ``covariance="tied"`` (default n_iter=50, tol=1e-4);
+- ``MotifModel("gmm", 15, covariance="diag")``;
+- ``umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0).fit_transform`` on a seeded 30,000-frame
+  subsample: the first call in the process includes numba's JIT compilation, the second call (new
+  UMAP object, same data) does not.
+
+ARI against the planted states is printed as a sanity check (not a target). Targets: kmeans <= 10 s,
+HMM diag <= 60 s, UMAP on 30k frames <= 60 s (fit + predict for the motif models; the second UMAP call).
+The last stdout line is JSON; the markdown table is printed above it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+
+import numpy as np
+
+TARGETS = {"kmeans": 10.0, "hmm diag": 60.0, "umap 30k (2nd call)": 60.0}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name"):
+                cpu = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = f", {int(fh.readline().split()[1]) / 2**20:.0f} GB RAM"
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical CPUs{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def sample_hmm(n_frames: int, dims: int, n_states: int, mean_bout: float, rho: float = 0.8, seed: int = 0):
+    """(states, latents): a sticky Gaussian HMM sample (geometric bouts, next state uniform among the others)
+    with per-state means and diagonal AR(1) noise."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    means = rng.normal(0.0, 0.4, (n_states, dims))
+    sds = rng.uniform(0.4, 1.0, (n_states, dims))
+    lengths = rng.geometric(1.0 / mean_bout, size=int(3 * n_frames / mean_bout) + 10)
+    n_bouts = int(np.searchsorted(np.cumsum(lengths), n_frames)) + 1
+    lengths = lengths[:n_bouts]
+    jumps = rng.integers(1, n_states, n_bouts)  # never the same state twice in a row
+    seq = (rng.integers(n_states) + np.cumsum(jumps)) % n_states
+    states = np.repeat(seq, lengths)[:n_frames]
+    noise = lfilter([np.sqrt(1 - rho**2)], [1.0, -rho], rng.normal(size=(n_frames, dims)), axis=0)  # unit variance
+    x = means[states] + noise * sds[states]
+    return states, x
+
+
+def latents(states: np.ndarray, x: np.ndarray, n_sessions: int, fps: float) -> tuple[dict, object]:
+    import pandas as pd
+    import xarray as xr
+
+    out, truth = {}, []
+    for i, (s, xs) in enumerate(zip(np.array_split(states, n_sessions), np.array_split(x, n_sessions))):
+        name = f"session_{i}"
+        out[name] = xr.DataArray(xs.astype(np.float32), dims=("time", "latent"),
+                                 coords={"time": np.arange(len(xs)) / fps, "latent": np.arange(xs.shape[1])},
+                                 attrs={"model": "vame", "model_id": "bench", "window": 30})
+        truth.append(pd.DataFrame({"session": name, "individual": "individual_0", "frame": np.arange(len(s)),
+                                   "motif": s}))
+    return out, pd.concat(truth, ignore_index=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, default=108_000, help="frames in all (default: 1 h at 30 fps)")
+    ap.add_argument("--dims", type=int, default=30)
+    ap.add_argument("--sessions", type=int, default=6)
+    ap.add_argument("--k", type=int, default=15, help="planted states and motifs fitted")
+    ap.add_argument("--fps", type=float, default=30.0)
+    ap.add_argument("--umap-frames", type=int, default=30_000)
+    ap.add_argument("--no-umap", action="store_true")
+    args = ap.parse_args(argv)
+
+    import hmmlearn
+    import sklearn
+
+    import behavnb
+    from behavnb import segment
+
+    print(f"machine: {machine()}", flush=True)
+    states, x = sample_hmm(args.frames, args.dims, args.k, mean_bout=30.0, seed=0)
+    lat, truth = latents(states, x, args.sessions, args.fps)
+    print(f"data: {args.frames:,} frames x {args.dims} dims, {args.sessions} sessions, {args.k} planted states", flush=True)
+
+    configs = [("kmeans", dict(method="kmeans")),
+               ("hmm diag", dict(method="hmm", covariance="diag")),
+               ("hmm tied", dict(method="hmm", covariance="tied")),
+               ("gmm diag", dict(method="gmm", covariance="diag"))]
+    rows, results = [], {"machine": machine(), "frames": args.frames, "dims": args.dims, "sessions": args.sessions,
+                         "k": args.k, "versions": {"behavnb": behavnb.__version__, "numpy": np.__version__,
+                                                   "scikit-learn": sklearn.__version__, "hmmlearn": hmmlearn.__version__}}
+    for name, kw in configs:
+        t0 = time.perf_counter()
+        model = segment.MotifModel(n_motifs=args.k, **kw).fit(lat)
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        labels = model.predict(lat)
+        t_pred = time.perf_counter() - t0
+        rec = segment.recovery(labels, truth)
+        extra = ""
+        if kw["method"] == "hmm":
+            extra = f"{model.model_.monitor_.iter} EM iterations, converged={model.converged_}"
+        total = t_fit + t_pred
+        target = TARGETS.get(name)
+        ok = "" if target is None else ("yes" if total <= target else "no")
+        rows.append(f"| MotifModel {name} (k={args.k}) | {t_fit:.2f} | {t_pred:.2f} | {total:.2f} | "
+                    f"{'<= %g s' % target if target else '-'} | {ok} | ARI {rec['ari']:.3f}{'; ' + extra if extra else ''} |")
+        results[name] = {"fit_s": t_fit, "predict_s": t_pred, "total_s": total, "ari": rec["ari"]}
+        print(rows[-1], flush=True)
+
+    if not args.no_umap:
+        import warnings
+
+        import umap
+
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # random_state -> 1 thread
+        rng = np.random.default_rng(1)
+        sub = x[np.sort(rng.choice(len(x), min(args.umap_frames, len(x)), replace=False))].astype(np.float32)
+        times = []
+        for call in ("1st call (with numba JIT)", "2nd call"):
+            t0 = time.perf_counter()
+            umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0).fit_transform(sub)
+            times.append(time.perf_counter() - t0)
+            target = TARGETS.get("umap 30k (2nd call)") if call == "2nd call" else None
+            ok = "" if target is None else ("yes" if times[-1] <= target else "no")
+            rows.append(f"| UMAP {len(sub):,} frames, {call} | - | - | {times[-1]:.2f} | "
+                        f"{'<= %g s' % target if target else '-'} | {ok} | umap-learn {umap.__version__} |")
+            print(rows[-1], flush=True)
+        results["umap"] = {"frames": len(sub), "first_call_s": times[0], "second_call_s": times[1],
+                           "version": umap.__version__}
+
+    print()
+    print(f"machine: {machine()}")
+    print(f"versions: {json.dumps(results['versions'])}")
+    print("| step | fit (s) | predict (s) | total (s) | target | ok | notes |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
