@@ -88,6 +88,27 @@ class Project:
     def labels_path(self, name: str) -> Path:
         return self.motifs_dir(name) / "labels.parquet"
 
+    def motif_names_path(self, name: str) -> Path:
+        """``motifs/<name>/motif_names.csv``: the user-edited motif -> name, note table plots read."""
+        return self.motifs_dir(name) / "motif_names.csv"
+
+    def find_motifs(self, prefix: str = "") -> str:
+        """The most recently written ``motifs/<name>/`` whose name starts with ``prefix`` (e.g. "vame-hmm")."""
+        found = sorted((p for p in (self.root / "motifs").glob(f"{prefix}*") if (p / "labels.parquet").exists()),
+                       key=lambda p: (p / "labels.parquet").stat().st_mtime)
+        if not found:
+            raise PoseFileNotFoundError(f"{self.root / 'motifs'}: no motif labels named {prefix!r}*; run notebook "
+                                        f"06_segment first (or pass the folder name).")
+        return found[-1].name
+
+    def read_labels(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
+        path = self.labels_path(name)
+        if not path.exists():
+            raise PoseFileNotFoundError(f"{path}: no labels; run notebook 06_segment first.")
+        return pd.read_parquet(path)
+
     @property
     def qc_csv(self) -> Path:
         return self.root / "clean" / "qc.csv"

@@ -590,8 +590,7 @@ def test_write_names_vq_defaults(tmp_path):
     ("motif,note\n0,x\n", "needs 'motif' and 'name'"),
     ("id,name\n0,a\n", "needs 'motif' and 'name'"),
     ("motif,name\n0,a\none,b\n", r"whole number; rows \[3\]"),
-    pytest.param("motif,name\n0,a\n1.5,b\n", "whole number", marks=pytest.mark.xfail(
-        strict=True, reason="names._read truncates 1.5 to 1 (pd.to_numeric then astype(int)); see report")),
+    ("motif,name\n0,a\n1.5,b\n", "whole number"),
 ])
 def test_read_names_bad_files(tmp_path, text, match):
     """A names table with duplicate motifs, missing columns or non-integer motifs is a ParameterError naming the file;

@@ -27,7 +27,7 @@ def find_video(pose_file: str | Path | None = None, video: str | Path | None = N
             raise PoseFileNotFoundError(f"{p}: video not found. Fix the 'video' column of the sessions table or "
                                         f"leave it empty (the browser then shows skeletons only).")
         return p
-    if pose_file is None:
+    if pose_file is None or str(pose_file) in ("", "nan", "None"):
         return None
     pose_file = Path(pose_file)
     stem = pose_file.name.split(".")[0]

@@ -150,8 +150,7 @@ def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, name
     ok = labels["motif"] >= 0
     k = int(labels.loc[ok, "motif"].max()) + 1 if ok.any() else 1
     colours = motif_colours(k)
-    cmap = ListedColormap(colours)
-    cmap.set_bad("white")
+    cmap = ListedColormap(colours).with_extremes(bad="white")
     keys = labels[["session", "individual"]].drop_duplicates()
     keys["group"] = keys["session"].map(groups).fillna("all") if groups else "all"
     gs = sorted(keys["group"].unique())

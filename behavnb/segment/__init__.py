@@ -5,11 +5,14 @@
 - ``choose_k`` / ``suggest_k`` (``choose``): stability, the usage rule, held-out likelihood;
 - ``recovery``, ``confusion``, ``bout_comparison`` (``recovery``): against known motifs (synthetic data);
 - ``write_names`` / ``read_names`` (``names``): the user-edited ``motif_names.csv``;
-- ``instances``, ``instance_poses``, ``motif_features``, ``umap_table`` (``views``): what the browser shows.
+- ``instances``, ``instance_poses``, ``motif_features``, ``umap_table``, ``MotifData`` (``views``): what the
+  browser and the gallery show;
+- ``write_motifs`` (``outputs``): one segmentation to ``motifs/<name>/``.
 """
 
 from behavnb.segment.choose import choose_k, split_tail, suggest_k
 from behavnb.segment.model import COVARIANCES, METHODS, MotifModel
+from behavnb.segment.outputs import write_motifs
 from behavnb.segment.names import default_name, read_names, write_names
 from behavnb.segment.recovery import bout_comparison, confusion, matching, recovery
 from behavnb.segment.views import (DEFAULT_FEATURES, MotifData, instance_clip, instance_poses, instances, motif_features,
@@ -18,5 +21,5 @@ from behavnb.segment.tables import bout_stats, bouts, fps_of, label_arrays, onse
 
 __all__ = ["MotifModel", "METHODS", "COVARIANCES", "usage", "usage_matrix", "bouts", "bout_stats", "onsets",
            "label_arrays", "fps_of", "choose_k", "suggest_k", "split_tail", "recovery", "confusion", "matching",
-           "bout_comparison", "write_names", "read_names", "default_name", "instances", "instance_clip", "instance_poses",
+           "bout_comparison", "write_motifs", "write_names", "read_names", "default_name", "instances", "instance_clip", "instance_poses",
            "typical_trajectory", "motif_features", "umap_table", "DEFAULT_FEATURES", "MotifData"]

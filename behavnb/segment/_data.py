@@ -53,6 +53,10 @@ def sequences(latents: Mapping[str, object]) -> tuple[list[Sequence], dict]:
         else:
             parts = [("individual_0", da)]
         for ind, d in parts:
+            if hasattr(d, "dims"):
+                if "time" not in d.dims or d.ndim != 2:
+                    raise ParameterError(f"session {s!r}: latents must have dims (time, latent), got {d.dims}.")
+                d = d.transpose("time", ...)
             x = np.asarray(getattr(d, "values", d), dtype=np.float64)
             if x.ndim != 2:
                 raise ParameterError(f"session {s!r}: latents must be (time, latent), got shape {x.shape}.")

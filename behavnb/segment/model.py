@@ -50,7 +50,8 @@ class MotifModel:
         outweigh weak priors, so values below ~1 change little; 10 lengthens bouts towards the true ones
         on the synthetic cohort (bout ratio 0.69 -> 0.74, ARI 0.65 -> 0.68) and makes EM converge faster.
     fit_on : "pooled" (one model for all sessions, motifs comparable everywhere) or "session".
-    n_init : k-means restarts (also used to initialise the hmm).
+    n_init : k-means restarts (also used to initialise the hmm). The k-means objective is flat on VAE latents:
+        restarts reach near-equal inertia with different partitions, so keep this at 10 or more.
     n_iter, tol : EM budget of hmm and gmm; ``tol`` is the gain in log-likelihood per frame below which EM stops.
     max_fit_frames : kmeans/gmm fit on a seeded subsample of this many frames (labels cover all frames).
     level : vq only: "motif" (type x subtype), "type" or "subtype".
@@ -66,7 +67,7 @@ class MotifModel:
     """
 
     def __init__(self, method: str = "hmm", n_motifs: int | None = 15, *, covariance: str = "tied", sticky: float = 0.0,
-                 fit_on: str = "pooled", n_init: int = 3, n_iter: int = 50, tol: float = 1e-4,
+                 fit_on: str = "pooled", n_init: int = 10, n_iter: int = 50, tol: float = 1e-4,
                  max_fit_frames: int = 200_000, level: str = "motif", seed: int = 0):
         if method not in METHODS:
             raise ParameterError(f"unknown motif method {method!r}; use one of {list(METHODS)}.")
@@ -163,6 +164,9 @@ class MotifModel:
             raise ParameterError("no run of two or more consecutive frames with latents: the HMM has nothing to learn from.")
         x, lengths = np.concatenate(runs), np.array([len(r) for r in runs])
         k = self.n_motifs_
+        if len(x) < k:
+            raise ParameterError(f"n_motifs={k} is more than the {len(x)} frames in runs of two or more consecutive "
+                                 f"frames with a latent (the HMM learns from those only): choose k below that.")
         km = self._kmeans(x, seed)
         y = km.predict(x)
         d = x.shape[1]

@@ -47,19 +47,20 @@ def _read(path: Path) -> pd.DataFrame:
     if not {"motif", "name"} <= set(table.columns):
         raise ParameterError(f"{path}: columns {list(table.columns)}; a motif names table needs 'motif' and 'name' "
                              f"(and optionally 'note'). Delete it to get a fresh template.")
-    bad = pd.to_numeric(table["motif"], errors="coerce")
-    if bad.isna().any():
-        raise ParameterError(f"{path}: motif must be a whole number; rows {list(table.index[bad.isna()] + 2)} are not.")
-    table["motif"] = bad.astype(int)
+    num = pd.to_numeric(table["motif"], errors="coerce")
+    bad = num.isna() | (num != num.round())
+    if bad.any():
+        raise ParameterError(f"{path}: motif must be a whole number; rows {list(table.index[bad] + 2)} are not.")
+    table["motif"] = num.astype(int)
     dup = table.loc[table["motif"].duplicated(), "motif"].tolist()
     if dup:
         raise ParameterError(f"{path}: motif(s) {dup} are listed twice; keep one row per motif.")
     if "note" not in table:
         table["note"] = ""
-    return table[["motif", "name", "note"]]
+    return table[["motif", "name", "note"] + [c for c in table.columns if c not in ("motif", "name", "note")]]
 
 
-def read_names(path: str | Path) -> dict[int, str]:
-    """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to ``motif <n>``)."""
+def read_names(path: str | Path, n_subtypes: int | None = None) -> dict[int, str]:
+    """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to the default name)."""
     table = _read(Path(path))
-    return {int(m): (n.strip() or default_name(int(m))) for m, n in zip(table["motif"], table["name"])}
+    return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"])}

@@ -42,6 +42,8 @@ def usage(labels: pd.DataFrame, n_motifs: int | None = None, column: str = "moti
     labels = _check(labels, column)
     ok = labels[labels[column] >= 0]
     k = int(n_motifs) if n_motifs is not None else int(ok[column].max()) + 1 if len(ok) else 0
+    if len(ok) and int(ok[column].max()) >= k:
+        raise ParameterError(f"the labels use motif {int(ok[column].max())} but n_motifs={k}: pass n_motifs above it.")
     counts = ok.groupby(KEYS + [column]).size().unstack(column, fill_value=0)
     groups = labels[KEYS].drop_duplicates()
     counts = counts.reindex(columns=range(k), fill_value=0).reindex(

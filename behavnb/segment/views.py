@@ -150,7 +150,11 @@ def umap_table(latents: Mapping[str, object], labels: pd.DataFrame, *, n: int = 
             table[c] = lab[c].reindex(idx).fillna(-1).astype(int).to_numpy()
     if sessions is not None and "group" in sessions:
         table["group"] = table["session"].map(sessions.set_index("session")["group"].astype(str)).fillna("?")
-    emb = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, verbose=False).fit_transform(x)
+    import warnings
+
+    with warnings.catch_warnings():  # a seed makes umap single-threaded, and it says so every time
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+        emb = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, verbose=False).fit_transform(x)
     table["umap_1"], table["umap_2"] = emb[:, 0], emb[:, 1]
     return table
 
