@@ -205,3 +205,29 @@ def test_motif_data_bad_inputs(cohort):
     empty = cohort["labels"].assign(motif=-1)
     with pytest.raises(ParameterError, match="nothing to browse"):
         bn.widgets.MotifBrowser(segment.MotifData(empty, cohort["cleaned"]))
+
+
+def test_missing_video_file_falls_back_to_skeletons(cohort, tmp_path):
+    """A sessions table naming a video that does not exist: a warning naming it, and skeletons only."""
+    sessions = cohort["sessions"].assign(video=str(tmp_path / "gone.mp4"))
+    data = segment.MotifData(cohort["labels"], cohort["cleaned"], sessions=sessions)
+    with pytest.warns(DataWarning, match="gone.mp4"):
+        b = bn.widgets.MotifBrowser(data, n_instances=2)
+    assert all(v is None for v in b._videos) and "skeletons only" in b.status_w.value
+
+
+def test_browser_vq_type_and_subtype(cohort):
+    """For VQ labels the browser offers type and subtype; picking a type alone shows bouts of that type."""
+    lab = cohort["labels"].copy()
+    lab["type"] = lab["motif"] % 2
+    lab["subtype"] = lab["motif"]
+    lab["motif"] = lab["type"] * 3 + lab["subtype"]
+    data = segment.MotifData(lab, cohort["cleaned"], n_subtypes=3)
+    assert data.name(int(lab["motif"].iloc[0])).startswith("t")
+    b = bn.widgets.MotifBrowser(data, n_instances=3)
+    b.type_w.value = 1
+    assert len(b.shown) and (b.shown["motif"] == 1).all()  # bouts of the type column
+    t, s = divmod(data.motifs[-1], 3)
+    b.subtype_w.value = s
+    b.type_w.value = t
+    assert b.motif == data.motifs[-1] and (b.shown["motif"] == data.motifs[-1]).all()

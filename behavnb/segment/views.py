@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from behavnb.errors import ParameterError
+from behavnb.errors import ParameterError, PoseFileNotFoundError
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -237,7 +237,15 @@ class MotifData:
         vid = None
         if self.sessions is not None and session in set(self.sessions["session"].astype(str)):
             row = self.sessions.set_index(self.sessions["session"].astype(str)).loc[session]
-            path = find_video(row.get("file"), row.get("video") if "video" in row else None)
+            try:
+                path = find_video(row.get("file"), row.get("video") if "video" in row else None)
+            except PoseFileNotFoundError as exc:  # a browser should still show the skeletons
+                import warnings
+
+                from behavnb.errors import DataWarning
+
+                warnings.warn(f"session {session!r}: {exc} Showing skeletons only.", DataWarning, stacklevel=2)
+                path = None
             if path is not None:
                 n = int(self.cleaned[session].sizes["time"]) if session in self.cleaned else None
                 vid = Video(path, n, self.video_tolerance)
