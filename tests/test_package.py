@@ -29,7 +29,8 @@ def test_resources_found():
 def test_environment_yml_matches_pyproject():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = [d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)]
-    conda_name = {"tables": "pytables", "torch": "pytorch", "matplotlib": "matplotlib-base"}
+    conda_name = {"tables": "pytables", "torch": "pytorch", "matplotlib": "matplotlib-base",
+                  "opencv-python-headless": "py-opencv"}
 
     def split(spec: str) -> tuple[str, str]:
         name = re.split(r"[<>=!]", spec, maxsplit=1)[0].strip().lower()
