@@ -142,15 +142,7 @@ class MotifBrowser:
         if pts.empty:
             self._update()
             return
-        b = self.data.bouts
-        hits = []
-        for s, ind, f in zip(pts["session"], pts["individual"], pts["frame"]):
-            sel = b[(b["session"] == s) & (b["individual"] == ind) & (b["start"] <= f) & (b["end"] >= f)]
-            if len(sel):
-                hits.append(sel.index[0])
-            if len(set(hits)) >= self.n:
-                break
-        chosen = b.loc[list(dict.fromkeys(hits))]
+        chosen = self.data.bouts_at(pts).head(self.n)
         top = pts["motif"][pts["motif"] >= 0].mode()
         if len(top):
             self.motif_w.unobserve_all("value")

@@ -603,3 +603,20 @@ def test_read_names_bad_files(tmp_path, text, match):
     with pytest.raises(ParameterError):
         segment.write_names(path, [0, 1, 2])
     assert path.read_text() == text
+
+
+def test_names_from_truth_and_rename_defaults(tmp_path):
+    """Motifs are named after their majority true behaviour; only default names are replaced."""
+    labels = pd.DataFrame({"session": "s", "individual": "a", "frame": np.arange(6), "time": np.arange(6) / 30,
+                           "motif": [0, 0, 1, 1, 2, 2]})
+    truth = pd.DataFrame({"session": "s", "individual": "a", "frame": np.arange(6), "motif": [5, 5, 7, 7, 7, 5]})
+    names = segment.names_from_truth(labels, truth, {5: "rest", 7: "walk"})
+    assert names[0] == "rest (0)" and names[1] == "walk (1)"
+    path = segment.write_names(tmp_path / "motif_names.csv", [0, 1, 2])
+    t = pd.read_csv(path, keep_default_na=False)
+    t.loc[t["motif"] == 1, "name"] = "mine"
+    t.to_csv(path, index=False)
+    table = segment.rename_defaults(path, names, note="from truth")
+    got = segment.read_names(path)
+    assert got[0] == "rest (0)" and got[1] == "mine"
+    assert table.loc[table["motif"] == 0, "note"].item() == "from truth"

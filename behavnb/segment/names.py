@@ -64,3 +64,19 @@ def read_names(path: str | Path, n_subtypes: int | None = None) -> dict[int, str
     """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to the default name)."""
     table = _read(Path(path))
     return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"])}
+
+
+def rename_defaults(path: str | Path, names: dict[int, str], note: str = "", n_subtypes: int | None = None) -> pd.DataFrame:
+    """Give new names to the motifs that still carry their default name; names a user wrote are kept."""
+    from behavnb.project import atomic_path
+
+    path = Path(path)
+    table = _read(path)
+    untouched = table["name"] == [default_name(int(m), n_subtypes) for m in table["motif"]]
+    todo = untouched & table["motif"].isin(list(names))
+    table.loc[todo, "name"] = [names[int(m)] for m in table.loc[todo, "motif"]]
+    if note:
+        table.loc[todo, "note"] = note
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
+    return table

@@ -54,7 +54,7 @@ def recovery(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif") -
     y, c = merged["true_motif"].to_numpy(), merged[column].to_numpy()
     counts = pd.crosstab(y, c)
     mapping = matching(counts)
-    matched = np.vectorize(mapping.get)(c) == y if len(c) else np.array([])
+    matched = pd.Series(c).map(mapping).to_numpy() == y
     return {"ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
             "matched_accuracy": float(matched.mean()) if len(c) else float("nan"),
             "n_true": int(len(np.unique(y))), "n_found": int(len(np.unique(c))), "frames": int(len(c))}
@@ -73,7 +73,7 @@ def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None
     merged = _with_truth(labels, truth)  # the frames both tables have, with the labels' session/individual
     ok = merged[column] >= 0
     mapping = matching(pd.crosstab(merged.loc[ok, "true_motif"], merged.loc[ok, column]))
-    found = merged.assign(motif=np.where(ok, merged[column].map(lambda v: mapping.get(int(v), -1)), -1))
+    found = merged.assign(motif=merged[column].map(mapping).fillna(-1).astype(np.int64))
     fb = _bouts(found, fps)
     tb = _bouts(merged.assign(motif=merged["true_motif"].astype(np.int64)), fps)
     rows = []
@@ -87,3 +87,12 @@ def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None
     out["ratio"] = out["found_mean_s"] / out["true_mean_s"]
     return out
 
+
+
+def names_from_truth(labels: pd.DataFrame, truth: pd.DataFrame, true_names: dict | None = None,
+                     column: str = "motif") -> dict[int, str]:
+    """``{found motif: "<true behaviour> (<motif>)"}``: each found motif named after the true behaviour most of
+    its frames belong to (synthetic data), as a starting point for ``motif_names.csv``."""
+    counts = confusion(labels, truth, column, normalize=False)
+    best = counts.idxmax(axis=0)
+    return {int(m): f"{(true_names or {}).get(int(t), str(t))} ({int(m)})" for m, t in best.items()}

@@ -208,6 +208,19 @@ class MotifData:
             cache[column] = bouts(self.labels.assign(motif=self.labels[column]), self.fps)
         return cache[column]
 
+    def bouts_at(self, points: pd.DataFrame) -> pd.DataFrame:
+        """The bouts containing each (session, individual, frame) of ``points``, in order, without repeats."""
+        b = self.bouts.sort_values(["session", "individual", "start"])
+        keys = pd.Index(pd.unique(b["session"].astype(str) + "\x1f" + b["individual"].astype(str)))
+        bk = keys.get_indexer(b["session"].astype(str) + "\x1f" + b["individual"].astype(str))
+        pk = keys.get_indexer(points["session"].astype(str) + "\x1f" + points["individual"].astype(str))
+        span = int(max(b["end"].max(), points["frame"].max())) + 1 if len(b) else 1
+        at = np.searchsorted(bk * span + b["start"].to_numpy(), pk * span + points["frame"].to_numpy(), side="right") - 1
+        ok = (pk >= 0) & (at >= 0)
+        at_ok = np.clip(at, 0, None)
+        ok &= (bk[at_ok] == pk) & (b["end"].to_numpy()[at_ok] >= points["frame"].to_numpy())
+        return b.iloc[pd.unique(at[ok])]
+
     def name(self, motif: int) -> str:
         return self.names.get(int(motif), _default_name(int(motif), self.n_subtypes))
 
