@@ -88,6 +88,10 @@ class Project:
     def labels_path(self, name: str) -> Path:
         return self.motifs_dir(name) / "labels.parquet"
 
+    def hierarchy_dir(self, name: str) -> Path:
+        """``hierarchy/<motifs name>/``: transitions.nc, tree_<method>.json, communities.csv, stability.csv, ..."""
+        return self.root / "hierarchy" / name
+
     def motif_names_path(self, name: str) -> Path:
         """``motifs/<name>/motif_names.csv``: the user-edited motif -> name, note table plots read."""
         return self.motifs_dir(name) / "motif_names.csv"

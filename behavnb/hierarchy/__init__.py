@@ -1,0 +1,109 @@
+"""Motif transitions and the hierarchy of motifs: which follow which, and which belong together.
+
+- ``transition_counts``, ``probabilities``, ``pooled``, ``group_mean``, ``stationary``, ``entropy_rate``,
+  ``animal_summary``, ``graph`` (``transitions``): per recording, never across recordings or gaps;
+- ``Tree`` and its builders ``vame_tree`` (VAME's greedy merge, 2022 and 2024 costs), ``linkage_tree`` on
+  ``transition_distance`` / ``centroid_distance`` / ``combine``, and ``vq_tree`` (``tree``); ``Tree.cut``
+  by depth or number;
+- ``bootstrap`` stability, ``community_labels`` and ``community_usage`` (``stability``);
+- ``build`` (here): one entry point that builds any method's tree from counts and usage.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from behavnb.errors import ParameterError
+from behavnb.hierarchy.stability import Stability, bootstrap, community_labels, community_usage
+from behavnb.hierarchy.transitions import (
+    animal_summary,
+    entropy_rate,
+    graph,
+    group_mean,
+    pooled,
+    probabilities,
+    stationary,
+    transition_counts,
+)
+from behavnb.hierarchy.tree import (
+    COSTS,
+    Tree,
+    centroid_distance,
+    combine,
+    linkage_tree,
+    transition_distance,
+    vame_tree,
+    vq_tree,
+)
+
+METHODS = ("vame", "linkage", "vq")
+
+
+def build(method: str, counts: np.ndarray, usage: np.ndarray, *, cost: str = "2024", linkage_method: str = "average",
+          similarity: np.ndarray | None = None, weight: float = 0.5, n_types: int | None = None,
+          n_subtypes: int | None = None) -> Tree:
+    """A motif tree from pooled bout-level counts ``(k, k)`` and usage ``(k,)``.
+
+    ``method="vame"`` (``cost`` 2022/2024/2024-symmetric); ``"linkage"`` on the transition distance, mixed
+    with ``similarity`` (a ``(k, k)`` distance from latents or kinematics, e.g. ``centroid_distance``) at
+    ``weight`` when given; ``"vq"`` the type -> subtype tree (``n_types``, ``n_subtypes``).
+    """
+    if method == "vame":
+        return vame_tree(counts, usage, cost)
+    if method == "linkage":
+        d = transition_distance(counts)
+        if similarity is not None:
+            d = combine(d, similarity, weights=[1 - weight, weight])
+        return linkage_tree(d, linkage_method)
+    if method == "vq":
+        if not n_types or not n_subtypes:
+            raise ParameterError("the 'vq' tree needs n_types and n_subtypes (the VQ-MAP latents' attributes).")
+        return vq_tree(n_types, n_subtypes)
+    raise ParameterError(f"unknown hierarchy method {method!r}; use one of {list(METHODS)}.")
+
+
+def motif_means(latents, labels, n_motifs: int | None = None) -> np.ndarray:
+    """Mean latent of each motif ``(k, latent)`` (NaN rows for motifs without frames): for ``centroid_distance``."""
+    from behavnb.segment._data import sequences
+
+    seqs, _ = sequences(latents)
+    lab = labels.set_index(["session", "individual"]).sort_values("frame")
+    k = int(n_motifs) if n_motifs is not None else int(labels["motif"].max()) + 1
+    sums, counts = None, np.zeros(k)
+    for q in seqs:
+        y = lab.loc[(q.session, q.individual), "motif"].to_numpy()
+        ok = (y >= 0) & np.isfinite(q.x).all(axis=1)
+        if sums is None:
+            sums = np.zeros((k, q.x.shape[1]))
+        np.add.at(sums, y[ok], q.x[ok])
+        counts += np.bincount(y[ok], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts[:, None]
+
+
+def cut_stability(counts: np.ndarray, usage: np.ndarray, build_fn, ns, *, n_boot: int = 100, seed: int = 0,
+                  progress: bool = True):
+    """Bootstrap stability score for each number of communities in ``ns``: a table n, score, min_community."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    rows = []
+    for n in tqdm(list(ns), desc="stability per cut", disable=not progress):
+        st = bootstrap(counts, usage, build_fn, n=int(n), n_boot=n_boot, seed=seed, progress=False)
+        rows.append({"n": int(n), "score": st.score, "min_community": float(st.table["stability"].min())})
+    return pd.DataFrame(rows)
+
+
+def suggest_cut(scores, min_score: float = 0.9, min_n: int = 3) -> int:
+    """The fewest communities (at least ``min_n``) whose stability score reaches ``min_score``; else the most
+    stable. Cuts into nearly single motifs are always stable, so the most stable cut alone is not the answer."""
+    ok = scores[(scores["n"] >= min_n) & (scores["score"] >= min_score)]
+    if len(ok):
+        return int(ok["n"].min())
+    pool = scores[scores["n"] >= min_n] if (scores["n"] >= min_n).any() else scores
+    return int(pool.loc[pool["score"].idxmax(), "n"])
+
+
+__all__ = ["motif_means", "cut_stability", "suggest_cut", "transition_counts", "probabilities", "pooled", "group_mean", "stationary", "entropy_rate", "animal_summary",
+           "graph", "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
+           "COSTS", "METHODS", "build", "bootstrap", "Stability", "community_labels", "community_usage"]

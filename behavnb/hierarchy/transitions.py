@@ -1,0 +1,142 @@
+"""Motif-to-motif transitions per recording: counts, probabilities, group averages, entropy rate, graph.
+
+A transition is a pair of consecutive frames (``self_transitions=True``, frame level) or of consecutive
+bouts (``self_transitions=False``, bout level: a motif never follows itself) inside one recording (session
+and animal). Frames without a label (-1) and gaps in the frame numbers break the sequence: nothing is
+counted into or out of them, and nothing crosses from one recording to the next.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import DataWarning, ParameterError
+
+KEYS = ["session", "individual"]
+
+
+def _sorted(labels: pd.DataFrame, column: str) -> pd.DataFrame:
+    need = set(KEYS) | {"frame", column}
+    if not need <= set(labels.columns):
+        raise ParameterError(f"not a labels table: missing {sorted(need - set(labels.columns))}.")
+    return labels.sort_values(KEYS + ["frame"], kind="stable")
+
+
+def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self_transitions: bool = True,
+                      column: str = "motif", warn: bool = True):
+    """Counts ``(recording, from, to)`` as an xarray DataArray with ``session``/``individual`` coords per recording.
+
+    Vectorised over the whole table: one ``np.add.at`` for every recording at once. A recording with no
+    transition between different motifs (one motif throughout) gets a warning, and its bout-level matrix
+    is all zeros.
+    """
+    import xarray as xr
+
+    lab = _sorted(labels, column)
+    m = lab[column].to_numpy().astype(np.int64)
+    f = lab["frame"].to_numpy()
+    rec_keys = pd.MultiIndex.from_frame(lab[KEYS].astype(str))
+    rec, uniq = pd.factorize(rec_keys)
+    k = int(n_motifs) if n_motifs is not None else int(m.max()) + 1 if (m >= 0).any() else 1
+    if (m >= k).any():
+        raise ParameterError(f"the labels use motif {int(m.max())} but n_motifs={k}.")
+    # consecutive pairs inside a recording, both labelled, no frame gap
+    a, b = slice(None, -1), slice(1, None)
+    ok = (rec[a] == rec[b]) & (f[b] == f[a] + 1) & (m[a] >= 0) & (m[b] >= 0)
+    src, dst, r = m[a][ok], m[b][ok], rec[a][ok]
+    if not self_transitions:
+        change = src != dst
+        src, dst, r = src[change], dst[change], r[change]
+    counts = np.zeros((len(uniq), k, k), np.int64)
+    np.add.at(counts, (r, src, dst), 1)
+    offdiag = counts.sum(axis=(1, 2)) - np.trace(counts, axis1=1, axis2=2)
+    if warn and (offdiag == 0).any():
+        bad = [f"{s}/{i}" for (s, i), z in zip(uniq, offdiag == 0) if z]
+        warnings.warn(f"{len(bad)} recording(s) never switch motif ({bad[:5]}{' …' if len(bad) > 5 else ''}): their "
+                      f"transitions between motifs are all zero.", DataWarning, stacklevel=2)
+    return xr.DataArray(counts, dims=("recording", "from_motif", "to_motif"),
+                        coords={"recording": [f"{s}/{i}" for s, i in uniq],
+                                "session": ("recording", [s for s, _ in uniq]),
+                                "individual": ("recording", [i for _, i in uniq]),
+                                "from_motif": np.arange(k), "to_motif": np.arange(k)},
+                        name="transition_counts", attrs={"self_transitions": int(self_transitions), "column": column})
+
+
+def probabilities(counts):
+    """Row-normalised transition probabilities (rows without any transition stay all zero)."""
+    c = counts.astype(float)
+    rows = c.sum("to_motif")
+    p = (c / rows.where(rows > 0)).fillna(0.0)
+    p.name = "transition_probability"
+    p.attrs = dict(counts.attrs)
+    return p
+
+
+def pooled(counts, groups: Mapping[str, str] | None = None):
+    """Probabilities from counts summed over recordings (per group when ``groups`` maps session -> group)."""
+    if groups is None:
+        return probabilities(counts.sum("recording"))
+    g = [str(groups.get(s, "?")) for s in counts["session"].values]
+    summed = counts.assign_coords(group=("recording", g)).groupby("group").sum("recording")
+    return probabilities(summed)
+
+
+def group_mean(probs, groups: Mapping[str, str]):
+    """The mean of per-animal probability matrices per group (each animal counts once): ``(group, from, to)``."""
+    g = [str(groups.get(s, "?")) for s in probs["session"].values]
+    return probs.assign_coords(group=("recording", g)).groupby("group").mean("recording")
+
+
+def stationary(p: np.ndarray) -> np.ndarray:
+    """Stationary distribution of a transition matrix (rows without transitions are treated as uniform)."""
+    p = np.asarray(p, float)
+    k = len(p)
+    rows = p.sum(axis=1, keepdims=True)
+    q = np.where(rows > 0, p / np.where(rows > 0, rows, 1), 1.0 / k)
+    vals, vecs = np.linalg.eig(q.T)
+    v = np.real(vecs[:, np.argmin(np.abs(vals - 1))])
+    v = np.abs(v)
+    return v / v.sum()
+
+
+def entropy_rate(p: np.ndarray, pi: np.ndarray | None = None) -> float:
+    """Entropy rate (bits per transition): -sum_i pi_i sum_j P_ij log2 P_ij. 0 = fully predictable."""
+    p = np.asarray(p, float)
+    pi = stationary(p) if pi is None else np.asarray(pi, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -np.where(p > 0, p * np.log2(p), 0.0).sum(axis=1)
+    return float((pi * h).sum())
+
+
+def animal_summary(counts) -> pd.DataFrame:
+    """Per recording: n_transitions, entropy_rate (bits), and the stationary probability of each motif."""
+    probs = probabilities(counts)
+    rows = []
+    for i, rec in enumerate(counts["recording"].values):
+        p = probs.values[i]
+        pi = stationary(p)
+        row = {"session": str(counts["session"].values[i]), "individual": str(counts["individual"].values[i]),
+               "n_transitions": int(counts.values[i].sum()), "entropy_rate": entropy_rate(p, pi)}
+        row.update({f"stationary_{m}": float(v) for m, v in enumerate(pi)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def graph(p: np.ndarray, usage: np.ndarray | None = None, *, min_probability: float = 0.05,
+          names: Mapping[int, str] | None = None):
+    """A networkx DiGraph: nodes = motifs (attrs usage, name), edges with probability >= ``min_probability``."""
+    import networkx as nx
+
+    p = np.asarray(p, float)
+    g = nx.DiGraph()
+    for m in range(len(p)):
+        g.add_node(m, usage=float(usage[m]) if usage is not None else float("nan"),
+                   name=(names or {}).get(m, f"motif {m}"))
+    for i, j in zip(*np.nonzero(p >= min_probability)):
+        if i != j:
+            g.add_edge(int(i), int(j), probability=float(p[i, j]))
+    return g
