@@ -78,7 +78,7 @@ def bootstrap(counts: np.ndarray, usage: np.ndarray, build: Callable[[np.ndarray
 def community_labels(labels: pd.DataFrame, communities: np.ndarray | Mapping[int, int], column: str = "motif") -> pd.DataFrame:
     """The labels table with a ``community`` column (-1 where the motif is -1)."""
     mapping = dict(enumerate(np.asarray(communities))) if not isinstance(communities, Mapping) else dict(communities)
-    missing = sorted(set(labels.loc[labels[column] >= 0, column].unique()) - set(mapping))
+    missing = sorted(int(m) for m in set(labels.loc[labels[column] >= 0, column].unique()) - set(mapping))
     if missing:
         raise ParameterError(f"motifs {missing[:10]} have no community: cut a tree built on all the labels' motifs.")
     return labels.assign(community=labels[column].map(mapping).fillna(-1).astype(np.int64))

@@ -202,8 +202,7 @@ def vame_tree(counts: np.ndarray, usage: np.ndarray, cost: str = "2024") -> Tree
         pair = p + p.T
         with np.errstate(divide="ignore", invalid="ignore"):
             if cost == "2022":
-                score = np.where(np.eye(n, dtype=bool), -np.inf, p)  # higher = merge first
-                score = -score
+                score = np.where(p > 0, -p, np.inf)  # highest probability first; never-transitioning pairs last
             elif cost == "2024":
                 score = u[:, None] + np.where(pair > 0, u[None, :] / pair, np.inf)
             else:
