@@ -15,36 +15,9 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import DataWarning, ParameterError
+from behavnb.segment.tables import recording_arrays
 
 KEYS = ["session", "individual"]
-
-
-def _recordings(labels: pd.DataFrame, column: str):
-    """``(rec, frame, motif, keys)``: the rows in recording then frame order, ``rec`` numbering the recordings in
-    sorted (session, individual) order and ``keys`` their (session, individual) names.
-
-    Per-column factorize and numpy only (a MultiIndex over millions of rows is slow); a table that is already
-    in that order (the usual case) is not sorted again.
-    """
-    need = set(KEYS) | {"frame", column}
-    if not need <= set(labels.columns):
-        raise ParameterError(f"not a labels table: missing {sorted(need - set(labels.columns))}.")
-    (sc, sn), (ic, iname) = (pd.factorize(labels[c], sort=True, use_na_sentinel=False) for c in KEYS)
-    n_ind = max(len(iname), 1)
-    key = sc.astype(np.int64) * n_ind + ic
-    f = labels["frame"].to_numpy()
-    col = labels[column]
-    m = (col.fillna(-1) if col.hasnans else col).to_numpy().astype(np.int64, copy=False)  # missing = -1
-    dk, df = np.diff(key), np.diff(f)
-    if not ((dk > 0) | ((dk == 0) & (df > 0))).all():
-        order = np.lexsort((f, key))
-        key, f, m = key[order], f[order], m[order]
-    new = np.ones(len(key), bool)
-    new[1:] = key[1:] != key[:-1]
-    rec = np.cumsum(new) - 1
-    firsts = key[new]
-    keys = [(str(sn[s]), str(iname[i])) for s, i in zip(firsts // n_ind, firsts % n_ind)]
-    return rec, f, m, keys
 
 
 def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self_transitions: bool = True,
@@ -57,7 +30,7 @@ def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self
     """
     import xarray as xr
 
-    rec, f, m, uniq = _recordings(labels, column)
+    rec, f, m, uniq = recording_arrays(labels, column)
     k = int(n_motifs) if n_motifs is not None else int(m.max()) + 1 if (m >= 0).any() else 1
     if (m >= k).any():
         raise ParameterError(f"the labels use motif {int(m.max())} but n_motifs={k}.")

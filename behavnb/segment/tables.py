@@ -22,15 +22,49 @@ def _check(labels: pd.DataFrame, column: str = "motif") -> pd.DataFrame:
     return labels.sort_values(KEYS + ["frame"], kind="stable").reset_index(drop=True)
 
 
+def recording_arrays(labels: pd.DataFrame, column: str = "motif"):
+    """``(rec, frame, motif, keys)``: the rows in recording then frame order, ``rec`` numbering the recordings in
+    sorted (session, individual) order and ``keys`` their (session, individual) names.
+
+    Per-column factorize and numpy only (a MultiIndex over millions of rows is slow); a table that is already
+    in that order (the usual case) is not sorted again.
+    """
+    need = set(KEYS) | {"frame", column}
+    if not need <= set(labels.columns):
+        raise ParameterError(f"not a labels table: missing {sorted(need - set(labels.columns))}.")
+    (sc, sn), (ic, iname) = (pd.factorize(labels[c], sort=True, use_na_sentinel=False) for c in KEYS)
+    n_ind = max(len(iname), 1)
+    key = sc.astype(np.int64) * n_ind + ic
+    f = labels["frame"].to_numpy()
+    col = labels[column]
+    m = (col.fillna(-1) if col.hasnans else col).to_numpy().astype(np.int64, copy=False)  # missing = -1
+    dk, df = np.diff(key), np.diff(f)
+    if not ((dk > 0) | ((dk == 0) & (df > 0))).all():
+        order = np.lexsort((f, key))
+        key, f, m = key[order], f[order], m[order]
+    new = np.ones(len(key), bool)
+    new[1:] = key[1:] != key[:-1]
+    rec = np.cumsum(new) - 1
+    firsts = key[new]
+    keys = [(str(sn[s]), str(iname[i])) for s, i in zip(firsts // n_ind, firsts % n_ind)]
+    return rec, f, m, keys
+
+
 def fps_of(labels: pd.DataFrame) -> float:
-    """Frame rate from the labels' ``time`` column (median frame interval)."""
+    """Frame rate from the labels' ``time`` and ``frame`` columns (median over one recording; any row order)."""
     if "time" not in labels:
         raise ParameterError("the labels table has no time column: pass fps.")
-    dt = np.diff(labels["time"].to_numpy()[:1000])
-    dt = dt[dt > 0]
-    if not len(dt):
+    first = labels.iloc[0]
+    sub = labels[labels["session"] == first["session"]]
+    if "individual" in sub:
+        sub = sub[sub["individual"] == first["individual"]]
+    sub = sub.sort_values("frame").head(2000)
+    df, dt = np.diff(sub["frame"].to_numpy()), np.diff(sub["time"].to_numpy().astype(float))
+    rate = df[df > 0] / dt[df > 0]
+    rate = rate[np.isfinite(rate) & (rate > 0)]
+    if not len(rate):
         raise ParameterError("cannot infer the frame rate from the labels' time column: pass fps.")
-    return float(1.0 / np.median(dt))
+    return float(np.median(rate))
 
 
 def usage(labels: pd.DataFrame, n_motifs: int | None = None, column: str = "motif") -> pd.DataFrame:
@@ -69,22 +103,22 @@ def bouts(labels: pd.DataFrame, fps: float | None = None, column: str = "motif")
     by the start or end of the recording or by unlabelled frames: their true duration is unknown
     (longer than measured), so duration statistics may want to leave them out.
     """
-    labels = _check(labels, column)
     fps = float(fps) if fps else fps_of(labels)
-    m = labels[column].to_numpy()
-    f = labels["frame"].to_numpy()
-    key = pd.factorize(pd.MultiIndex.from_frame(labels[KEYS]))[0]
+    rec, f, m, keys = recording_arrays(labels, column)
     new = np.ones(len(m), bool)
-    new[1:] = (m[1:] != m[:-1]) | (key[1:] != key[:-1]) | (f[1:] != f[:-1] + 1)
+    new[1:] = (m[1:] != m[:-1]) | (rec[1:] != rec[:-1]) | (f[1:] != f[:-1] + 1)
     starts = np.flatnonzero(new)
     stops = np.append(starts[1:], len(m))
     before_ok = np.zeros(len(starts), bool)  # the run follows a labelled frame of the same recording
-    before_ok[1:] = (key[starts[1:] - 1] == key[starts[1:]]) & (m[starts[1:] - 1] >= 0) & (f[starts[1:] - 1] == f[starts[1:]] - 1)
+    before_ok[1:] = (rec[starts[1:] - 1] == rec[starts[1:]]) & (m[starts[1:] - 1] >= 0) & (f[starts[1:] - 1] == f[starts[1:]] - 1)
     after_ok = np.zeros(len(starts), bool)
     inner = stops < len(m)
     s_in = stops[inner]
-    after_ok[inner] = (key[s_in] == key[s_in - 1]) & (m[s_in] >= 0) & (f[s_in] == f[s_in - 1] + 1)
-    out = pd.DataFrame({"session": labels["session"].to_numpy()[starts], "individual": labels["individual"].to_numpy()[starts],
+    after_ok[inner] = (rec[s_in] == rec[s_in - 1]) & (m[s_in] >= 0) & (f[s_in] == f[s_in - 1] + 1)
+    sessions = np.array([k[0] for k in keys], dtype=object)
+    individuals = np.array([k[1] for k in keys], dtype=object)
+    r = rec[starts]
+    out = pd.DataFrame({"session": sessions[r], "individual": individuals[r],
                         "motif": m[starts], "start": f[starts], "end": f[stops - 1], "n_frames": stops - starts})
     out["start_s"] = out["start"] / fps
     out["duration_s"] = out["n_frames"] / fps
