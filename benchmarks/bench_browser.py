@@ -9,7 +9,6 @@ Needs a run directory where notebooks 01-06 ran (e.g. ``behavnb run /tmp/demo --
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 
 import matplotlib
@@ -52,7 +51,9 @@ def main() -> None:
         t0 = time.perf_counter()
         browser.frame_w.value = f
         frames.append(time.perf_counter() - t0)
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}")
+    from _machine import machine
+
+    print(f"machine: {machine()}")
     print(f"run dir {args.project_dir}, motifs/{name}: {len(sessions)} sessions, {len(labels):,} frames, "
           f"{len(data.motifs)} motifs, {args.n_instances} instances\n")
     print("| step | seconds |\n|---|---|")

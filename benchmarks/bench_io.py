@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -32,6 +30,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from _machine import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGET_IMPORT_S = 1.0
 TARGET_H5_S = 2.0
@@ -80,17 +80,6 @@ def timed(fn, repeats: int) -> list[float]:
 
 def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.4f}"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                cpu = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, Python {platform.python_version()}, {platform.system()}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path

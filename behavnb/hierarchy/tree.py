@@ -96,7 +96,7 @@ class Tree:
 
     def linkage(self) -> np.ndarray:
         """A scipy linkage matrix (for ``dendrogram``); non-binary nodes become chains at their own height."""
-        rows, ids, next_id = [], {m: m for m in range(self.n_leaves)}, self.n_leaves
+        rows, next_id = [], self.n_leaves
 
         def build(node: int) -> int:
             nonlocal next_id
