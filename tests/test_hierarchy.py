@@ -707,3 +707,31 @@ def test_group_mean_ignores_animals_that_never_leave_a_motif():
                               "individual": ("recording", ["x", "x"]), "from_motif": [0, 1], "to_motif": [0, 1]})
     m = h.group_mean(h.probabilities(da), {"A": "g", "B": "g"})
     np.testing.assert_allclose(m.sel(group="g").values, [[0, 1], [1, 0]])
+
+
+def test_hierarchy_figures_draw():
+    """Every hierarchy figure draws: group heatmaps with their difference, the graph, dendrograms with
+    communities and stability, co-assignment, the Sankey, per-animal values by group."""
+    import matplotlib.pyplot as plt
+
+    import behavnb as bn
+
+    rng = np.random.default_rng(1)
+    labels = pd.concat([simulate(TRUE_P, 300, 2, rng).assign(session=lambda d, i=i: d["session"] + f"_{i}")
+                        for i in range(4)], ignore_index=True)
+    groups = {s: ("A" if s.endswith(("_0", "_1")) else "B") for s in labels["session"].unique()}
+    c = h.transition_counts(labels, 4, self_transitions=False)
+    by_group = h.group_mean(h.probabilities(c), groups)
+    usage = np.bincount(labels["motif"], minlength=4).astype(float)
+    U = np.stack([np.bincount(g["motif"], minlength=4) for _, g in labels.groupby("session", sort=True)]).astype(float)
+    st = h.bootstrap(c.values, U, lambda cc, uu: h.build("linkage", cc, uu), n=2, n_boot=10, progress=False)
+    tree = h.build("linkage", c.values.sum(0), usage)
+    figs = [bn.plot.transition_heatmaps(by_group, {0: "a"}), bn.plot.transition_graph(h.pooled(c).values, usage / usage.sum()),
+            bn.plot.dendrogram(tree, st.communities, st), bn.plot.co_assignment(st),
+            bn.plot.tree_comparison({"linkage": tree, "vq": h.vq_tree(2, 2)}, {"linkage": st.communities}, {"linkage": st}),
+            bn.plot.values_by_group(h.animal_summary(c), "entropy_rate", groups)]
+    assert len(figs[0].axes) >= 3  # two groups and their difference
+    for f in figs:
+        plt.close(f)
+    sk = bn.plot.sankey({"2 communities": st.communities}, usage)
+    assert len(sk.data[0].node.label) == 4 + 2
