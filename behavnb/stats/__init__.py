@@ -1,0 +1,26 @@
+"""Group statistics with the animal as the unit (step 8, in progress).
+
+- ``animal_table`` / ``session_metrics`` / ``per_subject`` / ``check_design`` (``tables``): tidy per-animal metrics
+  (usage, bout count, bout rate, mean bout duration) joined with the sessions' metadata;
+- ``compare`` / ``Results`` / ``methods_text`` (``compare``): the default test per motif and metric, q-values
+  over a declared family, effect sizes with bootstrap CIs, and a methods paragraph;
+- ``mann_whitney``, ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
+  ``cliffs_delta``, ``bootstrap_ci`` (``effects``); ``adjust`` (BH/BY, ``multitest``);
+- ``clr``, ``permanova``, ``repertoire_test`` (``compositional``): the whole repertoire as one test;
+- ``behaviorflow_test`` (``behaviorflow``): BehaviorFlow's published recipe, reproduced exactly.
+
+Still to come (issue 9): mixed models and GEE, transition tests, time-bin interactions, plots, the comparison
+widget and notebook 09.
+"""
+
+from behavnb.stats.behaviorflow import behaviorflow_test, cluster_metrics, smooth_labels
+from behavnb.stats.compare import Results, compare, methods_text
+from behavnb.stats.compositional import clr, permanova, repertoire_test
+from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fold_change
+from behavnb.stats.multitest import adjust
+from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
+from behavnb.stats.tables import animal_table, check_design, per_subject, session_metrics
+
+__all__ = ["animal_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
+           "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
+           "adjust", "clr", "permanova", "repertoire_test", "behaviorflow_test", "cluster_metrics", "smooth_labels"]

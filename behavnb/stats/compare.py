@@ -1,0 +1,117 @@
+"""``compare``: the default group comparison, with the animal as the unit, and the methods paragraph.
+
+For every (level, metric, motif) of a per-animal table: sessions are averaged per subject, then
+- two groups: Mann-Whitney U (exact without ties, else 10,000 permutations), effect sizes (log2 fold change
+  for usage, counts and rates; Hedges' g and Cliff's delta for all) with bootstrap CIs over animals;
+- three or more: Kruskal-Wallis, with Holm-corrected pairwise Mann-Whitney post-hoc tests in ``posthoc``.
+q-values (BH, or BY) are computed over one declared family: every row of the call (``family="all"``), or
+each metric separately (``family="metric"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import ParameterError
+
+RATIO_METRICS = ("usage", "bout_count", "bout_rate")
+
+
+@dataclass
+class Results:
+    table: pd.DataFrame
+    posthoc: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+    def significant(self, q: float = 0.05) -> pd.DataFrame:
+        return self.table[self.table["q"] < q]
+
+    def methods(self) -> str:
+        return methods_text(self)
+
+
+def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequence[str] | None = None,
+            metrics: Sequence[str] | None = None, family: str = "all", fdr: str = "bh", n_boot: int = 2000,
+            level: float = 0.95, seed: int = 0) -> Results:
+    """Group differences per motif and metric (see module doc). ``groups``: the order, reference first."""
+    from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g
+    from behavnb.stats.multitest import adjust
+    from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc
+    from behavnb.stats.tables import per_subject
+
+    if group_column not in table:
+        raise ParameterError(f"grouping column {group_column!r} is not in the table; it has {list(table.columns)}.")
+    if family not in ("all", "metric"):
+        raise ParameterError(f"family must be 'all' or 'metric', not {family!r}.")
+    t = table if metrics is None else table[table["metric"].isin(metrics)]
+    subj = per_subject(t.rename(columns={group_column: "group"}) if group_column != "group" else t)
+    names = list(groups) if groups is not None else sorted(subj["group"].astype(str).unique())
+    n_per = subj.groupby("group")["subject"].nunique()
+    small = {g: int(n_per.get(g, 0)) for g in names if n_per.get(g, 0) < 2}
+    if small:
+        raise ParameterError("group(s) with fewer than 2 animals: " + ", ".join(f"{g!r} (n = {v})" for g, v in small.items()))
+    keys = [c for c in ("level", "metric", "motif", "time_bin") if c in subj]
+    rows, post = [], []
+    for key, g in subj.groupby(keys, sort=True):
+        vals = {name: g.loc[g["group"].astype(str) == name, "value"].dropna().to_numpy(float) for name in names}
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        for name in names:
+            row[f"n_{name}"] = len(vals[name])
+            row[f"mean_{name}"] = float(vals[name].mean()) if len(vals[name]) else float("nan")
+        if any(len(v) < 2 for v in vals.values()):
+            row.update({"test": "too few animals with a value", "p": float("nan")})
+        elif len(names) == 2:
+            a, b = vals[names[0]], vals[names[1]]
+            u, p = mann_whitney(a, b)
+            eff = "log2_fold_change" if row["metric"] in RATIO_METRICS else "hedges_g"
+            est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed)
+            row.update({"test": "Mann-Whitney U", "statistic": u, "p": p, "effect_name": eff, "effect": est,
+                        "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
+        else:
+            h, p = kruskal(vals)
+            row.update({"test": "Kruskal-Wallis", "statistic": h, "p": p})
+            ph = posthoc(vals)
+            for k_, v in zip(keys, key if isinstance(key, tuple) else (key,)):
+                ph[k_] = v
+            post.append(ph)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if family == "all":
+        out["q"] = adjust(out["p"].to_numpy(), fdr)
+    else:
+        out["q"] = out.groupby("metric")["p"].transform(lambda p: pd.Series(adjust(p.to_numpy(), fdr), index=p.index))
+    info = {"groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
+            "n_tests": int(out["p"].notna().sum()), "n_boot": n_boot, "level": level,
+            "sessions_per_subject": float(t.groupby("subject")["session"].nunique().mean()) if "session" in t else 1.0,
+            "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else []}
+    return Results(out, pd.concat(post, ignore_index=True) if post else None, info)
+
+
+def methods_text(results: Results) -> str:
+    """A methods paragraph for a paper: unit of analysis, tests, corrections, effect sizes, software versions."""
+    import scipy
+    import statsmodels
+
+    import behavnb
+
+    i = results.info
+    groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
+    test = ("two-sided Mann-Whitney U tests (exact p-values without ties, otherwise 10,000 permutations)"
+            if len(i["groups"]) == 2 else
+            "Kruskal-Wallis tests followed by pairwise two-sided Mann-Whitney U tests with Holm correction")
+    fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
+    family = ("all tests of the analysis" if i["family"] == "all" else "the tests of each metric")
+    eff = (f" Effect sizes are the log2 fold change of group means (usage, bout counts, bout rates) or Hedges' g "
+           f"(durations), with {int(i['level'] * 100)} % percentile bootstrap confidence intervals from "
+           f"{i['n_boot']:,} resamples of animals within groups, and Cliff's delta." if len(i["groups"]) == 2 else "")
+    return (f"Behavioural motifs were compared between groups {groups} with the animal as the unit of analysis: "
+            f"per-session measures ({', '.join(i['metrics'])}) were averaged over each animal's sessions "
+            f"(mean {i['sessions_per_subject']:.1f} sessions per animal) before testing, so that repeated sessions "
+            f"were not treated as independent. Groups were compared with {test}.{eff} P-values were corrected for "
+            f"multiple comparisons with the {fdr} false discovery rate over {family} ({i['n_tests']} tests); we "
+            f"report q-values. Analyses used behavnb {behavnb.__version__}, SciPy {scipy.__version__} and "
+            f"statsmodels {statsmodels.__version__}.")

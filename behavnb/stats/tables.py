@@ -1,0 +1,100 @@
+"""Tidy per-animal tables for group statistics: one row per (animal, motif, metric), joined with metadata.
+
+The unit of analysis is the *subject* (the animal): sessions of one subject are first summarised per
+session, then averaged per subject (``per_subject``), so that repeated sessions never count as independent
+animals. Mixed models use the per-session rows with a random intercept per subject instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from behavnb.errors import ParameterError
+
+META = ("subject", "group", "sex", "cohort")
+METRICS = ("usage", "bout_count", "bout_rate", "mean_bout_s")
+
+
+def check_design(labels: pd.DataFrame, sessions: pd.DataFrame, group_column: str = "group",
+                 min_animals: int = 2) -> pd.DataFrame:
+    """The sessions table rows of the labelled sessions, checked: every labelled session has metadata, the
+    grouping column exists and every group has at least ``min_animals`` subjects. Unbalanced designs are fine."""
+    if "session" not in sessions:
+        raise ParameterError("the sessions table has no 'session' column.")
+    if group_column not in sessions:
+        raise ParameterError(f"grouping column {group_column!r} is not in the sessions table; it has "
+                             f"{list(sessions.columns)}.")
+    meta = sessions.assign(session=sessions["session"].astype(str)).drop_duplicates("session").set_index("session")
+    labelled = sorted(set(labels["session"].astype(str)))
+    missing = [s for s in labelled if s not in meta.index]
+    if missing:
+        raise ParameterError(f"{len(missing)} labelled session(s) have no row in the sessions table: {missing[:10]}"
+                             f"{' …' if len(missing) > 10 else ''}. Add them (with subject and {group_column}) or drop "
+                             f"their labels.")
+    meta = meta.loc[labelled]
+    if meta[group_column].isna().any():
+        raise ParameterError(f"sessions {list(meta.index[meta[group_column].isna()])[:10]} have no {group_column!r}.")
+    subject = meta["subject"] if "subject" in meta else pd.Series(meta.index, index=meta.index)
+    n = subject.groupby(meta[group_column].astype(str)).nunique()
+    small = {g: int(v) for g, v in n.items() if v < min_animals}
+    if small:
+        raise ParameterError(f"group(s) with fewer than {min_animals} animals: "
+                             + ", ".join(f"{g!r} (n = {v})" for g, v in small.items())
+                             + ". Statistics need at least two animals per group; merge or drop them.")
+    return meta.reset_index()
+
+
+def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: float | None = None,
+                    column: str = "motif", bin_s: float | None = None) -> pd.DataFrame:
+    """Per session, animal (and time bin) and motif: usage, bout_count, bout_rate (per min), mean_bout_s.
+
+    Long format: session, individual[, time_bin], motif, metric, value. With ``bin_s`` each session is cut
+    into bins of that many seconds (bouts belong to the bin of their start).
+    """
+    from behavnb.segment.tables import bout_stats, bouts, fps_of, usage
+
+    fps = float(fps) if fps else fps_of(labels)
+    lab = labels.assign(motif=labels[column]) if column != "motif" else labels
+    k = int(n_motifs) if n_motifs is not None else int(lab["motif"].max()) + 1
+    if bin_s:
+        b = np.floor(lab["frame"].to_numpy() / (bin_s * fps)).astype(int)
+        lab = lab.assign(time_bin=b, session=lab["session"].astype(str) + "\x1f" + b.astype(str))
+    u = usage(lab, k).rename(columns={"fraction": "usage"})
+    bt = bouts(lab, fps)
+    st = bout_stats(bt, lab, k, fps).rename(columns={"n_bouts": "bout_count", "bouts_per_min": "bout_rate",
+                                                      "mean_duration_s": "mean_bout_s"})
+    wide = u.merge(st, on=["session", "individual", "motif"], how="left")
+    long = wide.melt(id_vars=["session", "individual", "motif"], value_vars=list(METRICS), var_name="metric")
+    if bin_s:
+        parts = long["session"].str.split("\x1f", expand=True)
+        long["session"], long["time_bin"] = parts[0], parts[1].astype(int)
+    return long
+
+
+def animal_table(labels: pd.DataFrame, sessions: pd.DataFrame, n_motifs: int | None = None, *,
+                 group_column: str = "group", fps: float | None = None, column: str = "motif",
+                 bin_s: float | None = None, level: str = "motif") -> pd.DataFrame:
+    """Per-session metrics joined with metadata: session, subject, group[, sex, cohort], individual[, time_bin],
+    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type)."""
+    meta = check_design(labels, sessions, group_column)
+    long = session_metrics(labels, n_motifs, fps=fps, column=column, bin_s=bin_s)
+    keep = ["session"] + [c for c in (*META, group_column) if c in meta and c != "session"]
+    keep = list(dict.fromkeys(keep))
+    out = long.merge(meta[keep].astype({"session": str}), on="session", how="left")
+    if "subject" not in out:
+        out["subject"] = out["session"]
+    out["subject"] = out["subject"].astype(str) + np.where(out["individual"].nunique() > 1,
+                                                           "/" + out["individual"].astype(str), "")
+    out["level"] = level
+    return out
+
+
+def per_subject(table: pd.DataFrame, by: Sequence[str] = ("metric", "motif")) -> pd.DataFrame:
+    """Average the sessions of each subject (the animal as the unit): one value per subject, group and ``by``."""
+    keys = [c for c in ("level", *by, "time_bin") if c in table] + ["subject"]
+    meta = [c for c in table.columns if c in (*META, "group") and c not in keys]
+    agg = table.groupby(keys + meta, dropna=False, sort=True)["value"].mean()
+    return agg.reset_index()

@@ -1,0 +1,182 @@
+"""Group statistics (``behavnb.stats``, step 8 so far): per-animal tables and design checks, tests equal to
+scipy/statsmodels, effect sizes, the compositional repertoire test, ``compare`` and its methods text, and the
+BehaviorFlow CSI result reproduced from the shared labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as ss
+
+from behavnb import stats
+from behavnb.errors import ParameterError
+
+
+def cohort_labels(n_per_group=4, sessions=2, k=4, n=600, effect=0.0, seed=0):
+    """Labels of two groups of animals (several sessions each); ``effect`` raises motif 0's share in group B."""
+    rng = np.random.default_rng(seed)
+    rows, meta = [], []
+    for g in ("A", "B"):
+        for a in range(n_per_group):
+            base = rng.dirichlet(np.full(k, 5.0))
+            if g == "B":
+                base[0] *= 1 + effect
+                base /= base.sum()
+            for s in range(sessions):
+                sid = f"{g}{a}_s{s}"
+                bouts = rng.choice(k, n // 10, p=base)
+                y = np.repeat(bouts, 10)[:n]
+                rows.append(pd.DataFrame({"session": sid, "individual": "m", "frame": np.arange(n), "time": np.arange(n) / 30,
+                                          "motif": y}))
+                meta.append({"session": sid, "subject": f"{g}{a}", "group": g, "sex": "F"})
+    return pd.concat(rows, ignore_index=True), pd.DataFrame(meta)
+
+
+def test_animal_table_and_per_subject():
+    """One row per session, motif and metric, joined with subject and group; per_subject averages the sessions."""
+    labels, meta = cohort_labels()
+    t = stats.animal_table(labels, meta, 4)
+    assert set(t["metric"]) == {"usage", "bout_count", "bout_rate", "mean_bout_s"}
+    assert len(t) == labels["session"].nunique() * 4 * 4
+    u = t[t["metric"] == "usage"].groupby("session")["value"].sum()
+    np.testing.assert_allclose(u, 1.0)
+    s = stats.per_subject(t)
+    assert len(s) == 8 * 4 * 4  # 8 animals, not 16 sessions
+    one = t[(t["subject"] == "A0") & (t["metric"] == "usage") & (t["motif"] == 0)]["value"].mean()
+    assert s[(s["subject"] == "A0") & (s["metric"] == "usage") & (s["motif"] == 0)]["value"].item() == pytest.approx(one)
+
+
+def test_time_bins():
+    """With bin_s, each session's metrics come per time bin."""
+    labels, meta = cohort_labels(n=600)
+    t = stats.animal_table(labels, meta, 4, bin_s=10.0)
+    assert sorted(t["time_bin"].unique()) == [0, 1]
+    np.testing.assert_allclose(t[t["metric"] == "usage"].groupby(["session", "time_bin"])["value"].sum(), 1.0)
+
+
+def test_design_errors():
+    """Missing grouping column, a group with one animal, and labels without metadata are errors that name them."""
+    labels, meta = cohort_labels()
+    with pytest.raises(ParameterError, match="'genotype' is not in the sessions table"):
+        stats.animal_table(labels, meta, 4, group_column="genotype")
+    small = meta.copy()
+    small.loc[small["subject"] == "A0", "group"] = "C"
+    with pytest.raises(ParameterError, match=r"'C' \(n = 1\)"):
+        stats.check_design(labels, small)
+    with pytest.raises(ParameterError, match="B3_s1"):
+        stats.check_design(labels, meta[meta["session"] != "B3_s1"])
+    unbalanced = meta[~meta["subject"].isin(["A3"])]
+    stats.check_design(labels[labels["session"].isin(unbalanced["session"])], unbalanced)  # 3 vs 4 animals is fine
+
+
+def test_tests_equal_scipy():
+    """Mann-Whitney, Kruskal-Wallis and Welch equal scipy on the same inputs; q-values equal statsmodels."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(0, 1, 8), rng.normal(0.5, 1, 9), rng.normal(1, 2, 7)
+    assert stats.mann_whitney(a, b) == pytest.approx(tuple(ss.mannwhitneyu(a, b, method="exact")))
+    assert stats.mann_whitney(a, b, method="asymptotic")[1] == pytest.approx(ss.mannwhitneyu(a, b, method="asymptotic").pvalue)
+    assert stats.kruskal({"a": a, "b": b, "c": c}) == pytest.approx(tuple(ss.kruskal(a, b, c)))
+    assert stats.welch(a, b) == pytest.approx(tuple(ss.ttest_ind(a, b, equal_var=False)))
+    ties = np.round(a), np.round(b)
+    p_perm = stats.mann_whitney(*ties)[1]
+    assert abs(p_perm - ss.mannwhitneyu(*ties, method="asymptotic").pvalue) < 0.1  # permutation ~ asymptotic
+    p = rng.uniform(0, 0.1, 20)
+    np.testing.assert_allclose(stats.adjust(p, "bh"), multipletests(p, method="fdr_bh")[1])
+    np.testing.assert_allclose(stats.adjust(p, "by"), multipletests(p, method="fdr_by")[1])
+    assert np.isnan(stats.adjust(np.array([0.01, np.nan]))[1])
+    with pytest.raises(ParameterError):
+        stats.adjust(p, "nope")
+    post = stats.posthoc({"a": a, "b": b, "c": c})
+    assert len(post) == 3 and (post["p_adjusted"] >= post["p"]).all()
+
+
+def test_effect_sizes():
+    """Known values: log2 fold change of means, Hedges' g with its small-sample factor, Cliff's delta; the CI covers it."""
+    a, b = np.array([1.0, 2, 3, 4]), np.array([2.0, 4, 6, 8])
+    assert stats.log2_fold_change(a, b) == pytest.approx(1.0, abs=1e-5)
+    sp = np.sqrt((3 * a.var(ddof=1) + 3 * b.var(ddof=1)) / 6)
+    assert stats.hedges_g(a, b) == pytest.approx((b.mean() - a.mean()) / sp * (1 - 3 / (4 * 8 - 9)))
+    assert stats.cliffs_delta(a, a + 100) == 1.0 and stats.cliffs_delta(a, a) == 0.0
+    est, lo, hi = stats.bootstrap_ci(a, b, "hedges_g", n_boot=500)
+    assert lo <= est <= hi
+
+
+def test_clr_and_permanova():
+    """CLR rows sum to zero; PERMANOVA finds a planted compositional shift and not a null one."""
+    rng = np.random.default_rng(0)
+    x = rng.dirichlet(np.full(5, 10.0), 16)
+    z = stats.clr(x)
+    np.testing.assert_allclose(z.sum(axis=1), 0, atol=1e-12)
+    groups = np.repeat(["a", "b"], 8)
+    null = stats.permanova(z, groups, n_perm=999)
+    assert null["p"] > 0.05 and null["n"] == {"a": 8, "b": 8}
+    shifted = x.copy()
+    shifted[8:, 0] *= 2.5
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    res = stats.repertoire_test(pd.DataFrame(shifted), groups, n_perm=999)
+    assert res["p"] < 0.01 and 0 < res["R2"] < 1
+
+
+def test_compare_finds_planted_effect_and_writes_methods():
+    """compare: one row per motif and metric, the planted usage effect has the smallest q, the methods text names
+    the unit, the test, the correction and the group sizes."""
+    labels, meta = cohort_labels(n_per_group=8, effect=1.5, seed=3)
+    res = stats.compare(stats.animal_table(labels, meta, 4), groups=["A", "B"], n_boot=200)
+    t = res.table
+    assert len(t) == 4 * 4 and {"p", "q", "effect", "ci_low", "ci_high", "n_A", "n_B"} <= set(t.columns)
+    assert (t["n_A"] == 8).all() and (t["q"] >= t["p"]).all()
+    top = t[t["metric"] == "usage"].sort_values("p").iloc[0]
+    assert top["motif"] == 0 and top["effect"] > 0 and top["q"] < 0.05
+    text = res.methods()
+    for phrase in ("animal as the unit", "Mann-Whitney", "Benjamini-Hochberg", "A (n = 8)", "SciPy"):
+        assert phrase in text
+    with pytest.raises(ParameterError, match="fewer than 2 animals"):
+        stats.compare(stats.animal_table(labels, meta, 4), groups=["A", "Z"])
+
+
+def test_compare_three_groups_posthoc():
+    """Three groups: Kruskal-Wallis per row and a Holm-corrected pairwise table."""
+    labels, meta = cohort_labels(n_per_group=6, seed=1)
+    meta.loc[meta["subject"].isin(["A0", "A1", "B0", "B1", "A2", "B2"]), "group"] = "C"
+    res = stats.compare(stats.animal_table(labels, meta, 4), metrics=["usage"])
+    assert (res.table["test"] == "Kruskal-Wallis").all()
+    assert len(res.posthoc) == 3 * 4
+
+
+def test_behaviorflow_csi_reproduced(shared):
+    """BehaviorFlow's published CSI vs Control result (its README): 14.count p = 1.30e-6, FDR 2.1e-4, CSI 51.6 vs
+    Control 36.5, and the other hits with FDR < 0.05."""
+    import os
+
+    os.environ["BEHAVNB_DATA_DIR"] = str(shared)
+    from behavnb import manifest
+
+    labels = manifest.load_labels("behaviorflow-csi-labels")
+    res = stats.behaviorflow_test(labels, groups=("CSI", "Control"))
+    top = res.iloc[0]
+    assert top["metric"] == "14.count"
+    assert top["p"] == pytest.approx(1.30e-6, rel=0.01)
+    assert top["fdr"] == pytest.approx(2.1e-4, rel=0.02)
+    assert round(top["mean_CSI"], 1) == 51.6 and round(top["mean_Control"], 1) == 36.5
+    p = res.set_index("metric")["p"]
+    assert p["21.count"] == pytest.approx(1.87e-6, rel=0.01)
+    assert p["21.nframes"] == pytest.approx(2.1e-5, rel=0.03)
+    assert p["3.count"] == pytest.approx(3.1e-5, rel=0.03)
+    assert p["25.count"] == pytest.approx(8.5e-5, rel=0.03)
+    hits = set(res.loc[res["fdr"] < 0.05, "metric"])
+    assert hits == {"14.count", "21.count", "21.nframes", "3.count", "25.count", "3.nframes", "14.nframes",
+                    "10.count", "5.nframes"}
+    low = res.set_index("metric")
+    assert low.loc["10.count", "t"] < 0 and low.loc["5.nframes", "t"] < 0
+
+
+def test_smooth_labels_ties_go_to_first_seen_in_session():
+    """A tie in the window goes to the label that appears first in the session; missing labels do not vote."""
+    y = np.array([7, 3, 3, 7, -1, -1])
+    out = stats.smooth_labels(y, 1)
+    assert out[0] == 7  # window [7, 3]: tie, 7 seen first
+    assert out[4] == 7  # window [7, -1, -1]: only 7 votes
+    assert out[5] == -1
