@@ -180,3 +180,27 @@ def test_smooth_labels_ties_go_to_first_seen_in_session():
     assert out[0] == 7  # window [7, 3]: tie, 7 seen first
     assert out[4] == 7  # window [7, -1, -1]: only 7 votes
     assert out[5] == -1
+
+
+def test_label_cohort_shares_programs_within_animals():
+    """label_cohort: one labels table and sessions table; null cohorts have no group difference by construction,
+    and an animal's sessions are more alike than two animals' (its program is shared)."""
+    from behavnb import synth
+
+    labels, sessions = synth.label_cohort(animals_per_group=4, sessions_per_animal=2, duration_s=600, seed=2)
+    assert len(sessions) == 16 and set(sessions["group"]) == {"WT", "KO"}
+    assert labels.groupby("session").size().eq(18000).all()
+    t = stats.animal_table(labels, sessions, 8)
+    u = t[t["metric"] == "usage"].pivot_table(index=["subject", "session"], columns="motif", values="value")
+    within = u.groupby(level="subject").apply(lambda d: np.abs(d.iloc[0] - d.iloc[1]).sum()).mean()
+    means = u.groupby(level="subject").mean()
+    between = np.mean([np.abs(means.iloc[i] - means.iloc[j]).sum() for i in range(8) for j in range(i + 1, 8)])
+    assert within < between
+
+
+def test_error_rates_runs_and_reports():
+    """error_rates returns one row per cohort with rates in [0, 1] and repertoire p-values in (0, 1]."""
+    r = stats.error_rates(3, animals_per_group=4, duration_s=120, n_perm=99, target_motif=5, progress=False)
+    assert len(r) == 3
+    assert r[["animal_fp", "session_fp"]].stack().between(0, 1).all()
+    assert r["repertoire_p"].between(0, 1).all() and "target_q" in r

@@ -7,13 +7,15 @@
 - ``mann_whitney``, ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
   ``cliffs_delta``, ``bootstrap_ci`` (``effects``); ``adjust`` (BH/BY, ``multitest``);
 - ``clr``, ``permanova``, ``repertoire_test`` (``compositional``): the whole repertoire as one test;
-- ``behaviorflow_test`` (``behaviorflow``): BehaviorFlow's published recipe, reproduced exactly.
+- ``behaviorflow_test`` (``behaviorflow``): BehaviorFlow's published recipe, reproduced exactly;
+- ``error_rates`` (``calibration``): false-positive rate and power on simulated cohorts.
 
 Still to come (issue 9): mixed models and GEE, transition tests, time-bin interactions, plots, the comparison
 widget and notebook 09.
 """
 
 from behavnb.stats.behaviorflow import behaviorflow_test, cluster_metrics, smooth_labels
+from behavnb.stats.calibration import error_rates
 from behavnb.stats.compare import Results, compare, methods_text
 from behavnb.stats.compositional import clr, permanova, repertoire_test
 from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fold_change
@@ -23,4 +25,4 @@ from behavnb.stats.tables import animal_table, check_design, per_subject, sessio
 
 __all__ = ["animal_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
            "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
-           "adjust", "clr", "permanova", "repertoire_test", "behaviorflow_test", "cluster_metrics", "smooth_labels"]
+           "adjust", "clr", "permanova", "repertoire_test", "error_rates", "behaviorflow_test", "cluster_metrics", "smooth_labels"]

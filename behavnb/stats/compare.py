@@ -68,7 +68,12 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             a, b = vals[names[0]], vals[names[1]]
             u, p = mann_whitney(a, b)
             eff = "log2_fold_change" if row["metric"] in RATIO_METRICS else "hedges_g"
-            est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed)
+            if n_boot:
+                est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed)
+            else:  # no confidence interval asked for (e.g. calibration runs)
+                from behavnb.stats.effects import FUNCTIONS
+
+                est, lo, hi = FUNCTIONS[eff](a, b), float("nan"), float("nan")
             row.update({"test": "Mann-Whitney U", "statistic": u, "p": p, "effect_name": eff, "effect": est,
                         "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
         else:

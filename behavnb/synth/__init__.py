@@ -9,11 +9,13 @@ specification, effects and per-animal parameters, and the coordinate conventions
 gives the same bytes for ``fmt="dlc-csv"`` and ``fmt="sleap"`` (and for the truth files); ``"dlc-h5"``
 files hold the same numbers but not the same bytes, because PyTables stamps HDF5 objects with their
 creation time. Behaviour and tracking noise come from separate random streams, so noise settings,
-``dims`` and ``fmt`` never change the behaviour truth.
+``dims`` and ``fmt`` never change the behaviour truth. ``label_cohort`` draws the behaviour labels alone
+(no poses), fast enough to calibrate statistics on thousands of cohorts.
 """
 
 from behavnb.synth.cohort import Cohort, make_cohort
+from behavnb.synth.labels import label_cohort
 from behavnb.synth.noise import NoiseSpec
 from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, Effects
 
-__all__ = ["make_cohort", "Cohort", "Effects", "NoiseSpec", "MOTIFS", "DEFAULT_EFFECTS"]
+__all__ = ["make_cohort", "label_cohort", "Cohort", "Effects", "NoiseSpec", "MOTIFS", "DEFAULT_EFFECTS"]
