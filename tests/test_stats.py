@@ -251,3 +251,22 @@ def test_gee_counts_rate_ratio():
     res = stats.gee_counts(pd.DataFrame(rows), reference="A")
     assert res["rate_ratio"].item() == pytest.approx(2.0, rel=0.1)
     assert res["ci_low"].item() < 2.0 < res["ci_high"].item() and res["p"].item() < 1e-6
+
+
+def test_transition_test_finds_planted_edge_and_not_null():
+    """A planted walk -> run effect (x3) is the most significant edge and the matrix test rejects; a null cohort
+    gives no edge with q < 0.05. Animals are the unit (sessions are pooled per subject first)."""
+    from behavnb import hierarchy, synth
+    from behavnb.synth import MOTIFS, Effects
+
+    walk, run = MOTIFS.index("walk"), MOTIFS.index("run")
+    lab, meta = synth.label_cohort(effects={"KO": Effects(transition={("walk", "run"): 3.0})}, seed=7, duration_s=600)
+    c = hierarchy.transition_counts(lab, 8, self_transitions=False)
+    summary, edges = stats.transition_test(c, meta, ("WT", "KO"), n_perm=4999)  # min q = 56 edges x 1/5000
+    assert summary["p"] < 0.01 and summary["n"] == {"WT": 8, "KO": 8}
+    top = edges.sort_values("p").iloc[0]
+    assert (top["from_motif"], top["to_motif"]) == (walk, run) and top["difference"] > 0 and top["q"] < 0.05
+    assert edges.loc[edges["from_motif"] == edges["to_motif"], "p"].isna().all()  # no self-transitions at bout level
+    lab0, meta0 = synth.label_cohort(effects="null", seed=8)
+    _, edges0 = stats.transition_test(hierarchy.transition_counts(lab0, 8, self_transitions=False), meta0, n_perm=499)
+    assert (edges0["q"] < 0.05).sum() == 0

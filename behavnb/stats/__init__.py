@@ -8,11 +8,12 @@
   ``cliffs_delta``, ``bootstrap_ci`` (``effects``); ``adjust`` (BH/BY, ``multitest``);
 - ``mixed_model`` (MixedLM, random intercept per subject, logit/log scales, GEE or rank-test fallback with a
   warning) and ``gee_counts`` (counts with exposure, subject clusters) (``models``);
+- ``transition_test`` (``transitions``): whole-matrix and per-edge permutation tests over animals, FDR over edges;
 - ``clr``, ``permanova``, ``repertoire_test`` (``compositional``): the whole repertoire as one test;
 - ``behaviorflow_test`` (``behaviorflow``): BehaviorFlow's published recipe, reproduced exactly;
 - ``error_rates`` (``calibration``): false-positive rate and power on simulated cohorts.
 
-Still to come (issue 9): transition tests, time-bin interactions, plots, the comparison
+Still to come (issue 9): time-bin interactions, plots, the comparison
 widget and notebook 09.
 """
 
@@ -24,8 +25,9 @@ from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fol
 from behavnb.stats.models import gee_counts, mixed_model
 from behavnb.stats.multitest import adjust
 from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
+from behavnb.stats.transitions import subject_probabilities, transition_test
 from behavnb.stats.tables import animal_table, check_design, per_subject, session_metrics
 
 __all__ = ["animal_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
            "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
-           "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "behaviorflow_test", "cluster_metrics", "smooth_labels"]
+           "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels"]
