@@ -270,3 +270,26 @@ def test_transition_test_finds_planted_edge_and_not_null():
     lab0, meta0 = synth.label_cohort(effects="null", seed=8)
     _, edges0 = stats.transition_test(hierarchy.transition_counts(lab0, 8, self_transitions=False), meta0, n_perm=499)
     assert (edges0["q"] < 0.05).sum() == 0
+
+
+def test_stats_figures_draw():
+    """The group-statistics figures draw from compare's results (usage with stars, volcano, effect heatmap,
+    significant transitions, time-bin trajectories)."""
+    import matplotlib.pyplot as plt
+
+    import behavnb as bn
+    from behavnb import hierarchy
+
+    labels, meta = cohort_labels(n_per_group=5, effect=1.0, seed=4)
+    table = stats.animal_table(labels, meta, 4, bin_s=10.0)
+    res = stats.compare(table, groups=["A", "B"], n_boot=100)
+    subj = stats.per_subject(table)
+    _, edges = stats.transition_test(hierarchy.transition_counts(labels, 4, self_transitions=False), meta, n_perm=199)
+    figs = [bn.plot.group_values(subj, res.table[res.table["time_bin"] == 0], "usage"),
+            bn.plot.volcano(res.table), bn.plot.effect_heatmap(res.table[res.table["time_bin"] == 0]),
+            bn.plot.transition_differences(edges.assign(q=edges["p"]), np.ones(4), groups=("A", "B")),
+            bn.plot.time_bin_trajectories(subj, "usage", 0, bin_s=10.0)]
+    assert bn.plot.stars(0.0005) == "***" and bn.plot.stars(0.2) == "ns"
+    for f in figs:
+        assert f.axes
+        plt.close(f)
