@@ -1,4 +1,4 @@
-"""ipywidgets for browsing motifs: ``MotifBrowser``.
+"""ipywidgets: ``MotifBrowser`` (browse motifs) and ``StatsPanel`` (compare groups).
 
 Pick a motif (or, for VQ-MAP codes, a type and a subtype) and see its usage per group, its panels
 (typical trajectory, variability, kinematics, bout durations), N random instances animated as
@@ -230,4 +230,127 @@ class MotifBrowser:
         bundle = dict(bundle)
         bundle["text/html"] = self.snapshot_html()
         bundle["text/plain"] = f"MotifBrowser: motif {self.motif}, {len(self.shown)} instances"
+        return bundle
+
+
+class StatsPanel:
+    """Compare groups interactively: grouping column, reference and comparison group, metric, level (motif,
+    community, type), test and family; the figures and the results table update, and "export CSV" writes them.
+
+    Parameters
+    ----------
+    tables : ``{level: stats.animal_table(...)}`` (per-session rows with metadata columns).
+    names : ``{level: {motif: name}}`` for the figures (optional).
+    export_dir : where "export CSV" writes ``results_<level>_<metric>.csv`` (default: the working directory).
+    """
+
+    TESTS = {"Mann-Whitney (animals)": "mann-whitney", "Welch t (animals)": "welch",
+             "mixed model (sessions, random intercept per animal)": "mixed"}
+
+    def __init__(self, tables, *, names=None, export_dir=None, n_boot: int = 500, dpi: int = 72):
+        import ipywidgets as w
+        from pathlib import Path
+
+        if not tables:
+            raise ParameterError("no tables to compare: pass {level: stats.animal_table(...)}.")
+        self.tables, self.names, self.n_boot, self.dpi = dict(tables), dict(names or {}), n_boot, dpi
+        self.export_dir = Path(export_dir) if export_dir else Path.cwd()
+        first = next(iter(self.tables.values()))
+        cols = [c for c in ("group", "sex", "cohort", "condition", "treatment") if c in first and first[c].nunique() > 1]
+        if not cols:
+            raise ParameterError(f"no grouping column with two or more values among {list(first.columns)}.")
+        self.results = None
+        self.last_update_s = float("nan")
+        self.column_w = w.Dropdown(options=cols, value=cols[0], description="grouping")
+        self.reference_w = w.Dropdown(description="reference")
+        self.other_w = w.Dropdown(description="compare")
+        self.metric_w = w.Dropdown(options=sorted(first["metric"].unique()), value="usage" if "usage" in set(first["metric"]) else None,
+                                   description="metric")
+        self.level_w = w.Dropdown(options=list(self.tables), description="level")
+        self.test_w = w.Dropdown(options=list(self.TESTS), description="test")
+        self.family_w = w.Dropdown(options=[("all metrics of this level", "all"), ("this metric only", "metric")],
+                                   description="FDR family")
+        self.export_w = w.Button(description="export CSV", icon="download")
+        self.export_w.on_click(lambda _: self.export())
+        self.status_w = w.HTML()
+        self.figure_w = w.Image(format="png")
+        self.table_w = w.HTML()
+        self._set_groups()
+        for wid in (self.reference_w, self.other_w, self.metric_w, self.level_w, self.test_w, self.family_w):
+            wid.observe(lambda ch: self.update(), names="value")
+        self.column_w.observe(lambda ch: (self._set_groups(), self.update()), names="value")
+        self.widget = w.VBox([w.HBox([self.column_w, self.reference_w, self.other_w]),
+                              w.HBox([self.level_w, self.metric_w, self.test_w]),
+                              w.HBox([self.family_w, self.export_w]), self.status_w, self.figure_w, self.table_w])
+        self.update()
+
+    def _set_groups(self) -> None:
+        values = sorted(next(iter(self.tables.values()))[self.column_w.value].astype(str).unique())
+        self._updating = True
+        self.reference_w.options, self.other_w.options = values, values
+        self.reference_w.value, self.other_w.value = values[0], values[1]
+        self._updating = False
+
+    def update(self) -> None:
+        """Recompute the test for the current choices and redraw."""
+        import time as _time
+
+        from behavnb import stats
+        from behavnb.plot.stats import group_values
+
+        if getattr(self, "_updating", False):
+            return
+        t0 = _time.perf_counter()
+        ref, other = self.reference_w.value, self.other_w.value
+        if ref == other:
+            self.status_w.value = "<b>choose two different groups</b>"
+            return
+        col, level, metric = self.column_w.value, self.level_w.value, self.metric_w.value
+        t = self.tables[level]
+        t = t[t[col].astype(str).isin([ref, other])].assign(group=lambda d: d[col].astype(str))
+        test = self.TESTS[self.test_w.value]
+        try:
+            if test == "mixed":
+                fam = t if self.family_w.value == "all" else t[t["metric"] == metric]
+                res = stats.mixed_model(fam, reference=ref).rename(columns={"estimate": "effect"})
+                res["q"] = stats.adjust(res["p"].to_numpy())
+                table = res
+            else:
+                table = stats.compare(t, groups=[ref, other], metrics=None if self.family_w.value == "all" else [metric],
+                                      family="all", n_boot=self.n_boot, test=test).table
+        except Exception as exc:  # shown, not swallowed: the user changed a setting the data cannot support
+            self.status_w.value = f"<b>cannot test this:</b> {type(exc).__name__}: {exc}"
+            return
+        self.results = table
+        subj = stats.per_subject(t)
+        names = self.names.get(level)
+        self.figure_w.value = _png(group_values(subj, table, metric, names, groups=[ref, other]), self.dpi)
+        shown = table[table["metric"] == metric]
+        cols = [c for c in ("motif", "test", "model", f"n_{ref}", f"n_{other}", f"mean_{ref}", f"mean_{other}", "effect",
+                            "ci_low", "ci_high", "p", "q") if c in shown]
+        self.table_w.value = shown[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}")
+        n_sig = int((shown["q"] < 0.05).sum())
+        self.last_update_s = _time.perf_counter() - t0
+        self.status_w.value = (f"{level} {metric}: {other} vs {ref} by {self.test_w.value}; {n_sig} of {len(shown)} with "
+                               f"q < 0.05 (family: {self.family_w.label}); {self.last_update_s:.2f} s")
+
+    def export(self) -> str:
+        """Write the current results to ``export_dir`` as CSV; returns the path."""
+        from behavnb.project import atomic_path
+
+        if self.results is None:
+            raise ParameterError("nothing to export yet.")
+        path = self.export_dir / f"results_{self.level_w.value}_{self.metric_w.value}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            self.results.to_csv(tmp, index=False)
+        self.status_w.value += f"<br>written: {path}"
+        return str(path)
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        img = base64.b64encode(self.figure_w.value).decode() if self.figure_w.value else ""
+        bundle["text/html"] = (f"<div><p>{self.status_w.value}</p><img src='data:image/png;base64,{img}'/>"
+                               f"{self.table_w.value}</div>")
+        bundle["text/plain"] = f"StatsPanel: {self.status_w.value}"
         return bundle

@@ -233,7 +233,7 @@ def test_mixed_model_equals_statsmodels_and_falls_back():
     assert res["estimate"].item() == pytest.approx(direct.params[term])
     assert res["p"].item() == pytest.approx(direct.pvalues[term])
     flat = t.assign(value=np.where(t["group"] == "A", 0.2, 0.3) + rng.normal(0, 1e-3, len(t)))  # no animal variance
-    with pytest.warns(DataWarning, match="falling back"):
+    with pytest.warns(DataWarning, match="use a GEE with subject clusters instead"):
         fb = stats.mixed_model(flat, reference="A")
     assert fb["p"].notna().all() and "fallback" in fb["model"].item()
 
@@ -293,3 +293,31 @@ def test_stats_figures_draw():
     for f in figs:
         assert f.axes
         plt.close(f)
+
+
+def test_stats_panel_widget(tmp_path):
+    """The comparison panel: changing test, grouping column and metric updates the results; export writes a CSV."""
+    import warnings
+
+    import behavnb as bn
+
+    labels, meta = cohort_labels(n_per_group=5, effect=1.0, seed=5)
+    meta["sex"] = np.where(np.arange(len(meta)) % 4 < 2, "F", "M")
+    table = stats.animal_table(labels, meta, 4)
+    panel = bn.widgets.StatsPanel({"motif": table}, export_dir=tmp_path, n_boot=50)
+    first = panel.results.copy()
+    assert "Mann-Whitney" in panel.status_w.value and panel.figure_w.value
+    panel.test_w.value = "Welch t (animals)"
+    assert (panel.results["test"] == "Welch t").all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panel.test_w.value = "mixed model (sessions, random intercept per animal)"
+    assert {"effect", "p", "q", "model"} <= set(panel.results.columns)
+    panel.test_w.value = "Mann-Whitney (animals)"
+    panel.column_w.value = "sex"
+    assert set(panel.reference_w.options) == {"F", "M"} and not panel.results.equals(first)
+    panel.metric_w.value = "mean_bout_s"
+    assert "mean_bout_s" in panel.status_w.value
+    path = panel.export()
+    assert pd.read_csv(path).shape[0] == len(panel.results)
+    assert "<img" in panel._repr_mimebundle_()["text/html"]

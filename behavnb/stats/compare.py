@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from behavnb.errors import ParameterError
@@ -36,15 +35,20 @@ class Results:
 
 def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequence[str] | None = None,
             metrics: Sequence[str] | None = None, family: str = "all", fdr: str = "bh", n_boot: int = 2000,
-            level: float = 0.95, seed: int = 0) -> Results:
-    """Group differences per motif and metric (see module doc). ``groups``: the order, reference first."""
+            level: float = 0.95, test: str = "mann-whitney", seed: int = 0) -> Results:
+    """Group differences per motif and metric (see module doc). ``groups``: the order, reference first.
+
+    ``test`` (two groups): "mann-whitney" (default) or "welch" (Welch's t-test on the per-animal values).
+    """
     from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g
     from behavnb.stats.multitest import adjust
-    from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc
+    from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
     from behavnb.stats.tables import per_subject
 
     if group_column not in table:
         raise ParameterError(f"grouping column {group_column!r} is not in the table; it has {list(table.columns)}.")
+    if test not in ("mann-whitney", "welch"):
+        raise ParameterError(f"test must be 'mann-whitney' or 'welch', not {test!r}; mixed models are stats.mixed_model.")
     if family not in ("all", "metric"):
         raise ParameterError(f"family must be 'all' or 'metric', not {family!r}.")
     t = table if metrics is None else table[table["metric"].isin(metrics)]
@@ -66,7 +70,7 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             row.update({"test": "too few animals with a value", "p": float("nan")})
         elif len(names) == 2:
             a, b = vals[names[0]], vals[names[1]]
-            u, p = mann_whitney(a, b)
+            u, p = mann_whitney(a, b) if test == "mann-whitney" else welch(a, b)
             eff = "log2_fold_change" if row["metric"] in RATIO_METRICS else "hedges_g"
             if n_boot:
                 est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed)
@@ -74,7 +78,7 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
                 from behavnb.stats.effects import FUNCTIONS
 
                 est, lo, hi = FUNCTIONS[eff](a, b), float("nan"), float("nan")
-            row.update({"test": "Mann-Whitney U", "statistic": u, "p": p, "effect_name": eff, "effect": est,
+            row.update({"test": "Mann-Whitney U" if test == "mann-whitney" else "Welch t", "statistic": u, "p": p, "effect_name": eff, "effect": est,
                         "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
         else:
             h, p = kruskal(vals)
@@ -89,7 +93,7 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         out["q"] = adjust(out["p"].to_numpy(), fdr)
     else:
         out["q"] = out.groupby("metric")["p"].transform(lambda p: pd.Series(adjust(p.to_numpy(), fdr), index=p.index))
-    info = {"groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
+    info = {"test": test, "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
             "n_tests": int(out["p"].notna().sum()), "n_boot": n_boot, "level": level,
             "sessions_per_subject": float(t.groupby("subject")["session"].nunique().mean()) if "session" in t else 1.0,
             "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else []}
@@ -105,7 +109,8 @@ def methods_text(results: Results) -> str:
 
     i = results.info
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
-    test = ("two-sided Mann-Whitney U tests (exact p-values without ties, otherwise 10,000 permutations)"
+    test = ("two-sided Welch t-tests on the per-animal values" if i.get("test") == "welch" and len(i["groups"]) == 2 else
+            "two-sided Mann-Whitney U tests (exact p-values without ties, otherwise 10,000 permutations)"
             if len(i["groups"]) == 2 else
             "Kruskal-Wallis tests followed by pairwise two-sided Mann-Whitney U tests with Holm correction")
     fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])

@@ -55,8 +55,7 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
     reference = reference or groups[0]
     if reference not in groups:
         raise ParameterError(f"reference group {reference!r} is not among {groups}.")
-    rows = []
-    z = _z(level)
+    rows, fallbacks = [], []
     for (metric, motif), d in table.groupby(["metric", "motif"], sort=True):
         d = d.dropna(subset=["value"]).copy()
         scale = SCALES.get(metric, "identity")
@@ -82,8 +81,7 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
             continue
         why = why or ("did not converge" if fit is None or not fit.converged else
                       "singular fit (random-intercept variance at the boundary)" if bad else "non-finite standard errors")
-        warnings.warn(f"{metric} motif {motif}: the mixed model failed ({why}); falling back to a GEE with "
-                      f"subject clusters for this row.", DataWarning, stacklevel=2)
+        fallbacks.append(f"{metric} motif {motif} ({why})")
         try:
             gee = smf.gee(formula, "subject", d).fit()
             ci = gee.conf_int(alpha=1 - level)
@@ -102,6 +100,11 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                 _, p = mann_whitney(a, b)
                 rows.append({**base, "term": f"group[{g}]", "estimate": float(b.mean() - a.mean()), "ci_low": np.nan,
                              "ci_high": np.nan, "p": p, "model": f"Mann-Whitney (fallback; GEE failed: {exc})"})
+    if fallbacks:
+        warnings.warn(f"the mixed model failed for {len(fallbacks)} of {table.groupby(['metric', 'motif']).ngroups} "
+                      f"rows, which use a GEE with subject clusters instead (column 'model'): "
+                      f"{'; '.join(fallbacks[:6])}{' …' if len(fallbacks) > 6 else ''}. Singular fits are common with "
+                      f"one or two sessions per animal (no measurable between-animal variance).", DataWarning, stacklevel=2)
     return pd.DataFrame(rows)
 
 
@@ -132,9 +135,3 @@ def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str
                              "ci_low": float(np.exp(ci.loc[term, 0])), "ci_high": float(np.exp(ci.loc[term, 1])),
                              "p": float(fit.pvalues[term]), "model": f"GEE {family}, log link, exposure offset"})
     return pd.DataFrame(rows)
-
-
-def _z(level: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(0.5 + level / 2))

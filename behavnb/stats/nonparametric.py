@@ -14,7 +14,7 @@ from behavnb.errors import ParameterError
 def mann_whitney(a, b, *, method: str = "auto") -> tuple[float, float]:
     """``(U, p)``, two-sided. ``method``: "exact", "asymptotic", "permutation" (10,000 relabellings) or "auto"
     (exact without ties for small samples, otherwise a permutation test)."""
-    from scipy.stats import mannwhitneyu, permutation_test
+    from scipy.stats import mannwhitneyu
 
     a, b = np.asarray(a, float), np.asarray(b, float)
     if method == "auto":

@@ -4,7 +4,6 @@ the edges."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
