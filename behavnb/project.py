@@ -92,6 +92,10 @@ class Project:
         """``hierarchy/<motifs name>/``: transitions.nc, tree_<method>.json, communities.csv, stability.csv, ..."""
         return self.root / "hierarchy" / name
 
+    def stats_dir(self, name: str) -> Path:
+        """``stats/<motifs name>/``: results.csv, methods.md, and the tables behind them."""
+        return self.root / "stats" / name
+
     def motif_names_path(self, name: str) -> Path:
         """``motifs/<name>/motif_names.csv``: the user-edited motif -> name, note table plots read."""
         return self.motifs_dir(name) / "motif_names.csv"
