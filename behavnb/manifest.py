@@ -425,4 +425,7 @@ def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:
     column = column or (info(dataset).get("label_column") if isinstance(dataset, str) and dataset in registry() else None)
     parts = [read_labels(f, column, session=s) for s, f in zip(table["session"], table["file"])]
     labels = pd.concat(parts, ignore_index=True)
+    if "time" not in labels and "fps" in table:  # seconds, so that bouts and rates need no fps argument
+        fps = labels["session"].map(dict(zip(table["session"], pd.to_numeric(table["fps"], errors="coerce"))))
+        labels["time"] = labels["frame"] / fps
     return labels.merge(table[["session", "subject", "group"]], on="session", how="left")

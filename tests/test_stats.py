@@ -321,3 +321,22 @@ def test_stats_panel_widget(tmp_path):
     path = panel.export()
     assert pd.read_csv(path).shape[0] == len(panel.results)
     assert "<img" in panel._repr_mimebundle_()["text/html"]
+
+
+def test_labels_from_another_tool(shared):
+    """BehaviorFlow's labels (cluster ids 1..25, NA for the first frames) go straight into animal_table and compare:
+    NA frames count as unlabelled, the time column comes from the dataset's fps."""
+    import os
+
+    os.environ["BEHAVNB_DATA_DIR"] = str(shared)
+    from behavnb import manifest
+
+    labels = manifest.load_labels("behaviorflow-csi-labels")
+    assert labels["time"].iloc[25] == pytest.approx(1.0)  # 25 fps
+    meta = manifest.sessions("behaviorflow-csi-labels", check_keypoints=False)
+    t = stats.animal_table(labels, meta, 26)
+    u = t[t["metric"] == "usage"]
+    assert (u[u["motif"] == 0]["value"] == 0).all()  # ids start at 1
+    np.testing.assert_allclose(u.groupby("session")["value"].sum(), 1.0)
+    res = stats.compare(t, groups=["Control", "CSI"], metrics=["usage"], n_boot=100)
+    assert res.info["n"] == {"Control": 29, "CSI": 30}

@@ -19,6 +19,8 @@ def _check(labels: pd.DataFrame, column: str = "motif") -> pd.DataFrame:
     if not isinstance(labels, pd.DataFrame) or not need <= set(labels.columns):
         missing = sorted(need - set(getattr(labels, "columns", [])))
         raise ParameterError(f"not a labels table: missing columns {missing} (need session, individual, frame, {column}).")
+    if labels[column].hasnans:  # labels from other tools mark unlabelled frames with NA: -1 here
+        labels = labels.assign(**{column: labels[column].fillna(-1).astype(np.int64)})
     return labels.sort_values(KEYS + ["frame"], kind="stable").reset_index(drop=True)
 
 
