@@ -1,7 +1,8 @@
 """``compare``: the default group comparison, with the animal as the unit, and the methods paragraph.
 
 For every (level, metric, motif) of a per-animal table: sessions are averaged per subject, then
-- two groups: Mann-Whitney U (exact without ties, else 10,000 permutations), effect sizes (log2 fold change
+- two groups: Mann-Whitney U (exact without ties up to 40 animals, the normal approximation from 20 animals per
+  group, else 10,000 permutations), effect sizes (log2 fold change
   for usage, counts and rates; Hedges' g and Cliff's delta for all) with bootstrap CIs over animals;
 - three or more: Kruskal-Wallis, with Holm-corrected pairwise Mann-Whitney post-hoc tests in ``posthoc``.
 q-values (BH, or BY) are computed over one declared family: every row of the call (``family="all"``), or
@@ -110,7 +111,8 @@ def methods_text(results: Results) -> str:
     i = results.info
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
     test = ("two-sided Welch t-tests on the per-animal values" if i.get("test") == "welch" and len(i["groups"]) == 2 else
-            "two-sided Mann-Whitney U tests (exact p-values without ties, otherwise 10,000 permutations)"
+            "two-sided Mann-Whitney U tests (exact p-values without ties for up to 40 animals, the normal approximation "
+            "with tie correction from 20 animals per group, otherwise 10,000 permutations)"
             if len(i["groups"]) == 2 else
             "Kruskal-Wallis tests followed by pairwise two-sided Mann-Whitney U tests with Holm correction")
     fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])

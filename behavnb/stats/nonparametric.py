@@ -12,14 +12,16 @@ from behavnb.errors import ParameterError
 
 
 def mann_whitney(a, b, *, method: str = "auto") -> tuple[float, float]:
-    """``(U, p)``, two-sided. ``method``: "exact", "asymptotic", "permutation" (10,000 relabellings) or "auto"
-    (exact without ties for small samples, otherwise a permutation test)."""
+    """``(U, p)``, two-sided. ``method``: "exact", "asymptotic", "permutation" (10,000 relabellings) or "auto":
+    exact without ties up to 40 animals; with 20 or more animals per group the normal approximation (with tie
+    correction), which is then accurate to the third decimal; otherwise a permutation test."""
     from scipy.stats import mannwhitneyu
 
     a, b = np.asarray(a, float), np.asarray(b, float)
     if method == "auto":
         ties = len(np.unique(np.concatenate([a, b]))) < len(a) + len(b)
-        method = "exact" if (not ties and len(a) + len(b) <= 40) else "permutation"
+        method = ("exact" if (not ties and len(a) + len(b) <= 40) else
+                  "asymptotic" if min(len(a), len(b)) >= 20 else "permutation")
     if method == "permutation":
         res = mannwhitneyu(a, b, alternative="two-sided", method=permutation_test_method())
         return float(res.statistic), float(res.pvalue)
