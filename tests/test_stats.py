@@ -340,3 +340,29 @@ def test_labels_from_another_tool(shared):
     np.testing.assert_allclose(u.groupby("session")["value"].sum(), 1.0)
     res = stats.compare(t, groups=["Control", "CSI"], metrics=["usage"], n_boot=100)
     assert res.info["n"] == {"Control": 29, "CSI": 30}
+
+
+def test_kinematics_and_transition_tables():
+    """Kinematic means per motif and per-session transition probabilities / entropy rate come in animal_table's
+    long format, so compare tests them the same way (a planted speed difference within motif 1 is found)."""
+    import xarray as xr
+
+    from behavnb import hierarchy
+
+    labels, meta = cohort_labels(n_per_group=5, seed=6)
+    rng = np.random.default_rng(0)
+    feats = {}
+    for s, g in labels.groupby("session"):
+        fast = 2.0 if s.startswith("B") else 1.0
+        speed = rng.gamma(4, 1, len(g)) * np.where(g["motif"].to_numpy() == 1, fast, 1.0)
+        feats[s] = xr.Dataset({"speed": (("time", "individual"), speed[:, None])},
+                              coords={"time": g["time"].to_numpy(), "individual": ["m"]})
+    kin = stats.kinematics_table(feats, labels, meta, names=("speed",))
+    assert set(kin["metric"]) == {"speed_mean"} and {"subject", "group"} <= set(kin.columns)
+    res = stats.compare(kin, groups=["A", "B"], n_boot=100).table.set_index("motif")
+    assert res.loc[1, "q"] < 0.05 and res.loc[1, "effect"] > 0 and (res.drop(index=1)["q"] > 0.05).all()
+    tr = stats.transition_table(hierarchy.transition_counts(labels, 4, self_transitions=False), meta)
+    assert "entropy_rate" in set(tr["metric"]) and (tr.loc[tr["metric"] == "entropy_rate", "motif"] == -1).all()
+    rows = tr[tr["metric"].str.startswith("P(")].groupby(["session", "motif"])["value"].sum()
+    np.testing.assert_allclose(rows, 1.0)
+    assert len(stats.compare(tr, groups=["A", "B"], n_boot=50).table)

@@ -1,7 +1,9 @@
 """Group statistics with the animal as the unit (step 8, in progress).
 
 - ``animal_table`` / ``session_metrics`` / ``per_subject`` / ``check_design`` (``tables``): tidy per-animal metrics
-  (usage, bout count, bout rate, mean bout duration) joined with the sessions' metadata;
+  (usage, bout count, bout rate, mean bout duration) joined with the sessions' metadata; ``kinematics_table``
+  (mean speed, body length, head angle per motif) and ``transition_table`` (transition probabilities, entropy
+  rate) in the same format;
 - ``compare`` / ``Results`` / ``methods_text`` (``compare``): the default test per motif and metric, q-values
   over a declared family, effect sizes with bootstrap CIs, and a methods paragraph;
 - ``mann_whitney``, ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
@@ -26,8 +28,9 @@ from behavnb.stats.models import gee_counts, mixed_model
 from behavnb.stats.multitest import adjust
 from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
 from behavnb.stats.transitions import subject_probabilities, transition_test
-from behavnb.stats.tables import animal_table, check_design, per_subject, session_metrics
+from behavnb.stats.tables import (animal_table, check_design, kinematics_table, per_subject, session_metrics,
+                                  transition_table)
 
-__all__ = ["animal_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
+__all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
            "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
            "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels"]

@@ -98,3 +98,49 @@ def per_subject(table: pd.DataFrame, by: Sequence[str] = ("metric", "motif")) ->
     meta = [c for c in table.columns if c in (*META, "group") and c not in keys]
     agg = table.groupby(keys + meta, dropna=False, sort=True)["value"].mean()
     return agg.reset_index()
+
+
+def kinematics_table(features, labels: pd.DataFrame, sessions: pd.DataFrame,
+                     names: Sequence[str] = ("speed", "body_length", "head_angle"), *, group_column: str = "group") -> pd.DataFrame:
+    """Mean kinematic features (03) per session, animal and motif, in the same long format as ``animal_table``
+    (metric = ``<feature>_mean``): so that "KO walk more slowly *within* walking" is one more row to test."""
+    from behavnb.segment.views import motif_features
+
+    meta = check_design(labels, sessions, group_column)
+    ft = motif_features(features, labels, names, max_frames=10**9)
+    cols = [c for c in names if c in ft]
+    long = (ft.groupby(["session", "individual", "motif"])[cols].mean().reset_index()
+            .melt(id_vars=["session", "individual", "motif"], value_vars=cols, var_name="metric"))
+    long["metric"] = long["metric"] + "_mean"
+    return _join(long, meta, group_column, "motif")
+
+
+def transition_table(counts, sessions: pd.DataFrame, *, group_column: str = "group") -> pd.DataFrame:
+    """Per-session transition probabilities (metric ``P(to)``, motif = from) and entropy rate (metric
+    ``entropy_rate``, motif -1) in the long format of ``animal_table``, from ``hierarchy.transition_counts``."""
+    from behavnb.hierarchy.transitions import animal_summary, probabilities
+
+    p = probabilities(counts)
+    rows = []
+    for i, rec in enumerate(counts["recording"].values):
+        s, ind = str(counts["session"].values[i]), str(counts["individual"].values[i])
+        m = p.values[i]
+        seen = counts.values[i].sum(axis=1) > 0
+        for a in np.flatnonzero(seen):
+            for b in range(m.shape[1]):
+                rows.append((s, ind, int(a), f"P(->{b})", float(m[a, b])))
+    long = pd.DataFrame(rows, columns=["session", "individual", "motif", "metric", "value"])
+    ent = animal_summary(counts)[["session", "individual", "entropy_rate"]].rename(columns={"entropy_rate": "value"})
+    long = pd.concat([long, ent.assign(motif=-1, metric="entropy_rate")], ignore_index=True)
+    labels_like = long[["session"]].drop_duplicates().assign(individual="", frame=0, motif=0)
+    meta = check_design(labels_like, sessions, group_column)
+    return _join(long, meta, group_column, "transition")
+
+
+def _join(long: pd.DataFrame, meta: pd.DataFrame, group_column: str, level: str) -> pd.DataFrame:
+    keep = list(dict.fromkeys(["session"] + [c for c in (*META, group_column) if c in meta and c != "session"]))
+    out = long.merge(meta[keep].astype({"session": str}), on="session", how="left")
+    if "subject" not in out:
+        out["subject"] = out["session"]
+    out["level"] = level
+    return out
