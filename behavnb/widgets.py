@@ -264,8 +264,8 @@ class StatsPanel:
         self.column_w = w.Dropdown(options=cols, value=cols[0], description="grouping")
         self.reference_w = w.Dropdown(description="reference")
         self.other_w = w.Dropdown(description="compare")
-        self.metric_w = w.Dropdown(options=sorted(first["metric"].unique()), value="usage" if "usage" in set(first["metric"]) else None,
-                                   description="metric")
+        metrics = sorted(first["metric"].unique())
+        self.metric_w = w.Dropdown(options=metrics, value="usage" if "usage" in metrics else metrics[0], description="metric")
         self.level_w = w.Dropdown(options=list(self.tables), description="level")
         self.test_w = w.Dropdown(options=list(self.TESTS), description="test")
         self.family_w = w.Dropdown(options=[("all metrics of this level", "all"), ("this metric only", "metric")],
