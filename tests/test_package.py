@@ -53,3 +53,14 @@ def test_notebooks_are_stripped_and_parameterised():
         assert not any(c.get("outputs") or c.get("execution_count") for c in code), f"{nb_path.name} has outputs"
         assert "parameters" in code[0]["metadata"].get("tags", []), f"{nb_path.name}: first code cell not tagged"
         assert nb["cells"][0]["cell_type"] == "markdown"
+
+
+def test_notebooks_install_themselves_on_colab():
+    """Right after the parameters, every notebook has a cell that installs behavnb when (and only when) it runs on
+    Google Colab."""
+    import json
+
+    for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = [c for c in json.loads(nb_path.read_text())["cells"] if c["cell_type"] == "code"]
+        src = "".join(code[1]["source"])
+        assert '"google.colab" in sys.modules' in src and "pip" in src, f"{nb_path.name}: no Colab install cell"
