@@ -1,7 +1,8 @@
-"""The machine line every benchmark prints (CPU model, cores, memory, Python, OS)."""
+"""What every benchmark prints: the machine line (CPU model, cores, memory, Python, OS) and the final report."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -22,3 +23,15 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} logical CPUs{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def report(columns: list[str], rows: list[str], results: dict) -> None:
+    """Machine and versions, the markdown table (``rows`` are formatted lines), then the results as JSON (last line)."""
+    print()
+    print(f"machine: {machine()}")
+    print(f"versions: {json.dumps(results.get('versions', {}))}")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    print("\n".join(rows))
+    print(json.dumps(results))
+

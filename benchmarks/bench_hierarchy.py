@@ -26,12 +26,11 @@ The last stdout line is JSON; the markdown table is printed above it.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
-from _machine import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _machine import machine, report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGETS = {"transition_counts frame level": 2.0, "transition_counts bout level": 2.0,
            "bootstrap vame 2024": 30.0, "bootstrap linkage": 30.0}
@@ -145,13 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{'planted blocks found' if planted else 'communities ' + str(st.communities.tolist())}")
         results[name].update({"score": st.score, "planted_found": planted})
 
-    print()
-    print(f"machine: {machine()}")
-    print(f"versions: {json.dumps(results['versions'])}")
-    print("| step | time (s) | target | ok | notes |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
-    print(json.dumps(results))
+    report(["step", "time (s)", "target", "ok", "notes"], rows, results)
     return 0
 
 

@@ -27,12 +27,11 @@ The last stdout line is JSON; the markdown table is printed above it.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
 
-from _machine import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _machine import machine, report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGETS = {"kmeans": 10.0, "hmm diag": 60.0, "umap 30k (2nd call)": 60.0}
 
@@ -140,13 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         results["umap"] = {"frames": len(sub), "first_call_s": times[0], "second_call_s": times[1],
                            "version": umap.__version__}
 
-    print()
-    print(f"machine: {machine()}")
-    print(f"versions: {json.dumps(results['versions'])}")
-    print("| step | fit (s) | predict (s) | total (s) | target | ok | notes |")
-    print("|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
-    print(json.dumps(results))
+    report(["step", "fit (s)", "predict (s)", "total (s)", "target", "ok", "notes"], rows, results)
     return 0
 
 

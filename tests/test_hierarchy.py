@@ -735,3 +735,15 @@ def test_hierarchy_figures_draw():
         plt.close(f)
     sk = bn.plot.sankey({"2 communities": st.communities}, usage)
     assert len(sk.data[0].node.label) == 4 + 2
+
+
+def test_recording_usage_follows_the_counts_order():
+    """recording_usage gives frames per motif in the recording order of transition_counts, zeros for unused motifs."""
+    labels = table(("s2", "a", [0, 0, 1]), ("s1", "a", [2, 2, 2, 0]), shuffle_seed=0)
+    c = counts_of(labels, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        da = h.transition_counts(labels, 4)
+    u = h.recording_usage(labels, da)
+    assert c.shape[0] == 2 and list(da["session"].values) == ["s1", "s2"]
+    np.testing.assert_array_equal(u, [[1, 0, 3, 0], [2, 1, 0, 0]])

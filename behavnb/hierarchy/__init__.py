@@ -22,6 +22,7 @@ from behavnb.hierarchy.transitions import (
     group_mean,
     pooled,
     probabilities,
+    recording_usage,
     stationary,
     transition_counts,
 )
@@ -105,5 +106,5 @@ def suggest_cut(scores, min_score: float = 0.9, min_n: int = 3) -> int:
 
 
 __all__ = ["motif_means", "cut_stability", "suggest_cut", "transition_counts", "probabilities", "pooled", "group_mean", "stationary", "entropy_rate", "animal_summary",
-           "graph", "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
+           "graph", "recording_usage", "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
            "COSTS", "METHODS", "build", "bootstrap", "Stability", "community_labels", "community_usage"]

@@ -136,3 +136,16 @@ def graph(p: np.ndarray, usage: np.ndarray | None = None, *, min_probability: fl
         if i != j:
             g.add_edge(int(i), int(j), probability=float(p[i, j]))
     return g
+
+
+def recording_usage(labels: pd.DataFrame, counts) -> np.ndarray:
+    """Frames per motif ``(recording, k)`` in the recording order of ``counts`` (``transition_counts``), as
+    ``bootstrap`` needs it next to the per-recording transition counts."""
+    from behavnb.segment.tables import usage
+
+    k = counts.sizes["from_motif"]
+    u = usage(labels, k).pivot_table(index=KEYS, columns="motif", values="frames", fill_value=0)
+    idx = pd.MultiIndex.from_arrays([counts["session"].values.astype(str), counts["individual"].values.astype(str)])
+    u.index = pd.MultiIndex.from_arrays([u.index.get_level_values(0).astype(str), u.index.get_level_values(1).astype(str)])
+    return u.reindex(index=idx, columns=range(k), fill_value=0).to_numpy(float)
+

@@ -234,7 +234,7 @@ class MotifModel:
             raise ParameterError("this MotifModel is not fitted yet: call .fit(latents) first.")
 
     def _check_source(self, source: dict) -> None:
-        mine = {k: v for k, v in self.source_.items()}
+        mine = self.source_
         if source != mine:
             diff = {k: (mine.get(k), source.get(k)) for k in set(mine) | set(source) if mine.get(k) != source.get(k)}
             raise ParameterError(f"these latents come from a different model than the one this MotifModel was fitted on "
