@@ -11,7 +11,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"errors", "io", "manifest", "synth", "preprocess", "features", "windows", "models", "train", "embed", "codes",
-               "evaluate", "segment", "hierarchy", "stats", "widgets", "plot", "project", "resources", "runtime", "batch", "cli"}
+               "evaluate", "segment", "hierarchy", "stats", "widgets", "plot", "project", "resources", "runtime",
+               "parallel", "series", "batch", "cli"}
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
 

@@ -1,117 +1,135 @@
-"""Batch runs: execute the notebook series with papermill and collect an HTML report.
+"""Lab scale: a batch manifest (one row per project or parameter set) run on Dask, with one summary table.
 
-``run_series`` runs ``01_import`` … ``09_group_stats`` (those present) in order against one run
-directory, writes each executed notebook to ``<project>/reports/notebooks/``, converts each to HTML and
-writes ``<project>/reports/index.html`` with every notebook's status and run time. A failing notebook
-stops the series; its executed copy (with the traceback) and the report are still written.
+A manifest is a CSV. Reserved columns, all optional:
+
+- ``row``: the row's name (default ``row1``, ``row2`` …), unique;
+- ``dataset``: a registered name, a sessions CSV or a folder of pose files (relative paths are read
+  from the manifest's folder);
+- ``project_dir``: the row's run directory (default ``<out_dir>/<row>``);
+- ``profile``: ``fast`` | ``demo`` | ``full``;
+- ``notebooks``: which notebooks, e.g. ``01 02 06`` (default: the whole series).
+
+Every other column is a notebook parameter (``n_motifs``, or ``06:n_motifs`` for one notebook); an
+empty cell leaves the notebook's default. Each row is one :func:`behavnb.series.run_series`; rows run
+in parallel on a Dask ``LocalCluster`` or on a running cluster (``scheduler``). A failing row does not
+stop the others. ``<out_dir>/batch_summary.csv`` gets one line per row (status, duration, error). A
+rerun skips every notebook that is current, so it redoes only what failed or changed.
 """
 
 from __future__ import annotations
 
-import html
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from behavnb.errors import BehavnbError, ParameterError
-from behavnb.project import Project, atomic_write_text
-from behavnb.resources import notebooks_dir
+import pandas as pd
 
+from behavnb.errors import DatasetNotFoundError, ParameterError, SessionsTableError
+from behavnb.series import NotebookFailed, route_parameters, run_series, series
 
-class NotebookFailed(BehavnbError, RuntimeError):
-    """A notebook of the series raised an error; the report says which and where."""
+RESERVED = ("row", "dataset", "project_dir", "profile", "notebooks")
+SUMMARY = "batch_summary.csv"
 
 
 @dataclass
-class NotebookRun:
+class Row:
     name: str
-    status: str  # "ok" | "failed" | "skipped"
-    seconds: float
-    executed: Path | None
-    html: Path | None
-    error: str = ""
+    project_dir: Path
+    dataset: str | None = None
+    profile: str | None = None
+    notebooks: list[str] | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def series(only: Sequence[str] | None = None) -> list[Path]:
-    """The notebooks of the series in order, optionally only those whose name starts with one of ``only``."""
-    books = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        books = [b for b in books if any(b.stem.startswith(o) for o in only)]
-        if not books:
-            raise ParameterError(f"no notebook matches {list(only)} in {notebooks_dir()}; names start with 01 … 09.")
-    return books
+def _value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
-def run_series(
-    project_dir: str | Path,
-    dataset: str | None = None,
-    profile: str | None = None,
-    *,
-    notebooks: Sequence[str] | None = None,
-    parameters: dict[str, Any] | None = None,
-    html_report: bool = True,
-    kernel_name: str | None = None,
-) -> list[NotebookRun]:
-    """Execute the series into ``project_dir`` and write the report; raise :class:`NotebookFailed` on failure."""
-    import papermill as pm
-
-    from behavnb.runtime import resolve_profile
-
-    project = Project(project_dir)
-    out_dir = project.reports_dir / "notebooks"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"project_dir": str(project.root), "profile": resolve_profile(profile), **(parameters or {})}
-    if dataset is not None:
-        params["dataset"] = str(dataset)
-    runs: list[NotebookRun] = []
-    failed = None
-    for book in series(notebooks):
-        executed = out_dir / book.name
-        if failed:
-            runs.append(NotebookRun(book.stem, "skipped", 0.0, None, None))
-            continue
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(book), str(executed), parameters=params, cwd=str(book.parent),
-                                kernel_name=kernel_name, progress_bar=False)
-            status, error = "ok", ""
-        except pm.PapermillExecutionError as exc:
-            status, error = "failed", f"{exc.ename}: {exc.evalue}"
-            failed = book.stem
-        page = _to_html(executed, project.reports_dir) if html_report else None
-        runs.append(NotebookRun(book.stem, status, time.perf_counter() - t0, executed, page, error))
-    if html_report:
-        write_index(project, runs, params)
-    if failed:
-        run = next(r for r in runs if r.name == failed)
-        raise NotebookFailed(f"notebook {failed} failed ({run.error}); see {run.executed} and {project.reports_dir / 'index.html'}.")
-    return runs
-
-
-def _to_html(executed: Path, reports: Path) -> Path:
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter().from_filename(str(executed))
-    return atomic_write_text(reports / f"{executed.stem}.html", body)
-
-
-def write_index(project: Project, runs: Sequence[NotebookRun], params: dict[str, Any]) -> Path:
-    """``reports/index.html``: one row per notebook with status, time and links."""
+def read_manifest(path: str | Path, out_dir: str | Path | None = None) -> list[Row]:
+    """The rows of a batch manifest, checked: unique names, known notebooks, declared parameters."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SessionsTableError(f"{path}: no such batch manifest (a CSV with one row per project or parameter set).")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SessionsTableError(f"{path}: not a readable CSV ({exc}); write one row per project with a header line.") from None
+    if table.empty:
+        raise SessionsTableError(f"{path}: the manifest has no rows; add one line per project or parameter set.")
+    base = path.parent.resolve()
+    out = Path(out_dir).expanduser().resolve() if out_dir else base / f"{path.stem}-runs"
+    names = [str(r).strip() or f"row{i + 1}" for i, r in enumerate(table.get("row", [""] * len(table)))]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SessionsTableError(f"{path}: duplicate row names {dup}; give each row its own name in the 'row' column.")
     rows = []
-    for r in runs:
-        link = f'<a href="{html.escape(r.html.name)}">{html.escape(r.name)}</a>' if r.html else html.escape(r.name)
-        colour = {"ok": "#1a7f37", "failed": "#cf222e", "skipped": "#6e7781"}[r.status]
-        rows.append(f"<tr><td>{link}</td><td style='color:{colour}'>{r.status}</td><td>{r.seconds:.1f} s</td>"
-                    f"<td>{html.escape(r.error)}</td></tr>")
-    figures = sorted((project.root / "figures").glob("*.png"))
-    figs = "".join(f'<figure><img src="../figures/{f.name}" width="480"><figcaption>{f.name}</figcaption></figure>' for f in figures)
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>behavnb report</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:4px 12px;text-align:left}}
-figure{{display:inline-block;margin:8px}}</style></head><body>
-<h1>behavnb report</h1>
-<p>Run directory <code>{html.escape(str(project.root))}</code>; parameters <code>{html.escape(str(params))}</code>.</p>
-<table><tr><th>notebook</th><th>status</th><th>time</th><th>error</th></tr>{''.join(rows)}</table>
-<h2>Figures</h2>{figs or '<p>none</p>'}</body></html>"""
-    return atomic_write_text(project.reports_dir / "index.html", page)
+    for name, (_, rec) in zip(names, table.iterrows()):
+        cell = {k: str(v).strip() for k, v in rec.items()}
+        dataset = cell.get("dataset") or None
+        if dataset and not _registered(dataset):
+            dataset = str((base / dataset).resolve()) if not Path(dataset).expanduser().is_absolute() else dataset
+        project = cell.get("project_dir")
+        project_dir = (base / project).resolve() if project else out / name
+        notebooks = cell.get("notebooks", "").replace(",", " ").split() or None
+        params = {k: _value(v) for k, v in cell.items() if k not in RESERVED and v != ""}
+        row = Row(name, project_dir, dataset, cell.get("profile") or None, notebooks, params)
+        try:
+            route_parameters(series(row.notebooks), row.parameters)
+        except ParameterError as exc:
+            raise ParameterError(f"{path}, row {name!r}: {exc}") from None
+        rows.append(row)
+    return rows
+
+
+def _registered(name: str) -> bool:
+    from behavnb.manifest import registry
+
+    return name in registry()
+
+
+def run_row(row: Row, *, force: bool = False) -> dict[str, Any]:
+    """One row: its series, start to end or up to its first failure. Returns what the summary needs."""
+    if row.dataset and not _registered(row.dataset) and not Path(row.dataset).exists():
+        raise DatasetNotFoundError(f"row {row.name!r}: dataset {row.dataset} is neither a registered dataset nor an "
+                                   "existing sessions CSV or folder; fix the manifest's 'dataset' column.")
+    runs = run_series(row.project_dir, row.dataset, row.profile, notebooks=row.notebooks,
+                      parameters=row.parameters, force=force)
+    return {"executed": sum(r.status == "ok" for r in runs), "current": sum(r.status == "current" for r in runs)}
+
+
+def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, scheduler: str | None = "local",
+              workers: int | None = None, force: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Run every row of ``manifest`` (in parallel on Dask) and write ``batch_summary.csv``; returns the summary.
+
+    Columns: row, status (``ok`` ran, ``current`` nothing to do, ``failed``), seconds, notebooks run,
+    error, project_dir, report. A failed row is reported there, never raised.
+    """
+    from behavnb.parallel import map_items
+    from behavnb.project import atomic_path
+
+    rows = read_manifest(manifest, out_dir)
+    out = Path(out_dir).expanduser().resolve() if out_dir else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs"
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    outcomes = map_items(lambda r: run_row(r, force=force), [(r.name, r) for r in rows],
+                         scheduler=scheduler or "local", workers=workers, desc="batch rows", progress=progress)
+    records = []
+    for row, o in zip(rows, outcomes):
+        info = o.value or {}
+        error = o.error.split(": ", 1)[1] if o.exception is not None and isinstance(o.exception, NotebookFailed) else o.error
+        status = "failed" if not o.ok else ("ok" if info.get("executed") else "current")
+        records.append({"row": row.name, "status": status, "seconds": round(o.seconds, 1),
+                        "notebooks_run": info.get("executed", 0), "error": error,
+                        "project_dir": str(row.project_dir), "report": str(row.project_dir / "reports" / "index.html")})
+    summary = pd.DataFrame(records)
+    summary.attrs["wall_seconds"] = time.perf_counter() - t0
+    with atomic_path(out / SUMMARY) as tmp:
+        summary.to_csv(tmp, index=False)
+    summary.attrs["path"] = out / SUMMARY
+    return summary

@@ -1,4 +1,10 @@
-"""Command line: ``behavnb run`` (the notebook series), ``behavnb datasets``, ``behavnb fetch NAME``."""
+"""behavnb: run the notebook series (one project or a batch of them), list and fetch datasets.
+
+  behavnb demo                                  the whole series on the embedded data, demo profile
+  behavnb run [NOTEBOOKS...] --dataset NAME|PATH --project-dir DIR --profile fast|demo|full -p KEY=VALUE
+  behavnb batch manifest.csv [--scheduler local|tcp://host:port] [--workers N]
+  behavnb datasets | behavnb fetch NAME
+"""
 
 from __future__ import annotations
 
@@ -10,37 +16,84 @@ def _param(text: str) -> tuple[str, object]:
     import yaml
 
     if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (or NOTEBOOK:KEY=VALUE), got {text!r}")
     key, value = text.split("=", 1)
-    return key, yaml.safe_load(value)
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip(), value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="behavnb", description=__doc__)
+def _series_options(p: argparse.ArgumentParser, project_default: str = "behavnb-run") -> None:
+    p.add_argument("--project-dir", default=project_default, help=f"run directory (default ./{project_default})")
+    p.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are current")
+    p.add_argument("--scheduler", default=None,
+                   help="per-session steps in parallel with Dask: 'local', 'local:N' or tcp://host:port (default: in the kernel)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="behavnb", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute the notebook series with papermill and write an HTML report")
-    run.add_argument("project_dir", nargs="?", default="behavnb-run", help="run directory (default ./behavnb-run)")
+    run = sub.add_parser("run", help="execute the notebook series (or some of it) with papermill; write an HTML report")
+    run.add_argument("notebooks", nargs="*", help="which notebooks, by number or name (default: all), e.g. 1 2 06_segment")
     run.add_argument("--dataset", default=None, help="registered dataset name, sessions CSV or folder (default: each notebook's)")
     run.add_argument("--profile", choices=("fast", "demo", "full"), default=None, help="default $BEHAVNB_PROFILE or demo")
-    run.add_argument("--notebooks", nargs="*", default=None, help="run only these (e.g. 01 02)")
-    run.add_argument("-p", "--param", type=_param, action="append", default=[], help="extra notebook parameter KEY=VALUE")
+    run.add_argument("-p", "--param", type=_param, action="append", default=[],
+                     help="notebook parameter KEY=VALUE (to every notebook that declares it) or NN:KEY=VALUE (to one)")
+    _series_options(run)
+    demo = sub.add_parser("demo", help="the whole series on the embedded synthetic-demo data in the demo profile")
+    _series_options(demo, "behavnb-demo")
+    batch = sub.add_parser("batch", help="run every row of a batch manifest (CSV) in parallel on Dask")
+    batch.add_argument("manifest", help="CSV: one row per project or parameter set (see behavnb.batch)")
+    batch.add_argument("--out-dir", default=None, help="where rows without a project_dir run (default <manifest>-runs/)")
+    batch.add_argument("--scheduler", default="local", help="'local' (a LocalCluster, default), 'local:N' or tcp://host:port")
+    batch.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: CPU count, at most 8)")
+    batch.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are current")
     sub.add_parser("datasets", help="list registered datasets")
     fetch = sub.add_parser("fetch", help="download and verify a registered dataset")
     fetch.add_argument("name")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _print_runs(runs) -> None:
+    for r in runs:
+        print(f"{r.name:<18} {r.status:<8} {r.seconds:7.1f} s  {r.error}")
+
+
+def _series(args, dataset, profile, notebooks, params) -> int:
+    from behavnb.series import NotebookFailed, run_series
+
+    try:
+        runs = run_series(args.project_dir, dataset, profile, notebooks=notebooks, parameters=params,
+                          scheduler=args.scheduler, force=args.force, progress=sys.stderr.isatty())
+    except NotebookFailed as exc:
+        print(f"behavnb: error: {exc}", file=sys.stderr)
+        return 1
+    _print_runs(runs)
+    from behavnb.project import Project
+
+    print(f"report: {Project(args.project_dir).reports_dir / 'index.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     from behavnb.errors import BehavnbError
 
     try:
         if args.command == "run":
-            from behavnb.batch import run_series
+            return _series(args, args.dataset, args.profile, args.notebooks, dict(args.param))
+        if args.command == "demo":
+            return _series(args, "synthetic-demo", "demo", None, {})
+        if args.command == "batch":
+            from behavnb.batch import run_batch
 
-            runs = run_series(args.project_dir, args.dataset, args.profile, notebooks=args.notebooks,
-                              parameters=dict(args.param))
-            for r in runs:
-                print(f"{r.name:<20} {r.status:<7} {r.seconds:6.1f} s  {r.executed}")
-            print(f"report: {runs[0].executed.parent.parent / 'index.html'}" if runs else "no notebooks ran")
-        elif args.command == "datasets":
+            summary = run_batch(args.manifest, out_dir=args.out_dir, scheduler=args.scheduler, workers=args.workers,
+                                force=args.force)
+            print(summary.drop(columns=["project_dir"]).to_string(index=False))
+            print(f"summary: {summary.attrs['path']}  ({summary.attrs['wall_seconds']:.1f} s)")
+            return 0 if (summary["status"] != "failed").all() else 1
+        if args.command == "datasets":
             from behavnb.manifest import list_datasets
 
             print(list_datasets().drop(columns="description").to_string(index=False))

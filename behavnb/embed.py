@@ -117,17 +117,32 @@ def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: 
 
 def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normalizer, *,
                    extra: Mapping[str, xr.DataArray] | None = None, batch_size: int | None = None, model_name: str = "vame",
-                   progress: bool = True, amp: bool | str = "auto") -> dict[str, xr.DataArray]:
-    """Every session -> ``(time, latent)``; sessions with several animals get an ``individual`` dimension too."""
-    import xarray as xr
-    from tqdm.auto import tqdm
+                   progress: bool = True, amp: bool | str = "auto", scheduler: str | None = None) -> dict[str, xr.DataArray]:
+    """Every session -> ``(time, latent)``; sessions with several animals get an ``individual`` dimension too.
 
-    out = {}
-    for s, ds in tqdm(datasets.items(), desc="embedding sessions", disable=not progress):
-        per = [embed_session(model, ds, normalizer, individual=str(i), extra=(extra or {}).get(s),
-                             batch_size=batch_size, model_name=model_name, amp=amp) for i in ds["individual"].values]
-        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual")
-    return out
+    ``scheduler`` (see :mod:`behavnb.parallel`): ``"local"`` or a Dask address embeds the sessions in
+    parallel worker processes, on their CPUs. On a GPU keep the default (sync): it batches windows already.
+    """
+    import xarray as xr
+
+    from behavnb.parallel import map_items, raise_failures, resolve_scheduler
+
+    if resolve_scheduler(scheduler) != "sync":
+        device = next(model.parameters()).device.type
+        if device != "cpu":
+            raise ParameterError(f"scheduler={scheduler!r} embeds on the workers' CPUs but the model is on {device}: "
+                                 "move it with model.cpu(), or embed on the GPU with scheduler='sync'.")
+
+    def one(item: tuple) -> xr.DataArray:  # the item carries its own session, so a worker gets only that one
+        ds, ex = item
+        per = [embed_session(model, ds, normalizer, individual=str(i), extra=ex, batch_size=batch_size,
+                             model_name=model_name, amp=amp) for i in ds["individual"].values]
+        return per[0] if len(per) == 1 else xr.concat(per, dim="individual")
+
+    outcomes = map_items(one, [(s, (ds, (extra or {}).get(s))) for s, ds in datasets.items()], scheduler=scheduler,
+                         desc="embedding sessions", progress=progress)
+    raise_failures(outcomes, "sessions", "Those sessions cannot be embedded; see the errors above.")
+    return {o.key: o.value for o in outcomes}
 
 
 def embed_windowset(model, windows: WindowSet, *, batch_size: int | None = None, amp: bool | str = "auto") -> dict[str, np.ndarray]:

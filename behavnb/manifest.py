@@ -374,22 +374,34 @@ def _keypoints(path: Path, fps: float) -> list[str]:
 
 # --- loading ---------------------------------------------------------------------------------------
 
-def load_sessions(table: pd.DataFrame, *, progress: bool = True, **load_kwargs) -> dict[str, xr.Dataset]:
-    """Load every session of a validated table; fps from the file first, then the table's ``fps``."""
-    import math
+def load_sessions(table: pd.DataFrame, *, progress: bool = True, scheduler: str | None = None,
+                  **load_kwargs) -> dict[str, xr.Dataset]:
+    """Load every session of a validated table; fps from the file first, then the table's ``fps``.
 
-    from tqdm.auto import tqdm
+    ``scheduler`` (see :mod:`behavnb.parallel`): ``None``/``"sync"`` loads here one by one, ``"local"``
+    or a Dask address loads the sessions in parallel. Every session is tried; then one error names
+    every file that failed.
+    """
+    from behavnb.parallel import map_items, raise_failures
+
+    source = table.attrs.get("dataset", "sessions table")
+    rows = [(row.session, row._asdict()) for row in table.itertuples(index=False)]
+    outcomes = map_items(lambda row: _load_row(row, source, load_kwargs), rows, scheduler=scheduler,
+                         desc="loading poses", progress=progress)
+    raise_failures(outcomes, "sessions", "Fix or remove those rows of the sessions table.")
+    return {o.key: o.value for o in outcomes}
+
+
+def _load_row(row: dict, source: str, load_kwargs: dict) -> xr.Dataset:
+    import math
 
     from behavnb.io import append_log, load_poses
 
-    out = {}
-    for row in tqdm(table.itertuples(index=False), total=len(table), desc="loading poses", disable=not progress):
-        fps = None if math.isnan(row.fps) else float(row.fps)
-        ds = load_poses(row.file, fallback_fps=fps, session=row.session, **load_kwargs)
-        ds.attrs.update(subject=row.subject, group=row.group)
-        out[row.session] = append_log(ds, f"manifest: session {row.session} (subject {row.subject}, group {row.group}) "
-                                          f"from {table.attrs.get('dataset', 'sessions table')}")
-    return out
+    fps = None if math.isnan(row["fps"]) else float(row["fps"])
+    ds = load_poses(row["file"], fallback_fps=fps, session=row["session"], **load_kwargs)
+    ds.attrs.update(subject=row["subject"], group=row["group"])
+    return append_log(ds, f"manifest: session {row['session']} (subject {row['subject']}, group {row['group']}) "
+                          f"from {source}")
 
 
 def has_truth(dataset: str | Path) -> bool:
@@ -400,19 +412,25 @@ def has_truth(dataset: str | Path) -> bool:
     return (path if path.is_dir() else path.parent).joinpath("truth.parquet").exists()
 
 
-def load_truth(dataset: str | Path) -> pd.DataFrame:
-    """The per-frame ground truth of a synthetic dataset (motif, true centre, heading, speed)."""
-    from behavnb.io import load_labels as read_labels
-
+def truth_path(dataset: str | Path, name: str = "truth.parquet") -> Path:
+    """A ground-truth file (``truth.parquet``, ``truth_noise.parquet``, ``truth.json``) of a synthetic
+    dataset, registered or a folder (or sessions CSV) that ``behavnb.synth`` wrote."""
     folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
     if isinstance(dataset, str) and dataset in registry():
         fetch(dataset)
         folder = dataset_dir(dataset)
-    path = folder / "truth.parquet"
+    path = folder / name
     if not path.exists():
         raise DatasetNotFoundError(f"{path}: no ground truth here; only synthetic datasets (synthetic-demo, "
                                    "synthetic-tiny, or behavnb.synth.make_cohort output) have one.")
-    return read_labels(path)
+    return path
+
+
+def load_truth(dataset: str | Path) -> pd.DataFrame:
+    """The per-frame ground truth of a synthetic dataset (motif, true centre, heading, speed)."""
+    from behavnb.io import load_labels as read_labels
+
+    return read_labels(truth_path(dataset))
 
 
 def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:

@@ -242,12 +242,14 @@ class StatsPanel:
     tables : ``{level: stats.animal_table(...)}`` (per-session rows with metadata columns).
     names : ``{level: {motif: name}}`` for the figures (optional).
     export_dir : where "export CSV" writes ``results_<level>_<metric>.csv`` (default: the working directory).
+    reference : the reference group shown first (default: the first value in sorted order).
     """
 
     TESTS = {"Mann-Whitney (animals)": "mann-whitney", "Welch t (animals)": "welch",
              "mixed model (sessions, random intercept per animal)": "mixed"}
 
-    def __init__(self, tables, *, names=None, export_dir=None, n_boot: int = 500, dpi: int = 72):
+    def __init__(self, tables, *, names=None, export_dir=None, n_boot: int = 500, dpi: int = 72,
+                 reference: str | None = None):
         import ipywidgets as w
         from pathlib import Path
 
@@ -260,6 +262,7 @@ class StatsPanel:
         if not cols:
             raise ParameterError(f"no grouping column with two or more values among {list(first.columns)}.")
         self.results = None
+        self.reference = reference
         self.last_update_s = float("nan")
         self.column_w = w.Dropdown(options=cols, value=cols[0], description="grouping")
         self.reference_w = w.Dropdown(description="reference")
@@ -286,6 +289,8 @@ class StatsPanel:
 
     def _set_groups(self) -> None:
         values = sorted(next(iter(self.tables.values()))[self.column_w.value].astype(str).unique())
+        if self.reference in values:  # the notebook's reference first
+            values.insert(0, values.pop(values.index(self.reference)))
         self._updating = True
         self.reference_w.options, self.other_w.options = values, values
         self.reference_w.value, self.other_w.value = values[0], values[1]

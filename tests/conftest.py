@@ -45,3 +45,18 @@ def shared() -> Path:
 @pytest.fixture
 def tmp_project(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_series(tmp_path_factory) -> dict:
+    """``behavnb run`` of the whole series on synthetic-tiny in the fast profile (once per test session)."""
+    import contextlib
+    import io
+
+    from behavnb import cli
+
+    project = tmp_path_factory.mktemp("tiny-series") / "run"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(["run", "--dataset", "synthetic-tiny", "--profile", "fast", "--project-dir", str(project)])
+    return {"project": project, "rc": rc, "out": out.getvalue(), "err": err.getvalue()}

@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,22 +27,35 @@ def test_resources_found():
     assert (resources.notebooks_dir() / "01_import.ipynb").exists()
 
 
-def test_environment_yml_matches_pyproject():
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    env = [d for d in yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"] if isinstance(d, str)]
-    conda_name = {"tables": "pytables", "torch": "pytorch", "matplotlib": "matplotlib-base",
-                  "opencv-python-headless": "py-opencv"}
+def _conda_specs(path: Path) -> dict[str, str]:
+    deps = yaml.safe_load(path.read_text())["dependencies"]
+    specs = [d for d in deps if isinstance(d, str)]
+    specs += [d for block in deps if isinstance(block, dict) for d in block.get("pip", []) if not d.startswith("-e")]
+    return dict(_split(d) for d in specs)
 
-    def split(spec: str) -> tuple[str, str]:
-        name = re.split(r"[<>=!]", spec, maxsplit=1)[0].strip().lower()
-        return name, spec[len(name):].strip()
 
-    env_specs = dict(split(d) for d in env)
+def _split(spec: str) -> tuple[str, str]:
+    name = re.split(r"[<>=!]", spec, maxsplit=1)[0].strip().lower()  # extras stay: dask[distributed]
+    return name, spec[len(name):].strip()
+
+
+CONDA_NAME = {"tables": "pytables", "torch": "pytorch", "matplotlib": "matplotlib-base",
+              "opencv-python-headless": "py-opencv", "dask[distributed]": "dask"}
+
+
+@pytest.mark.parametrize("env_file, extras", [("environment.yml", ["test"]), ("binder/environment.yml", [])])
+def test_environment_files_match_pyproject(env_file, extras):
+    """Every dependency of pyproject (and its test extra, for the root file) is in the conda file, same bound."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + [d for e in extras for d in project["optional-dependencies"][e]]
+    env = _conda_specs(ROOT / env_file)
     for dep in deps:
-        name, bound = split(dep)
-        name = conda_name.get(name, name)
-        assert name in env_specs, f"{name} in pyproject but not environment.yml"
-        assert env_specs[name] == bound, f"{name}: pyproject {bound!r} vs environment.yml {env_specs[name]!r}"
+        name, bound = _split(dep)
+        name = CONDA_NAME.get(name, name)
+        if env_file.startswith("binder") and name == "pytorch":
+            name = "pytorch-cpu"  # Binder has no GPU
+        assert name in env, f"{name} in pyproject but not {env_file}"
+        assert env[name] == bound, f"{name}: pyproject {bound!r} vs {env_file} {env[name]!r}"
 
 
 def test_notebooks_are_stripped_and_parameterised():

@@ -146,16 +146,24 @@ def clean(ds: xr.Dataset, **params) -> xr.Dataset:
     return Pipeline(**params)(ds)
 
 
+def _clean_one(pipeline: Pipeline, ds: xr.Dataset) -> tuple[xr.Dataset, pd.DataFrame]:
+    out = pipeline(ds)
+    return out, qc_table(out)
+
+
 def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = None, *, progress: bool = True,
-                   max_missing: float = 20.0, max_reference_missing: float = 20.0,
+                   max_missing: float = 20.0, max_reference_missing: float = 20.0, scheduler: str | None = None,
                    ) -> tuple[dict[str, xr.Dataset], pd.DataFrame, pd.DataFrame]:
     """Clean every session with one pipeline; returns (cleaned, qc per keypoint, qc per session).
 
     A keypoint with no usable point in *any* session is dropped from *every* session (with a
-    warning), so all sessions keep one keypoint set for the models.
+    warning), so all sessions keep one keypoint set for the models. ``scheduler``: clean the
+    sessions in parallel with Dask (see :mod:`behavnb.parallel`); every session is tried, then one
+    error names those that failed.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+
+    from behavnb.parallel import map_items, raise_failures
 
     pipeline = pipeline or Pipeline()
     empty = sorted({k for ds in poses.values() for k in empty_keypoints(ds, pipeline.confidence or 0.0)})
@@ -170,9 +178,12 @@ def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = 
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices of missing keypoints
         if empty and pipeline.on_empty == "drop":
             warnings.simplefilter("ignore", DataWarning)  # already reported above, once
-        for name, ds in tqdm(poses.items(), desc="cleaning", disable=not progress, total=len(poses)):
-            cleaned[name] = pipeline(ds)
-            tables.append(qc_table(cleaned[name]))
+        outcomes = map_items(lambda ds: _clean_one(pipeline, ds), poses.items(), scheduler=scheduler,
+                             desc="cleaning", progress=progress)
+    raise_failures(outcomes, "sessions", "Check those files (02's QC table), or leave them out of the sessions table.")
+    for o in outcomes:
+        cleaned[o.key], table = o.value
+        tables.append(table)
     qc = pd.concat(tables, ignore_index=True)
     summary = qc_summary(qc, cleaned, max_missing=max_missing, max_reference_missing=max_reference_missing)
     failed = summary[~summary["qc_pass"]]

@@ -96,8 +96,12 @@ class MotifModel:
         return f"{src}-{self.method}-{self.n_motifs_}" if hasattr(self, "n_motifs_") else f"{src}-{self.method}"
 
     # fitting ---------------------------------------------------------------------------------
-    def fit(self, latents: Mapping[str, object]) -> MotifModel:
-        """Learn the motifs from ``{session: latents}`` (DataArrays as ``project.read_latents`` gives)."""
+    def fit(self, latents: Mapping[str, object], *, scheduler: str | None = None) -> MotifModel:
+        """Learn the motifs from ``{session: latents}`` (DataArrays as ``project.read_latents`` gives).
+
+        ``scheduler``: with ``fit_on="session"``, fit the recordings in parallel with Dask (see
+        :mod:`behavnb.parallel`); a pooled fit is one model and runs here.
+        """
         seqs, source = sequences(latents)
         t0 = time.perf_counter()
         self.source_ = source
@@ -116,7 +120,12 @@ class MotifModel:
                 self.model_ = self._fit_one(seqs, self.seed)
                 self.models_ = None
             else:
-                self.models_ = {(q.session, q.individual): self._fit_one([q], self.seed) for q in seqs}
+                from behavnb.parallel import map_items, raise_failures
+
+                outcomes = map_items(lambda q: self._fit_one([q], self.seed), [(f"{q.session}/{q.individual}", q) for q in seqs],
+                                     scheduler=scheduler, desc="fitting per recording", progress=False)
+                raise_failures(outcomes, "recordings")
+                self.models_ = {(q.session, q.individual): o.value for q, o in zip(seqs, outcomes)}
                 self.model_ = None
                 self.permutations_ = self._consensus()
         self.n_frames_fit_ = sum(len(q.x) for q in seqs)
@@ -249,35 +258,46 @@ class MotifModel:
                                  f"MotifModel (fit_on='session') labels only the sessions it was fitted on.")
         return self.models_[key], self.permutations_[key]
 
-    def frame_labels(self, latents: Mapping[str, object]) -> list[tuple[Sequence, np.ndarray]]:
-        """Each sequence with its labels (one per frame, -1 where there is no latent)."""
+    def frame_labels(self, latents: Mapping[str, object], *, scheduler: str | None = None,
+                     progress: bool = False) -> list[tuple[Sequence, np.ndarray]]:
+        """Each sequence with its labels (one per frame, -1 where there is no latent).
+
+        ``scheduler`` (see :mod:`behavnb.parallel`): label the recordings in parallel with Dask.
+        """
+        from behavnb.parallel import map_items, raise_failures
+
         self._check_fitted()
         seqs, source = sequences(latents)
         self._check_source(source)
-        out = []
-        for q in seqs:
-            if self.method == "vq":
-                if self.level not in q.codes:
-                    raise ParameterError(f"session {q.session!r} has no {self.level!r} codes.")
-                out.append((q, q.codes[self.level].copy()))
-                continue
-            est, perm = self._estimator(q)
-            y = np.full(len(q.x), -1, np.int64)
-            if self.method == "hmm":
-                for a, b in finite_runs(q.x, 1):
-                    y[a:b] = est.predict(q.x[a:b]) if b - a > 1 else est.predict(np.repeat(q.x[a:b], 2, 0))[:1]
-            else:
-                ok = np.isfinite(q.x).all(axis=1)
-                if ok.any():
-                    y[ok] = est.predict(q.x[ok])
-            if perm is not None:
-                y = np.where(y >= 0, perm[np.clip(y, 0, None)], -1)
-            out.append((q, y))
-        return out
+        outcomes = map_items(self._label_one, [(f"{q.session}/{q.individual}", q) for q in seqs],
+                             scheduler=scheduler, desc="labelling", progress=progress)
+        raise_failures(outcomes, "recordings")
+        return [(q, o.value) for q, o in zip(seqs, outcomes)]
 
-    def predict(self, latents: Mapping[str, object]):
-        """The labels table (session, individual, frame, time, motif[, type, subtype]): one row per frame."""
-        pairs = self.frame_labels(latents)
+    def _label_one(self, q: Sequence) -> np.ndarray:
+        if self.method == "vq":
+            if self.level not in q.codes:
+                raise ParameterError(f"session {q.session!r} has no {self.level!r} codes.")
+            return q.codes[self.level].copy()
+        est, perm = self._estimator(q)
+        y = np.full(len(q.x), -1, np.int64)
+        if self.method == "hmm":
+            for a, b in finite_runs(q.x, 1):
+                y[a:b] = est.predict(q.x[a:b]) if b - a > 1 else est.predict(np.repeat(q.x[a:b], 2, 0))[:1]
+        else:
+            ok = np.isfinite(q.x).all(axis=1)
+            if ok.any():
+                y[ok] = est.predict(q.x[ok])
+        if perm is not None:
+            y = np.where(y >= 0, perm[np.clip(y, 0, None)], -1)
+        return y
+
+    def predict(self, latents: Mapping[str, object], *, scheduler: str | None = None):
+        """The labels table (session, individual, frame, time, motif[, type, subtype]): one row per frame.
+
+        ``scheduler``: label the recordings in parallel with Dask (see :mod:`behavnb.parallel`).
+        """
+        pairs = self.frame_labels(latents, scheduler=scheduler)
         seqs, labels = [p[0] for p in pairs], [p[1] for p in pairs]
         extra = None
         if self.method == "vq":

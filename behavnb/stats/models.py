@@ -55,7 +55,7 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
     reference = reference or groups[0]
     if reference not in groups:
         raise ParameterError(f"reference group {reference!r} is not among {groups}.")
-    rows, fallbacks = [], []
+    rows, fallbacks, skipped = [], [], []
     for (metric, motif), d in table.groupby(["metric", "motif"], sort=True):
         d = d.dropna(subset=["value"]).copy()
         scale = SCALES.get(metric, "identity")
@@ -64,6 +64,10 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
         formula = _formula(reference, covariates, interaction)
         base = {"metric": metric, "motif": motif, "scale": scale, "n_subjects": d["subject"].nunique(),
                 "n_sessions": len(d)}
+        present = sorted(set(d["group"]))
+        if reference not in present or len(present) < 2:  # e.g. a motif no animal of one group ever used
+            skipped.append(f"{metric} motif {motif} (values only for {present or 'no group'})")
+            continue
         fit, why = None, ""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -100,12 +104,16 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                 _, p = mann_whitney(a, b)
                 rows.append({**base, "term": f"group[{g}]", "estimate": float(b.mean() - a.mean()), "ci_low": np.nan,
                              "ci_high": np.nan, "p": p, "model": f"Mann-Whitney (fallback; GEE failed: {exc})"})
+    if skipped:
+        warnings.warn(f"{len(skipped)} row(s) have values in fewer than two groups and get no group estimate: "
+                      f"{'; '.join(skipped[:6])}{' …' if len(skipped) > 6 else ''}.", DataWarning, stacklevel=2)
     if fallbacks:
         warnings.warn(f"the mixed model failed for {len(fallbacks)} of {table.groupby(['metric', 'motif']).ngroups} "
                       f"rows, which use a GEE with subject clusters instead (column 'model'): "
                       f"{'; '.join(fallbacks[:6])}{' …' if len(fallbacks) > 6 else ''}. Singular fits are common with "
                       f"one or two sessions per animal (no measurable between-animal variance).", DataWarning, stacklevel=2)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["metric", "motif", "scale", "n_subjects", "n_sessions", "term", "estimate",
+                                       "ci_low", "ci_high", "p", "model"])
 
 
 def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str = "poisson",

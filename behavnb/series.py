@@ -1,0 +1,322 @@
+"""The notebook series run with papermill: choose the notebooks, check the parameters, skip what is current, report.
+
+``run_series`` runs ``01_import`` … ``09_group_stats`` (or a chosen subset) in order against one run
+directory. Each executed notebook goes to ``<project>/reports/notebooks/``, its HTML to
+``<project>/reports/``, and ``<project>/reports/index.html`` lists every notebook with its status and
+time, and, for a failure, the failing cell and its traceback.
+
+A notebook is *current*, and is not run again, when its executed copy exists and nothing that went
+into it changed: the notebook file, its parameters, the dataset (files' sizes and times), the behavnb
+source, and the stamp of the notebook before it in the series (so a rerun of 02 reruns 03 … 09).
+``force=True`` runs them all. A failing notebook stops the chain; the notebooks before it keep their
+outputs and stamps, so the next run starts at the failure.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import json
+import re
+import time
+import traceback as tb
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from behavnb.errors import BehavnbError, ParameterError
+from behavnb.project import Project, atomic_write_text
+from behavnb.resources import notebooks_dir
+
+#: parameters the runner itself sets; each goes to the notebooks that declare it
+RUNNER_PARAMETERS = ("project_dir", "dataset", "profile", "scheduler")
+STAMPS = "stamps.json"
+
+
+class NotebookFailed(BehavnbError, RuntimeError):
+    """A notebook of the series raised an error; the report says which cell and shows the traceback."""
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    status: str  # "ok" (ran), "current" (up to date, not run), "failed", "not run" (after a failure)
+    seconds: float
+    executed: Path | None
+    html: Path | None
+    error: str = ""
+    cell: int | None = None  # index of the failing cell (0-based, as in the notebook file)
+    exec_count: int | None = None
+    source: str = ""
+    traceback: str = ""
+
+
+# -- choosing notebooks and parameters -------------------------------------------------------------
+
+def available() -> list[Path]:
+    """Every notebook of the series, in order."""
+    return sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+
+
+def _matches(book: Path, choice: str) -> bool:
+    c = choice.strip().removesuffix(".ipynb")
+    if c.isdigit():
+        return int(c) == int(book.stem[:2])
+    return c in (book.stem, book.stem[3:])
+
+
+def series(only: Sequence[str | int] | None = None) -> list[Path]:
+    """The notebooks of the series in order; ``only`` picks some by number (``7``, ``"07"``) or name
+    (``"07_browse"``, ``"browse"``). An unknown choice raises an error listing the valid ones."""
+    books = available()
+    if not only:
+        return books
+    unknown = [str(o) for o in only if not any(_matches(b, str(o)) for b in books)]
+    if unknown:
+        names = ", ".join(b.stem for b in books)
+        raise ParameterError(f"unknown notebook(s) {unknown}: choose by number (1 … {len(books)}, or 01 …) or name "
+                             f"among {names} (in {notebooks_dir()}).")
+    return [b for b in books if any(_matches(b, str(o)) for o in only)]
+
+
+@functools.lru_cache(maxsize=64)
+def _declared(path: str, mtime: float) -> dict[str, dict]:
+    import papermill as pm
+
+    return pm.inspect_notebook(path)
+
+
+def declared_parameters(book: Path) -> dict[str, dict]:
+    """The parameters a notebook declares in its ``parameters`` cell: ``{name: {"default", "help", …}}``."""
+    return _declared(str(book), book.stat().st_mtime)
+
+
+def _list(book: Path) -> str:
+    return f"{book.stem} declares {', '.join(declared_parameters(book))}"
+
+
+def route_parameters(books: Sequence[Path], parameters: Mapping[str, Any] | None,
+                     runner: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Each notebook's parameters: ``runner`` values where declared, then ``parameters``.
+
+    A plain ``key`` goes to every chosen notebook that declares it; ``"02:key"`` (or
+    ``"02_preprocess:key"``) to that notebook only. A key that no chosen notebook declares is an
+    error that names the notebook(s) and their parameters: papermill would only warn and ignore it.
+    """
+    out = {b.stem: {k: v for k, v in (runner or {}).items() if v is not None and k in declared_parameters(b)}
+           for b in books}
+    for key, value in (parameters or {}).items():
+        scope, _, name = key.rpartition(":")
+        if scope:
+            targets = [b for b in books if _matches(b, scope)]
+            if not targets:
+                series([scope])  # unknown notebook: the error lists the valid ones
+                raise ParameterError(f"-p {key}: notebook {scope} is not among those chosen for this run "
+                                     f"({', '.join(b.stem for b in books)}).")
+            missing = [b for b in targets if name not in declared_parameters(b)]
+            if missing:
+                raise ParameterError(f"-p {key}: notebook {missing[0].stem} does not declare a parameter {name!r}; "
+                                     f"{_list(missing[0])}.")
+        else:
+            targets = [b for b in books if name in declared_parameters(b)]
+            if not targets:
+                if len(books) == 1:
+                    raise ParameterError(f"-p {key}: notebook {books[0].stem} does not declare a parameter {name!r}; "
+                                         f"{_list(books[0])}.")
+                raise ParameterError(f"-p {key}: no notebook in this run declares a parameter {name!r}. "
+                                     + "; ".join(_list(b) for b in books) + ".")
+        for b in targets:
+            out[b.stem][name] = value
+    return out
+
+
+# -- what makes a notebook current -----------------------------------------------------------------
+
+def _dataset_fingerprint(dataset: Any) -> str:
+    """A registered name as itself (its files are checksummed by the manifest); a path by its files' sizes and times."""
+    if dataset is None:
+        return ""
+    path = Path(str(dataset)).expanduser()
+    if not path.exists():
+        return str(dataset)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    h = hashlib.sha256(str(path.resolve()).encode())
+    for f in files[:5000]:
+        st = f.stat()
+        h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_fingerprint() -> str:
+    """The behavnb source: a changed function may change every result after it."""
+    import behavnb
+
+    root = Path(behavnb.__file__).parent
+    h = hashlib.sha256(behavnb.__version__.encode())
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def stamp(book: Path, params: Mapping[str, Any], upstream: str) -> str:
+    """The key that must match for ``book`` to count as current."""
+    h = hashlib.sha256(book.read_bytes())
+    h.update(json.dumps({k: params[k] for k in sorted(params)}, default=str).encode())
+    h.update(_dataset_fingerprint(params.get("dataset")).encode())
+    h.update(_package_fingerprint().encode())
+    h.update(upstream.encode())
+    return h.hexdigest()
+
+
+def _read_stamps(path: Path) -> dict[str, str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def run_series(
+    project_dir: str | Path,
+    dataset: str | Path | None = None,
+    profile: str | None = None,
+    *,
+    notebooks: Sequence[str | int] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    html_report: bool = True,
+    kernel_name: str | None = None,
+    progress: bool = False,
+) -> list[NotebookRun]:
+    """Execute the chosen notebooks into ``project_dir`` (skipping current ones) and write the report.
+
+    ``scheduler``: passed to the notebooks that declare it, which then run their per-session steps
+    in parallel (see :mod:`behavnb.parallel`). Raises :class:`NotebookFailed` after writing the report
+    when a notebook fails.
+    """
+    import papermill as pm
+
+    from behavnb.runtime import resolve_profile
+
+    books = series(notebooks)
+    project = Project(project_dir)
+    if dataset is not None and Path(str(dataset)).expanduser().exists():
+        dataset = Path(str(dataset)).expanduser().resolve()  # the kernels run in the notebooks' folder
+    runner = {"project_dir": str(project.root), "profile": resolve_profile(profile),
+              "dataset": None if dataset is None else str(dataset), "scheduler": scheduler}
+    routed = route_parameters(books, parameters, runner)  # refuses unknown parameters before anything runs
+    out_dir = project.reports_dir / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamps_path = out_dir / STAMPS
+    stamps = _read_stamps(stamps_path)
+    order = [b.stem for b in available()]
+    runs: list[NotebookRun] = []
+    failed = None
+    for book in books:
+        executed, page = out_dir / book.name, project.reports_dir / f"{book.stem}.html"
+        if failed:
+            runs.append(NotebookRun(book.stem, "not run", 0.0, None, None, f"after {failed} failed"))
+            continue
+        i = order.index(book.stem)
+        key = stamp(book, routed[book.stem], stamps.get(order[i - 1], "") if i else "")
+        if not force and stamps.get(book.stem) == key and executed.exists():
+            if html_report and not page.exists():
+                _to_html(executed, page)
+            runs.append(NotebookRun(book.stem, "current", 0.0, executed, page if html_report else None))
+            continue
+        stamps.pop(book.stem, None)
+        atomic_write_text(stamps_path, json.dumps(stamps, indent=1))
+        t0 = time.perf_counter()
+        run = NotebookRun(book.stem, "ok", 0.0, executed, None)
+        try:
+            pm.execute_notebook(str(book), str(executed), parameters=routed[book.stem], cwd=str(book.parent),
+                                kernel_name=kernel_name, progress_bar=progress)
+        except pm.PapermillExecutionError as exc:
+            run.status, run.error = "failed", f"{exc.ename}: {exc.evalue}"
+            run.cell, run.exec_count, run.source = exc.cell_index, exc.exec_count, exc.source
+            run.traceback = _ANSI.sub("", "\n".join(exc.traceback))
+        except Exception as exc:  # noqa: BLE001 - the kernel died, a timeout, an unreadable notebook
+            run.status, run.error, run.traceback = "failed", f"{type(exc).__name__}: {exc}", tb.format_exc()
+        run.seconds = time.perf_counter() - t0
+        if run.status == "failed" and executed.exists():
+            _locate_error(run, executed)
+        if run.status == "failed":
+            failed = book.stem
+        else:
+            stamps[book.stem] = key
+            atomic_write_text(stamps_path, json.dumps(stamps, indent=1))
+        if html_report and executed.exists():
+            run.html = _to_html(executed, page)
+        runs.append(run)
+    if html_report:
+        write_index(project, runs, runner, parameters)
+    if failed:
+        run = next(r for r in runs if r.name == failed)
+        where = f" in cell {run.cell} (execution count {run.exec_count})" if run.cell is not None else ""
+        raise NotebookFailed(f"notebook {failed} failed{where}: {run.error}. See {run.executed} and "
+                             f"{project.reports_dir / 'index.html'}; the notebooks before it kept their outputs.")
+    return runs
+
+
+def _locate_error(run: NotebookRun, executed: Path) -> None:
+    """The failing cell as the executed notebook shows it: its index there, execution count, source, traceback."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(executed, as_version=4)
+    except Exception:  # noqa: BLE001 - keep what papermill said
+        return
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                run.cell, run.exec_count, run.source = i, cell.get("execution_count"), cell.source
+                run.traceback = _ANSI.sub("", "\n".join(out.get("traceback", []))) or run.traceback
+                return
+
+
+def _to_html(executed: Path, page: Path) -> Path:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    return atomic_write_text(page, body)
+
+
+def write_index(project: Project, runs: Sequence[NotebookRun], runner: Mapping[str, Any],
+                parameters: Mapping[str, Any] | None = None) -> Path:
+    """``reports/index.html``: one row per notebook (status, time, link); a failure's cell and traceback."""
+    colours = {"ok": "#1a7f37", "current": "#0969da", "failed": "#cf222e", "not run": "#6e7781"}
+    rows, failures = [], []
+    for r in runs:
+        link = f'<a href="{html.escape(r.html.name)}">{html.escape(r.name)}</a>' if r.html else html.escape(r.name)
+        rows.append(f"<tr><td>{link}</td><td style='color:{colours[r.status]}'>{r.status}</td>"
+                    f"<td>{r.seconds:.1f} s</td><td>{html.escape(r.error)}</td></tr>")
+        if r.status == "failed":
+            where = (f"cell {r.cell} (execution count {r.exec_count})" if r.cell is not None else "outside a cell")
+            failures.append(f"<h2 id='failure'>{html.escape(r.name)} failed in {where}</h2>"
+                            f"<p>{html.escape(r.error)}</p>"
+                            + (f"<h3>The cell</h3><pre class='src'>{html.escape(r.source)}</pre>" if r.source else "")
+                            + f"<h3>Traceback</h3><pre class='tb'>{html.escape(r.traceback)}</pre>")
+    figures = sorted((project.root / "figures").glob("*.png"))
+    figs = "".join(f'<figure><img src="../figures/{f.name}" width="480"><figcaption>{f.name}</figcaption></figure>'
+                   for f in figures)
+    shown = {k: v for k, v in runner.items() if v is not None}
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>behavnb report</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:4px 12px;text-align:left}}
+pre{{background:#f6f8fa;padding:8px;overflow-x:auto}} pre.tb{{background:#fff0f0}}
+figure{{display:inline-block;margin:8px}}</style></head><body>
+<h1>behavnb report</h1>
+<p>Run directory <code>{html.escape(str(project.root))}</code>; series parameters <code>{html.escape(str(shown))}</code>;
+notebook parameters <code>{html.escape(str(dict(parameters or {})))}</code>.</p>
+<table><tr><th>notebook</th><th>status</th><th>time</th><th>error</th></tr>{''.join(rows)}</table>
+{''.join(failures)}
+<h2>Figures</h2>{figs or '<p>none</p>'}</body></html>"""
+    return atomic_write_text(project.reports_dir / "index.html", page)
