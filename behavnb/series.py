@@ -214,6 +214,12 @@ def run_series(
     runner = {"project_dir": str(project.root), "profile": resolve_profile(profile),
               "dataset": None if dataset is None else str(dataset), "scheduler": scheduler}
     routed = route_parameters(books, parameters, runner)  # refuses unknown parameters before anything runs
+    if scheduler is not None:
+        from behavnb.parallel import connect, resolve_scheduler
+
+        if "://" in resolve_scheduler(scheduler):  # an unreachable cluster fails here, in seconds, not in a kernel
+            with connect(scheduler, announce=False):
+                pass
     out_dir = project.reports_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     stamps_path = out_dir / STAMPS

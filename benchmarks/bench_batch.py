@@ -9,6 +9,10 @@ copy of synthetic-tiny, in the fast profile. Three runs into fresh folders:
   would loop ``behavnb run`` over cohorts; each kernel uses every core it likes;
 - ``local:1``: the same through a one-worker LocalCluster (single-threaded worker), the engine's overhead;
 - ``local:N``: N workers. Target: wall(local:N) <= 0.6 x wall(sequential).
+
+``--sessions``: instead, the per-session steps inside one project: loading and cleaning the 25 sessions
+of synthetic-demo (``manifest.load_sessions``, ``preprocess.clean_sessions``) in this process vs. on a
+LocalCluster of ``--workers`` processes (the cluster's start-up included).
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--notebooks", default="01 02 03 04 05 06")
     ap.add_argument("--profile", default="fast")
+    ap.add_argument("--sessions", action="store_true", help="time the per-session steps instead of batch rows")
     args = ap.parse_args()
+    if args.sessions:
+        return sessions(args.workers)
 
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     src = manifest.dataset_dir("synthetic-tiny")
@@ -62,6 +69,35 @@ def main() -> None:
     report(["engine", "wall (s)", "x sequential", "per-row (s)"], rows, results)
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"ok": results[f"local:{args.workers}"]["ratio"] <= 0.6}))
+
+
+def sessions(workers: int) -> None:
+    import warnings
+
+    from behavnb import manifest
+    from behavnb.parallel import connect
+    from behavnb.preprocess import clean_sessions
+
+    table = manifest.sessions("synthetic-demo")
+    results, rows = {}, []
+    for label in ("sync", f"local:{workers}"):
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if label == "sync":
+                poses = manifest.load_sessions(table, progress=False)
+                t1 = time.perf_counter()
+                clean_sessions(poses, progress=False)
+            else:
+                with connect(label) as client:  # one cluster for both steps, as a notebook would keep it
+                    poses = manifest.load_sessions(table, progress=False, scheduler=client.scheduler.address)
+                    t1 = time.perf_counter()
+                    clean_sessions(poses, progress=False, scheduler=client.scheduler.address)
+        t2 = time.perf_counter()
+        results[label] = {"load_s": round(t1 - t0, 1), "clean_s": round(t2 - t1, 1), "total_s": round(t2 - t0, 1)}
+        rows.append(f"| {label} | {t1 - t0:.1f} | {t2 - t1:.1f} | {t2 - t0:.1f} |")
+    results["sessions"] = len(table)
+    report(["engine", "load 25 sessions (s)", "clean (s)", "total (s)"], rows, results)
 
 
 if __name__ == "__main__":

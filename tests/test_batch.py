@@ -128,6 +128,10 @@ def test_unreachable_scheduler_fails_within_10_s(tmp_path, capsys):
     with pytest.raises(parallel.SchedulerError, match=f"cannot connect to the Dask scheduler at {address}"):
         parallel.map_items(len, [("a", "x")], scheduler=address)
     assert time.perf_counter() - t0 < 10
+    t0 = time.perf_counter()
+    assert cli.main(["run", "01", "--scheduler", address, "--project-dir", str(tmp_path / "r")]) == 1
+    assert time.perf_counter() - t0 < 10 and "cannot connect to the Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "r/reports/notebooks/01_import.ipynb").exists()
     (tmp_path / "m.csv").write_text("row,dataset,notebooks\na,synthetic-tiny,01\n")
     t0 = time.perf_counter()
     assert cli.main(["batch", str(tmp_path / "m.csv"), "--scheduler", address]) == 1
