@@ -42,15 +42,6 @@ class Row:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def _value(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
 def read_manifest(path: str | Path, out_dir: str | Path | None = None) -> list[Row]:
     """The rows of a batch manifest, checked: unique names, known notebooks, declared parameters."""
     path = Path(path).expanduser()
@@ -73,17 +64,23 @@ def read_manifest(path: str | Path, out_dir: str | Path | None = None) -> list[R
         cell = {k: str(v).strip() for k, v in rec.items()}
         dataset = cell.get("dataset") or None
         if dataset and not _registered(dataset):
-            dataset = str((base / dataset).resolve()) if not Path(dataset).expanduser().is_absolute() else dataset
+            dataset = str((base / Path(dataset).expanduser()).resolve())  # an absolute path stays as it is
         project = cell.get("project_dir")
-        project_dir = (base / project).resolve() if project else out / name
+        project_dir = (base / Path(project).expanduser()).resolve() if project else out / name
         notebooks = cell.get("notebooks", "").replace(",", " ").split() or None
-        params = {k: _value(v) for k, v in cell.items() if k not in RESERVED and v != ""}
+        # cells stay text here; route_parameters reads them as YAML unless the notebook's default is a string
+        params = {k: v for k, v in cell.items() if k not in RESERVED and v != ""}
         row = Row(name, project_dir, dataset, cell.get("profile") or None, notebooks, params)
         try:
             route_parameters(series(row.notebooks), row.parameters)
         except ParameterError as exc:
             raise ParameterError(f"{path}, row {name!r}: {exc}") from None
         rows.append(row)
+    dirs = [r.project_dir for r in rows]
+    shared = sorted({str(d) for d in dirs if dirs.count(d) > 1})
+    if shared:
+        raise SessionsTableError(f"{path}: rows share a run directory ({', '.join(shared)}); parallel rows would "
+                                 "overwrite each other. Give each row its own project_dir.")
     return rows
 
 
@@ -116,12 +113,23 @@ def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, schedu
     rows = read_manifest(manifest, out_dir)
     out = Path(out_dir).expanduser().resolve() if out_dir else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs"
     out.mkdir(parents=True, exist_ok=True)
+    # registered datasets are fetched (or generated) once here, not by parallel rows racing to write one folder
+    from behavnb.errors import BehavnbError
+    from behavnb.manifest import fetch
+
+    for name in sorted({r.dataset for r in rows if r.dataset and _registered(r.dataset)}):
+        try:
+            fetch(name, progress=False)
+        except BehavnbError:
+            pass  # the rows that use it fail with the reason
     t0 = time.perf_counter()
     outcomes = map_items(lambda r: run_row(r, force=force), [(r.name, r) for r in rows],
                          scheduler=scheduler or "local", workers=workers, desc="batch rows", progress=progress)
     records = []
     for row, o in zip(rows, outcomes):
         info = o.value or {}
+        if not o.ok and getattr(o.exception, "runs", None):  # a notebook failed: those before it did run
+            info = {"executed": sum(r.status == "ok" for r in o.exception.runs)}
         error = o.error.split(": ", 1)[1] if o.exception is not None and isinstance(o.exception, NotebookFailed) else o.error
         status = "failed" if not o.ok else ("ok" if info.get("executed") else "current")
         records.append({"row": row.name, "status": status, "seconds": round(o.seconds, 1),

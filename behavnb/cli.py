@@ -12,16 +12,12 @@ import argparse
 import sys
 
 
-def _param(text: str) -> tuple[str, object]:
-    import yaml
-
+def _param(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as text; the series reads the value as YAML unless the notebook's default is a string."""
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE (or NOTEBOOK:KEY=VALUE), got {text!r}")
     key, value = text.split("=", 1)
-    try:
-        return key.strip(), yaml.safe_load(value)
-    except yaml.YAMLError:
-        return key.strip(), value
+    return key.strip(), value
 
 
 def _series_options(p: argparse.ArgumentParser, project_default: str = "behavnb-run") -> None:

@@ -203,8 +203,6 @@ def sessions(dataset: str | Path, *, check_keypoints: bool = True) -> pd.DataFra
     present, fps positive where given, and (``check_keypoints``) the same keypoint set in every
     session. ``file`` comes back as absolute paths; ``dataset`` names where the table came from.
     """
-    import pandas as pd
-
     source = str(dataset)
     as_path = Path(dataset).expanduser()
     if isinstance(dataset, str) and dataset in registry():

@@ -27,7 +27,7 @@ from typing import Any
 from behavnb.errors import BehavnbError, ParameterError
 
 SCHEDULER_ENV = "BEHAVNB_SCHEDULER"
-CONNECT_TIMEOUT_S = 8
+CONNECT_TIMEOUT_S = 5  # with imports, an unreachable scheduler is reported well within 10 s
 
 
 class SchedulerError(BehavnbError, ConnectionError):
@@ -167,7 +167,15 @@ def raise_failures(outcomes: list[Outcome], what: str, fix: str = "") -> None:
     if not bad:
         return
     if len(bad) == 1 and bad[0].exception is not None:
-        raise bad[0].exception
+        exc = bad[0].exception
+        if bad[0].key in str(exc):
+            raise exc
+        try:  # say which item, when the error does not
+            named = type(exc)(f"{bad[0].key}: {exc}")
+        except Exception:  # noqa: BLE001 - an exception type with another signature gets a note instead
+            exc.add_note(f"(while processing {bad[0].key})")
+            raise exc from None
+        raise named from exc
     lines = "; ".join(f"{o.key}: {o.error}" for o in bad[:10]) + (" …" if len(bad) > 10 else "")
     types = {type(o.exception) for o in bad}
     kind = types.pop() if len(types) == 1 and issubclass(next(iter(types)), BehavnbError) else BehavnbError

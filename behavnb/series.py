@@ -33,6 +33,7 @@ from behavnb.resources import notebooks_dir
 #: parameters the runner itself sets; each goes to the notebooks that declare it
 RUNNER_PARAMETERS = ("project_dir", "dataset", "profile", "scheduler")
 STAMPS = "stamps.json"
+SERIES = "series.json"  # the project's dataset, so that a rerun without --dataset keeps it
 
 
 class NotebookFailed(BehavnbError, RuntimeError):
@@ -42,12 +43,12 @@ class NotebookFailed(BehavnbError, RuntimeError):
 @dataclass
 class NotebookRun:
     name: str
-    status: str  # "ok" (ran), "current" (up to date, not run), "failed", "not run" (after a failure)
+    status: str  # "ok" (ran), "current" (up to date, not run), "failed", "not run" (after a failure), "not chosen"
     seconds: float
     executed: Path | None
     html: Path | None
     error: str = ""
-    cell: int | None = None  # index of the failing cell (0-based, as in the notebook file)
+    cell: int | None = None  # index of the failing cell in the executed notebook (0-based; papermill adds cells)
     exec_count: int | None = None
     source: str = ""
     traceback: str = ""
@@ -97,6 +98,24 @@ def _list(book: Path) -> str:
     return f"{book.stem} declares {', '.join(declared_parameters(book))}"
 
 
+def coerce(value: Any, default: str | None) -> Any:
+    """A string value (from the command line or a manifest cell) read as YAML (``0.8``, ``[Snout]``,
+    ``true``, ``None``), except where the notebook's default is a quoted string: there it stays text
+    (``cost=2022`` is the string "2022"). Other values pass through."""
+    import yaml
+
+    if not isinstance(value, str):
+        return value
+    if value.strip() in ("None", "null", "~"):
+        return None
+    if default and default.strip()[:1] in ("'", '"'):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
 def route_parameters(books: Sequence[Path], parameters: Mapping[str, Any] | None,
                      runner: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Each notebook's parameters: ``runner`` values where declared, then ``parameters``.
@@ -104,11 +123,15 @@ def route_parameters(books: Sequence[Path], parameters: Mapping[str, Any] | None
     A plain ``key`` goes to every chosen notebook that declares it; ``"02:key"`` (or
     ``"02_preprocess:key"``) to that notebook only. A key that no chosen notebook declares is an
     error that names the notebook(s) and their parameters: papermill would only warn and ignore it.
+    String values are read with :func:`coerce`.
     """
     out = {b.stem: {k: v for k, v in (runner or {}).items() if v is not None and k in declared_parameters(b)}
            for b in books}
     for key, value in (parameters or {}).items():
         scope, _, name = key.rpartition(":")
+        if name in RUNNER_PARAMETERS:
+            raise ParameterError(f"-p {key}: {name} is set for the whole series; use --{name.replace('_', '-')} "
+                                 f"(run_series({name}=...)) instead.")
         if scope:
             targets = [b for b in books if _matches(b, scope)]
             if not targets:
@@ -128,7 +151,7 @@ def route_parameters(books: Sequence[Path], parameters: Mapping[str, Any] | None
                 raise ParameterError(f"-p {key}: no notebook in this run declares a parameter {name!r}. "
                                      + "; ".join(_list(b) for b in books) + ".")
         for b in targets:
-            out[b.stem][name] = value
+            out[b.stem][name] = coerce(value, declared_parameters(b)[name].get("default"))
     return out
 
 
@@ -141,9 +164,10 @@ def _dataset_fingerprint(dataset: Any) -> str:
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         return str(dataset)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    folder = path.parent if path.is_file() else path  # a sessions CSV: the pose files beside it count too
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
     h = hashlib.sha256(str(path.resolve()).encode())
-    for f in files[:5000]:
+    for f in files:
         st = f.stat()
         h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
@@ -165,7 +189,8 @@ def _package_fingerprint() -> str:
 def stamp(book: Path, params: Mapping[str, Any], upstream: str) -> str:
     """The key that must match for ``book`` to count as current."""
     h = hashlib.sha256(book.read_bytes())
-    h.update(json.dumps({k: params[k] for k in sorted(params)}, default=str).encode())
+    same = {k: params[k] for k in sorted(params) if k != "scheduler"}  # the engine does not change results
+    h.update(json.dumps(same, default=str).encode())
     h.update(_dataset_fingerprint(params.get("dataset")).encode())
     h.update(_package_fingerprint().encode())
     h.update(upstream.encode())
@@ -208,10 +233,13 @@ def run_series(
     from behavnb.runtime import resolve_profile
 
     books = series(notebooks)
-    project = Project(project_dir)
-    if dataset is not None and Path(str(dataset)).expanduser().exists():
+    root = Path(project_dir).expanduser().resolve()
+    meta_path = root / "reports" / "notebooks" / SERIES
+    if dataset is None:  # a rerun without --dataset keeps the project's dataset, never the notebooks' default
+        dataset = _read_stamps(meta_path).get("dataset")
+    elif Path(str(dataset)).expanduser().exists():
         dataset = Path(str(dataset)).expanduser().resolve()  # the kernels run in the notebooks' folder
-    runner = {"project_dir": str(project.root), "profile": resolve_profile(profile),
+    runner = {"project_dir": str(root), "profile": resolve_profile(profile),
               "dataset": None if dataset is None else str(dataset), "scheduler": scheduler}
     routed = route_parameters(books, parameters, runner)  # refuses unknown parameters before anything runs
     if scheduler is not None:
@@ -220,8 +248,11 @@ def run_series(
         if "://" in resolve_scheduler(scheduler):  # an unreachable cluster fails here, in seconds, not in a kernel
             with connect(scheduler, announce=False):
                 pass
+    project = Project(root)
     out_dir = project.reports_dir / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
+    if runner["dataset"] is not None:
+        atomic_write_text(meta_path, json.dumps({"dataset": runner["dataset"]}, indent=1))
     stamps_path = out_dir / STAMPS
     stamps = _read_stamps(stamps_path)
     order = [b.stem for b in available()]
@@ -236,8 +267,11 @@ def run_series(
         key = stamp(book, routed[book.stem], stamps.get(order[i - 1], "") if i else "")
         if not force and stamps.get(book.stem) == key and executed.exists():
             if html_report and not page.exists():
-                _to_html(executed, page)
-            runs.append(NotebookRun(book.stem, "current", 0.0, executed, page if html_report else None))
+                try:
+                    _to_html(executed, page)
+                except Exception:  # noqa: BLE001 - the link is left out
+                    page = None
+            runs.append(NotebookRun(book.stem, "current", 0.0, executed, page if html_report and page else None))
             continue
         stamps.pop(book.stem, None)
         atomic_write_text(stamps_path, json.dumps(stamps, indent=1))
@@ -261,15 +295,25 @@ def run_series(
             stamps[book.stem] = key
             atomic_write_text(stamps_path, json.dumps(stamps, indent=1))
         if html_report and executed.exists():
-            run.html = _to_html(executed, page)
+            try:
+                run.html = _to_html(executed, page)
+            except Exception as exc:  # noqa: BLE001 - the report must still be written
+                run.error = (run.error + "; " if run.error else "") + f"no HTML page ({type(exc).__name__}: {exc})"
         runs.append(run)
     if html_report:
-        write_index(project, runs, runner, parameters)
+        chosen = {r.name for r in runs}
+        others = [NotebookRun(b.stem, "not chosen", 0.0, out_dir / b.name,
+                              project.reports_dir / f"{b.stem}.html" if (project.reports_dir / f"{b.stem}.html").exists() else None,
+                              "executed earlier" if (out_dir / b.name).exists() else "never executed here")
+                  for b in available() if b.stem not in chosen]
+        write_index(project, sorted(runs + others, key=lambda r: r.name), runner, parameters)
     if failed:
         run = next(r for r in runs if r.name == failed)
-        where = f" in cell {run.cell} (execution count {run.exec_count})" if run.cell is not None else ""
-        raise NotebookFailed(f"notebook {failed} failed{where}: {run.error}. See {run.executed} and "
+        where = (f" at [{run.exec_count}] (cell {run.cell} of the executed notebook)" if run.cell is not None else "")
+        exc = NotebookFailed(f"notebook {failed} failed{where}: {run.error}. See {run.executed} and "
                              f"{project.reports_dir / 'index.html'}; the notebooks before it kept their outputs.")
+        exc.runs = runs  # what did run, for a batch summary
+        raise exc
     return runs
 
 
@@ -299,15 +343,16 @@ def _to_html(executed: Path, page: Path) -> Path:
 def write_index(project: Project, runs: Sequence[NotebookRun], runner: Mapping[str, Any],
                 parameters: Mapping[str, Any] | None = None) -> Path:
     """``reports/index.html``: one row per notebook (status, time, link); a failure's cell and traceback."""
-    colours = {"ok": "#1a7f37", "current": "#0969da", "failed": "#cf222e", "not run": "#6e7781"}
+    colours = {"ok": "#1a7f37", "current": "#0969da", "failed": "#cf222e", "not run": "#6e7781", "not chosen": "#6e7781"}
     rows, failures = [], []
     for r in runs:
         link = f'<a href="{html.escape(r.html.name)}">{html.escape(r.name)}</a>' if r.html else html.escape(r.name)
         rows.append(f"<tr><td>{link}</td><td style='color:{colours[r.status]}'>{r.status}</td>"
                     f"<td>{r.seconds:.1f} s</td><td>{html.escape(r.error)}</td></tr>")
         if r.status == "failed":
-            where = (f"cell {r.cell} (execution count {r.exec_count})" if r.cell is not None else "outside a cell")
-            failures.append(f"<h2 id='failure'>{html.escape(r.name)} failed in {where}</h2>"
+            where = (f"at [{r.exec_count}] (cell {r.cell} of the executed notebook)" if r.cell is not None
+                     else "outside a cell")
+            failures.append(f"<h2 id='failure'>{html.escape(r.name)} failed {where}</h2>"
                             f"<p>{html.escape(r.error)}</p>"
                             + (f"<h3>The cell</h3><pre class='src'>{html.escape(r.source)}</pre>" if r.source else "")
                             + f"<h3>Traceback</h3><pre class='tb'>{html.escape(r.traceback)}</pre>")

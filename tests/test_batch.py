@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -28,11 +29,11 @@ def test_series_on_bsoid_writes_run_directory_and_report(shared, tmp_path):
 
 
 def test_failing_notebook_reports_cell_and_traceback(tmp_path):
-    with pytest.raises(series.NotebookFailed, match=r"01_import failed in cell \d+ .*DatasetNotFoundError"):
+    with pytest.raises(series.NotebookFailed, match=r"01_import failed at \[\d+\] \(cell \d+ .*DatasetNotFoundError"):
         series.run_series(tmp_path / "run", dataset="no-such-dataset", profile="fast", notebooks=["01", "02"])
     index = (tmp_path / "run/reports/index.html").read_text()
     assert ">failed<" in index and ">not run<" in index and "no-such-dataset" in index
-    assert "01_import failed in cell" in index and "Traceback" in index
+    assert "01_import failed at [" in index and "Traceback" in index
     assert "bn.manifest.sessions(dataset)" in index  # the failing cell's source
     assert "DatasetNotFoundError" in index.split("Traceback", 1)[1]
     assert not (tmp_path / "run/sessions.csv").exists()
@@ -78,7 +79,7 @@ def test_every_declared_parameter_parses():
         assert names == list(series.declared_parameters(book)), book.name
 
 
-def test_cli_run_end_to_end_then_nothing_then_only_what_changed(tiny_series):
+def test_cli_run_end_to_end_then_nothing_then_only_what_changed(tiny_series, capsys):
     """`behavnb run` on synthetic-tiny, fast profile: all nine; again: nothing; a changed 08 parameter: 08 and 09."""
     project, out = tiny_series["project"], tiny_series["out"]
     assert tiny_series["rc"] == 0, tiny_series["err"][-3000:]
@@ -89,16 +90,35 @@ def test_cli_run_end_to_end_then_nothing_then_only_what_changed(tiny_series):
     executed = sorted((project / "reports/notebooks").glob("*.ipynb"))
     mtimes = {p: p.stat().st_mtime_ns for p in executed}
 
-    runs = series.run_series(project, "synthetic-tiny", "fast")
+    runs = series.run_series(project, None, "fast")  # no dataset given: the project's, not the notebooks' default
     assert {r.status for r in runs} == {"current"}  # the second run executes nothing
     assert {p: p.stat().st_mtime_ns for p in executed} == mtimes
 
-    runs = series.run_series(project, "synthetic-tiny", "fast", notebooks=["08", "09"], parameters={"08:cost": "2022"})
-    assert [(r.name, r.status) for r in runs] == [("08_hierarchy", "ok"), ("09_group_stats", "ok")]
+    # from the command line "2022" stays a string, as 08's default "2024" is
+    assert cli.main(["run", "08", "9", "--profile", "fast", "--project-dir", str(project), "-p", "08:cost=2022"]) == 0
+    assert "08_hierarchy       ok" in capsys.readouterr().out
+    cells = json.loads((project / "reports/notebooks/08_hierarchy.ipynb").read_text())["cells"]
+    assert any('cost = "2022"' in "".join(c["source"]) for c in cells)
+    assert "09_group_stats" in (project / "reports/index.html").read_text()
+    assert (project / "reports/index.html").read_text().count(">not chosen<") == 7
     runs = series.run_series(project, "synthetic-tiny", "fast", notebooks=["07", "08", "09"], parameters={"08:cost": "2022"})
     assert [r.status for r in runs] == ["current"] * 3
     runs = series.run_series(project, "synthetic-tiny", "fast", notebooks=["09"], force=True)
     assert [r.status for r in runs] == ["ok"]
+
+
+def test_success_then_failure_keeps_the_first_and_restarts_at_the_failure(tmp_path):
+    project = tmp_path / "run"
+    with pytest.raises(series.NotebookFailed, match=r"02_preprocess failed at .*Nope"):
+        series.run_series(project, "synthetic-tiny", "fast", notebooks=["01", "02", "03"],
+                          parameters={"02:anterior": "[Nope]", "02:posterior": "[TailBase]"})
+    index = (project / "reports/index.html").read_text()
+    assert index.count(">ok<") == 1 and ">failed<" in index and ">not run<" in index
+    assert (project / "sessions.csv").exists() and not (project / "clean").exists()
+    stamps = json.loads((project / "reports/notebooks/stamps.json").read_text())
+    assert list(stamps) == ["01_import"]
+    runs = series.run_series(project, None, "fast", notebooks=["01", "02"])
+    assert [r.status for r in runs] == ["current", "ok"]
 
 
 def test_cli_errors(capsys, tmp_path):
@@ -111,7 +131,9 @@ def test_cli_errors(capsys, tmp_path):
     assert cli.main(["run", "03", "-p", "confidence_cutoff=0.8", "--project-dir", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
     assert "03_features does not declare a parameter 'confidence_cutoff'" in err and "window_s" in err
-    assert not (tmp_path / "r/reports/notebooks/03_features.ipynb").exists()
+    assert cli.main(["run", "-p", "dataset=x", "--project-dir", str(tmp_path / "r")]) == 1
+    assert "use --dataset" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
 # -- Dask --------------------------------------------------------------------------------------------
@@ -193,18 +215,21 @@ def test_one_broken_session_fails_after_the_others_ran(tmp_path):
 
 def test_batch_four_rows_one_broken_then_rerun_redoes_only_that_row(tmp_path, capsys):
     m = tmp_path / "cohorts.csv"
-    m.write_text("row,dataset,profile,notebooks,confidence_cutoff\n"
-                 "a,synthetic-tiny,fast,01 02,0.5\n"
-                 "b,synthetic-tiny,fast,01 02,0.6\n"
-                 "c,synthetic-tiny,fast,01 02,\n"
-                 "d,data/missing-cohort,fast,01 02,0.6\n")
+    m.write_text("row,dataset,profile,notebooks,confidence_cutoff,02:anterior\n"
+                 "a,synthetic-tiny,fast,01 02,0.5,\n"
+                 "b,synthetic-tiny,fast,01 02,0.6,\n"
+                 "c,synthetic-tiny,fast,01 02,,\n"
+                 "d,data/missing-cohort,fast,01 02,0.6,\n"
+                 "e,synthetic-tiny,fast,01 02,,[Nope]\n")
     summary = run_batch(m, scheduler="local:2", progress=False)
-    assert summary.set_index("row")["status"].to_dict() == {"a": "ok", "b": "ok", "c": "ok", "d": "failed"}
-    d = summary.set_index("row").loc["d"]
+    status = {"a": "ok", "b": "ok", "c": "ok", "d": "failed", "e": "failed"}
+    assert summary.set_index("row")["status"].to_dict() == status
+    d, e = summary.set_index("row").loc["d"], summary.set_index("row").loc["e"]
     assert "missing-cohort is neither a registered dataset" in d["error"] and "row 'd'" in d["error"]
-    assert (summary["notebooks_run"] == [2, 2, 2, 0]).all()
+    assert e["error"].startswith("notebook 02_preprocess failed at [") and "Nope" in e["error"]
+    assert (summary["notebooks_run"] == [2, 2, 2, 0, 1]).all()
     on_disk = pd.read_csv(tmp_path / "cohorts-runs/batch_summary.csv")
-    assert on_disk["row"].tolist() == ["a", "b", "c", "d"] and on_disk["status"].tolist()[-1] == "failed"
+    assert on_disk["row"].tolist() == list("abcde") and on_disk["status"].tolist()[-2:] == ["failed", "failed"]
     poses = pd.read_csv(tmp_path / "cohorts-runs/a/sessions.csv")
     assert len(poses) == 4
     # the parameter reached the notebooks: the executed 02 of row a shows 0.5
@@ -216,10 +241,10 @@ def test_batch_four_rows_one_broken_then_rerun_redoes_only_that_row(tmp_path, ca
     import shutil
 
     shutil.copytree(manifest.dataset_dir("synthetic-tiny"), tmp_path / "data/missing-cohort")
-    assert cli.main(["batch", str(m), "--scheduler", "local:2"]) == 0
+    assert cli.main(["batch", str(m), "--scheduler", "local:2"]) == 1  # e is still broken
     again = pd.read_csv(tmp_path / "cohorts-runs/batch_summary.csv").set_index("row")
-    assert again["status"].to_dict() == {"a": "current", "b": "current", "c": "current", "d": "ok"}
-    assert again["notebooks_run"].to_dict() == {"a": 0, "b": 0, "c": 0, "d": 2}
+    assert again["status"].to_dict() == {"a": "current", "b": "current", "c": "current", "d": "ok", "e": "failed"}
+    assert again["notebooks_run"].to_dict() == {"a": 0, "b": 0, "c": 0, "d": 2, "e": 0}
     assert (tmp_path / "cohorts-runs/a/clean").stat().st_mtime_ns == mtime
     assert "batch_summary.csv" in capsys.readouterr().out
 
@@ -239,4 +264,7 @@ def test_batch_manifest_bad_inputs(tmp_path):
         read_manifest(m)
     m.write_text("row,dataset,notebooks\na,synthetic-tiny,13\n")
     with pytest.raises(ParameterError, match=r"row 'a'.*unknown notebook"):
+        read_manifest(m)
+    m.write_text("row,dataset,project_dir\na,synthetic-tiny,runs/x\nb,synthetic-tiny,runs/x\n")
+    with pytest.raises(SessionsTableError, match="rows share a run directory"):
         read_manifest(m)

@@ -52,9 +52,9 @@ def chromium() -> str:
             r = subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True, text=True, timeout=900)
         if r.returncode != 0 or not Path(CHROMIUM).exists():
             _unavailable(f"apt-get install chromium failed: {r.stderr[-500:]}")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
         r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "playwright"], capture_output=True, text=True)
         if r.returncode != 0:
             _unavailable(f"pip install playwright failed: {r.stderr[-500:]}")
@@ -205,6 +205,8 @@ def test_motif_browser_in_jupyterlab(browser, lab):
     after = _settle(page, cell, before)
     cell.screenshot(path=str(OUT / "07_motif_browser_after.png"))
     assert after != before, "changing the motif did not change the browser's output"
+    chosen = options[target].split(":")[0].strip()  # "3: groom (3) (19.4%)" -> "3"
+    assert f"<b>motif {chosen}</b>" in after and f"<b>motif {chosen}</b>" not in before  # the browser's status line
     assert select.evaluate("s => s.selectedIndex") == target
     page.close()
     _shutdown_kernels(lab)
@@ -226,5 +228,6 @@ def test_stats_panel_in_jupyterlab(browser, lab):
     after = _settle(page, cell, before)
     cell.screenshot(path=str(OUT / "09_stats_panel_after.png"))
     assert after != before, "changing the metric did not change the panel's output"
+    assert f"motif {other}:" in after and f"motif {other}:" not in before  # the panel's status line
     page.close()
     _shutdown_kernels(lab)
