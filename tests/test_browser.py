@@ -189,45 +189,40 @@ def _settle(page, cell, before: str, timeout: float = 60) -> str:
     return _widget_html(page, cell)
 
 
-def test_motif_browser_in_jupyterlab(browser, lab):
+def _pick_next(browser, lab, notebook: str, label: str, shot: str) -> tuple[list[str], str, str, str]:
+    """Run ``notebook`` in JupyterLab, then choose the next option of the widget dropdown ``label``.
+
+    Returns (options, the chosen option, the widget cell's HTML before, after); screenshots before and after.
+    """
     OUT.mkdir(parents=True, exist_ok=True)
-    page = _open_and_run_all(browser, lab, "07_browse")
-    cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".widget-dropdown label", has_text="motif")).first
+    page = _open_and_run_all(browser, lab, notebook)
+    cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".widget-dropdown label", has_text=label)).first
     cell.scroll_into_view_if_needed()
-    select = _dropdown(page, "motif")
+    select = _dropdown(page, label)
     options = select.locator("option").all_inner_texts()
-    assert len(options) >= 3, options
     page.wait_for_timeout(2000)
-    cell.screenshot(path=str(OUT / "07_motif_browser_before.png"))
+    cell.screenshot(path=str(OUT / f"{shot}_before.png"))
     before = _widget_html(page, cell)
     target = (select.evaluate("s => s.selectedIndex") + 1) % len(options)
     select.select_option(index=target)
     after = _settle(page, cell, before)
-    cell.screenshot(path=str(OUT / "07_motif_browser_after.png"))
-    assert after != before, "changing the motif did not change the browser's output"
-    chosen = options[target].split(":")[0].strip()  # "3: groom (3) (19.4%)" -> "3"
-    assert f"<b>motif {chosen}</b>" in after and f"<b>motif {chosen}</b>" not in before  # the browser's status line
+    cell.screenshot(path=str(OUT / f"{shot}_after.png"))
     assert select.evaluate("s => s.selectedIndex") == target
     page.close()
     _shutdown_kernels(lab)
+    return options, options[target], before, after
+
+
+def test_motif_browser_in_jupyterlab(browser, lab):
+    options, chosen, before, after = _pick_next(browser, lab, "07_browse", "motif", "07_motif_browser")
+    assert len(options) >= 3, options
+    assert after != before, "changing the motif did not change the browser's output"
+    motif = chosen.split(":")[0].strip()  # "3: groom (3) (19.4%)" -> "3"
+    assert f"<b>motif {motif}</b>" in after and f"<b>motif {motif}</b>" not in before  # the browser's status line
 
 
 def test_stats_panel_in_jupyterlab(browser, lab):
-    OUT.mkdir(parents=True, exist_ok=True)
-    page = _open_and_run_all(browser, lab, "09_group_stats")
-    cell = page.locator(f"{NB} .jp-CodeCell", has=page.locator(".widget-dropdown label", has_text="metric")).first
-    cell.scroll_into_view_if_needed()
-    select = _dropdown(page, "metric")
-    options = select.locator("option").all_inner_texts()
+    options, chosen, before, after = _pick_next(browser, lab, "09_group_stats", "metric", "09_stats_panel")
     assert "usage" in options and len(options) >= 2, options
-    page.wait_for_timeout(2000)
-    cell.screenshot(path=str(OUT / "09_stats_panel_before.png"))
-    before = _widget_html(page, cell)
-    other = next(o for o in options if o != select.evaluate("s => s.options[s.selectedIndex].text"))
-    select.select_option(label=other)
-    after = _settle(page, cell, before)
-    cell.screenshot(path=str(OUT / "09_stats_panel_after.png"))
     assert after != before, "changing the metric did not change the panel's output"
-    assert f"motif {other}:" in after and f"motif {other}:" not in before  # the panel's status line
-    page.close()
-    _shutdown_kernels(lab)
+    assert f"motif {chosen}:" in after and f"motif {chosen}:" not in before  # the panel's status line
