@@ -1,0 +1,100 @@
+"""VQ-MAP codes against the true motifs of synthetic-demo, for one architecture / training variant and seed.
+
+    behavnb run 1 2 --profile demo --project-dir /tmp/demo        # the cleaned sessions, once
+    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --config '{"dilations": [1, 3, 9], "code_dim": 8}'
+    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --postprocess   # also votes / mode filters on the codes
+
+Trains as notebook 05 does at the demo profile (6 epochs x 10,000 windows, batch 128, lr 1e-3, mixed precision,
+20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields and ``--train`` overriding
+``TrainConfig`` fields, then prints NMI / ARI of the motif and type codes (``codes.truth_agreement``). The results
+of the variants tried are in RESULTS.md ("Second round").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+
+import behavnb as bn
+from behavnb.models import eval_mode, vqmap
+from behavnb.runtime import autocast_dtype
+
+
+def votes(model, x: np.ndarray) -> np.ndarray:
+    """Per-frame motif = majority over every window (stride ``downsample``) whose code steps cover the frame."""
+    window, step, n_sub = model.TEMPORAL_WINDOW, model.config.downsample, model.config.n_subtypes
+    starts = np.arange(0, len(x) - window + 1, step)
+    data, offsets = torch.from_numpy(np.nan_to_num(x).astype(np.float32)), torch.arange(window)
+    codes, dtype = [], autocast_dtype("cpu", "auto")  # as embed_codes_array: bfloat16 where the CPU has it
+    with eval_mode(model), torch.inference_mode():
+        for a in range(0, len(starts), 512):
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+                z = model.encode(data[torch.as_tensor(starts[a:a + 512])[:, None] + offsets], None)
+            _, it, is_, _, _ = model.quantize(z.float())
+            codes.append((it * n_sub + is_).numpy())
+    codes = np.concatenate(codes)  # (windows, steps)
+    count = np.zeros((len(x), model.config.n_types * n_sub), np.int32)
+    for k in range(codes.shape[1]):
+        frames = starts[:, None] + k * step + np.arange(step)  # (windows, step)
+        np.add.at(count, (frames.ravel(), np.repeat(codes[:, k], step)), 1)
+    return np.where(count.sum(1) > 0, count.argmax(1), -1)
+
+
+def mode_filter(motif: np.ndarray, half: int, n_codes: int) -> np.ndarray:
+    """The most common code within +-``half`` frames (ties keep the frame's own code)."""
+    ok = motif >= 0
+    onehot = np.zeros((len(motif), n_codes), np.float32)
+    onehot[np.flatnonzero(ok), motif[ok]] = 1
+    share = ndimage.uniform_filter1d(onehot, 2 * half + 1, axis=0, mode="nearest")
+    share[np.flatnonzero(ok), motif[ok]] += 1e-3
+    return np.where(ok, share.argmax(1), -1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("project_dir", type=Path)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--config", default="{}", help="VQMAPConfig overrides, JSON")
+    ap.add_argument("--train", default="{}", help="TrainConfig overrides, JSON")
+    ap.add_argument("--postprocess", action="store_true")
+    args = ap.parse_args()
+    project = bn.project.Project(args.project_dir)
+    cleaned = {s: project.read_clean(s) for s in project.usable_sessions()}
+    skeleton = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
+    arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": skeleton}), **json.loads(args.config))
+    matrices = vqmap.input_matrices(cleaned, skeleton)
+    ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=vqmap.fit_normalizer)
+    cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3, device="cpu",
+                                         seed=args.seed, amp="auto", eval_windows=4000), **json.loads(args.train)})
+    torch.manual_seed(args.seed)
+    t0 = time.perf_counter()
+    model = bn.train.fit(arch.build(), ws, cfg, loss=vqmap.VQMAPLoss(), progress=False).model
+    print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
+    mats = {s: ws.normalizer.transform(x, names) for s, (x, names) in matrices.items()}
+    n_sub, n_codes = arch.n_subtypes, arch.n_types * arch.n_subtypes
+    variants = {"nearest window (default)": {s: bn.embed.embed_codes_array(model, x)["motif"] for s, x in mats.items()}}
+    if args.postprocess:
+        variants["votes of all covering windows"] = {s: votes(model, x) for s, x in mats.items()}
+        for half in (8, 16):
+            variants[f"mode filter +-{half}"] = {s: mode_filter(m, half, n_codes)
+                                                 for s, m in variants["nearest window (default)"].items()}
+    truth, rows = bn.manifest.load_truth("synthetic-demo"), []
+    for name, per in variants.items():
+        labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)), "motif": m,
+                                          "type": np.where(m >= 0, m // n_sub, -1)}) for s, m in per.items()])
+        agree = bn.codes.truth_agreement(labels, truth, columns=("motif", "type"))
+        rows.append({"variant": name, "motif NMI": agree.loc["motif", "nmi"], "motif ARI": agree.loc["motif", "ari"],
+                     "type NMI": agree.loc["type", "nmi"], "codes used": agree.loc["motif", "n_codes_used"]})
+    print(f"seed {args.seed}, config {args.config}, train {args.train}")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
