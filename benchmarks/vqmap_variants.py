@@ -2,7 +2,7 @@
 
     behavnb run 1 2 --profile demo --project-dir /tmp/demo        # the cleaned sessions, once
     python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --config '{"dilations": [1, 3, 9], "code_dim": 8}'
-    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --postprocess   # also votes / mode filters on the codes
+    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --postprocess   # also votes / majority filters on the codes
 
 Trains as notebook 05 does at the demo profile (6 epochs x 10,000 windows, batch 128, lr 1e-3, mixed precision,
 20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields and ``--train`` overriding
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import ndimage
 
 import behavnb as bn
 from behavnb.models import eval_mode, vqmap
 from behavnb.runtime import autocast_dtype
+from behavnb.stats.behaviorflow import smooth_labels
 
 
 def votes(model, x: np.ndarray) -> np.ndarray:
@@ -45,16 +45,6 @@ def votes(model, x: np.ndarray) -> np.ndarray:
         frames = starts[:, None] + k * step + np.arange(step)  # (windows, step)
         np.add.at(count, (frames.ravel(), np.repeat(codes[:, k], step)), 1)
     return np.where(count.sum(1) > 0, count.argmax(1), -1)
-
-
-def mode_filter(motif: np.ndarray, half: int, n_codes: int) -> np.ndarray:
-    """The most common code within +-``half`` frames (ties keep the frame's own code)."""
-    ok = motif >= 0
-    onehot = np.zeros((len(motif), n_codes), np.float32)
-    onehot[np.flatnonzero(ok), motif[ok]] = 1
-    share = ndimage.uniform_filter1d(onehot, 2 * half + 1, axis=0, mode="nearest")
-    share[np.flatnonzero(ok), motif[ok]] += 1e-3
-    return np.where(ok, share.argmax(1), -1)
 
 
 def main() -> None:
@@ -78,13 +68,13 @@ def main() -> None:
     model = bn.train.fit(arch.build(), ws, cfg, loss=vqmap.VQMAPLoss(), progress=False).model
     print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
     mats = {s: ws.normalizer.transform(x, names) for s, (x, names) in matrices.items()}
-    n_sub, n_codes = arch.n_subtypes, arch.n_types * arch.n_subtypes
+    n_sub = arch.n_subtypes
     variants = {"nearest window (default)": {s: bn.embed.embed_codes_array(model, x)["motif"] for s, x in mats.items()}}
     if args.postprocess:
         variants["votes of all covering windows"] = {s: votes(model, x) for s, x in mats.items()}
         for half in (8, 16):
-            variants[f"mode filter +-{half}"] = {s: mode_filter(m, half, n_codes)
-                                                 for s, m in variants["nearest window (default)"].items()}
+            variants[f"majority of +-{half} frames"] = {s: smooth_labels(m, half)
+                                                        for s, m in variants["nearest window (default)"].items()}
     truth, rows = bn.manifest.load_truth("synthetic-demo"), []
     for name, per in variants.items():
         labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)), "motif": m,
