@@ -125,6 +125,18 @@ def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normal
     """
     import xarray as xr
 
+    def one(item: tuple) -> xr.DataArray:  # the item carries its own session, so a worker gets only that one
+        ds, ex = item
+        per = [embed_session(model, ds, normalizer, individual=str(i), extra=ex, batch_size=batch_size,
+                             model_name=model_name, amp=amp) for i in ds["individual"].values]
+        return per[0] if len(per) == 1 else xr.concat(per, dim="individual")
+
+    return _per_session(model, one, [(s, (ds, (extra or {}).get(s))) for s, ds in datasets.items()], scheduler,
+                        "embedding sessions", progress)
+
+
+def _per_session(model, fn, items: list, scheduler: str | None, desc: str, progress: bool) -> dict:
+    """``fn`` over ``(session, item)`` pairs with ``behavnb.parallel``; one error names every session that failed."""
     from behavnb.parallel import map_items, raise_failures, resolve_scheduler
 
     if resolve_scheduler(scheduler) != "sync":
@@ -132,15 +144,7 @@ def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normal
         if device != "cpu":
             raise ParameterError(f"scheduler={scheduler!r} embeds on the workers' CPUs but the model is on {device}: "
                                  "move it with model.cpu(), or embed on the GPU with scheduler='sync'.")
-
-    def one(item: tuple) -> xr.DataArray:  # the item carries its own session, so a worker gets only that one
-        ds, ex = item
-        per = [embed_session(model, ds, normalizer, individual=str(i), extra=ex, batch_size=batch_size,
-                             model_name=model_name, amp=amp) for i in ds["individual"].values]
-        return per[0] if len(per) == 1 else xr.concat(per, dim="individual")
-
-    outcomes = map_items(one, [(s, (ds, (extra or {}).get(s))) for s, ds in datasets.items()], scheduler=scheduler,
-                         desc="embedding sessions", progress=progress)
+    outcomes = map_items(fn, items, scheduler=scheduler, desc=desc, progress=progress)
     raise_failures(outcomes, "sessions", "Those sessions cannot be embedded; see the errors above.")
     return {o.key: o.value for o in outcomes}
 
@@ -266,18 +270,21 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
 
 def embed_codes_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer, *, dataset: str | None = None,
                          batch_size: int | None = None, model_name: str = "vqmap", progress: bool = True,
-                         amp: bool | str = "auto") -> dict[str, xr.DataArray]:
-    """Every session (and animal) -> codes and latents; ``normalizer`` may be a ``NormalizerSet`` (co-embedding)."""
+                         amp: bool | str = "auto", scheduler: str | None = None) -> dict[str, xr.DataArray]:
+    """Every session (and animal) -> codes and latents; ``normalizer`` may be a ``NormalizerSet`` (co-embedding).
+
+    ``scheduler``: as for ``embed_sessions`` (sessions in parallel on the workers' CPUs).
+    """
     import xarray as xr
-    from tqdm.auto import tqdm
 
     ds_name = model._dataset(dataset)
-    out = {}
-    for s, ds in tqdm(datasets.items(), desc="encoding sessions", disable=not progress):
+
+    def one(ds: xr.Dataset) -> xr.DataArray:
         per = [embed_codes_session(model, ds, normalizer, dataset=ds_name, individual=str(i), batch_size=batch_size,
                                    model_name=model_name, amp=amp) for i in ds["individual"].values]
-        out[s] = per[0] if len(per) == 1 else xr.concat(per, dim="individual", coords="different", compat="equals")
-    return out
+        return per[0] if len(per) == 1 else xr.concat(per, dim="individual", coords="different", compat="equals")
+
+    return _per_session(model, one, list(datasets.items()), scheduler, "encoding sessions", progress)
 
 
 def labels_table(latents: Mapping[str, xr.DataArray]) -> pd.DataFrame:

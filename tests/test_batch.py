@@ -6,6 +6,7 @@ import json
 import socket
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
@@ -199,6 +200,28 @@ def test_sessions_load_and_clean_in_parallel_equal_sequential():
     pd.testing.assert_frame_equal(qc1, qc2)
     for s in c1:
         xr.testing.assert_identical(c1[s], c2[s])
+
+
+def test_vqmap_codes_in_parallel_equal_sequential():
+    import torch
+
+    import behavnb.preprocess as P
+    from behavnb import embed, windows
+    from behavnb.models import vqmap
+
+    cleaned, _, _ = P.clean_sessions(manifest.load_sessions(manifest.sessions("synthetic-tiny"), progress=False),
+                                     progress=False)
+    sk = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
+    ws = windows.build(vqmap.input_matrices(cleaned, sk), 16, fit_normalizer=vqmap.fit_normalizer)
+    torch.manual_seed(0)
+    model = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": sk}), window=16, hidden=16, code_dim=4,
+                              slots=2, heads=2).build()
+    seq = embed.embed_codes_sessions(model, cleaned, ws.normalizer, amp=False, progress=False)
+    par = embed.embed_codes_sessions(model, cleaned, ws.normalizer, amp=False, progress=False, scheduler="local:2")
+    assert list(seq) == list(par) == list(cleaned)
+    for s in seq:
+        np.testing.assert_array_equal(seq[s]["motif"].values, par[s]["motif"].values)
+        np.testing.assert_allclose(seq[s].values, par[s].values, rtol=1e-5, atol=1e-6)
 
 
 def test_one_broken_session_fails_after_the_others_ran(tmp_path):
