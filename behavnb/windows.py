@@ -110,14 +110,21 @@ def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.D
 
 @dataclass
 class Normalizer:
-    """Per-feature z-scoring fitted on training frames only (NaN ignored)."""
+    """Per-feature z-scoring fitted on training frames only (NaN ignored).
+
+    ``log_scale`` (optional, per feature; 0 = none) first compresses a heavy-tailed signed feature
+    ``x -> sign(x) * log1p(|x| / s)``: linear below ``s``, logarithmic above it, so that a sniff's
+    small head movements and a run's large ones both count in a squared error. ``mean`` and ``std``
+    are then those of the compressed values; ``inverse_transform`` undoes both steps.
+    """
 
     names: list[str] = field(default_factory=list)
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
+    log_scale: np.ndarray | None = None
 
     def fit(self, arrays: Sequence[np.ndarray], names: Sequence[str]) -> Normalizer:
-        x = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
+        x = self.compress(np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays]))
         if x.shape[1] != len(names):
             raise ParameterError(f"{x.shape[1]} columns but {len(names)} feature names.")
         n = np.isfinite(x).sum(axis=0)
@@ -130,6 +137,15 @@ class Normalizer:
         self.std = np.sqrt(var)
         self.std[self.std < 1e-8] = 1.0  # a constant feature (e.g. the origin keypoint) stays at 0
         return self
+
+    def compress(self, x: np.ndarray) -> np.ndarray:
+        """The signed-log step alone (identity where ``log_scale`` is 0 or unset)."""
+        if self.log_scale is None or not np.any(self.log_scale > 0):
+            return x
+        on = self.log_scale > 0
+        out = np.array(x, dtype=np.float64, copy=True)
+        out[..., on] = np.sign(out[..., on]) * np.log1p(np.abs(out[..., on]) / self.log_scale[on])
+        return out
 
     def check(self, names: Sequence[str]) -> None:
         """Raise if ``names`` differ from the features the normalizer was fitted on, naming the difference."""
@@ -147,21 +163,34 @@ class Normalizer:
             raise ParameterError("Normalizer is not fitted; call fit() first or load a saved one.")
         if names is not None:
             self.check(names)
-        return ((x - self.mean) / self.std).astype(np.float32)
+        return ((self.compress(x) - self.mean) / self.std).astype(np.float32)
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        return z * self.std + self.mean
+        u = z * self.std + self.mean
+        if self.log_scale is None or not np.any(self.log_scale > 0):
+            return u
+        on = self.log_scale > 0
+        u = np.array(u, dtype=np.float64, copy=True)
+        u[..., on] = np.sign(u[..., on]) * np.expm1(np.abs(u[..., on])) * self.log_scale[on]
+        return u
 
     def to_json(self) -> str:
-        return json.dumps({"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist()})
+        d = {"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist()}
+        if self.log_scale is not None:
+            d["log_scale"] = self.log_scale.tolist()
+        return json.dumps(d)
+
+    @classmethod
+    def _from_dict(cls, d: dict) -> Normalizer:
+        log = d.get("log_scale")
+        return cls(d["names"], np.asarray(d["mean"]), np.asarray(d["std"]), None if log is None else np.asarray(log))
 
     @classmethod
     def from_json(cls, text: str) -> Normalizer | NormalizerSet:
         d = json.loads(text)
         if "datasets" in d:  # a co-embedding model: one normalizer per dataset
-            return NormalizerSet({k: cls(v["names"], np.asarray(v["mean"]), np.asarray(v["std"]))
-                                  for k, v in d["datasets"].items()})
-        return cls(d["names"], np.asarray(d["mean"]), np.asarray(d["std"]))
+            return NormalizerSet({k: cls._from_dict(v) for k, v in d["datasets"].items()})
+        return cls._from_dict(d)
 
 
 class NormalizerSet(dict):

@@ -3,16 +3,22 @@
     behavnb run 1 2 --profile demo --project-dir /tmp/demo        # the cleaned sessions, once
     python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --config '{"dilations": [1, 3, 9], "code_dim": 8}'
     python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --postprocess   # also votes / majority filters on the codes
+    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --linear-velocity  # velocities not log-compressed
+    python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --loss '{"keypoint_dropout": 0.3}' --threads 1
 
 Trains as notebook 05 does at the demo profile (6 epochs x 10,000 windows, batch 128, lr 1e-3, mixed precision,
 20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields and ``--train`` overriding
-``TrainConfig`` fields, then prints NMI / ARI of the motif and type codes (``codes.truth_agreement``). The results
-of the variants tried are in RESULTS.md ("Second round").
+``TrainConfig`` fields and ``--loss`` overriding ``VQMAPLoss`` fields, then prints NMI / ARI of the motif and type
+codes (``codes.truth_agreement``) and which true behaviours share a type. Input variants: ``--linear-velocity``
+(no signed-log step), ``--keypoint-scale`` (one scale per keypoint instead of one per group),
+``--velocity-weight W`` (velocities count W times in the squared error). ``--threads 1`` lets two runs share a
+2-core machine. The results of the variants tried are in RESULTS.md ("Second round", "Third round").
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from pathlib import Path
@@ -47,25 +53,51 @@ def votes(model, x: np.ndarray) -> np.ndarray:
     return np.where(count.sum(1) > 0, count.argmax(1), -1)
 
 
+def normalizer(linear_velocity: bool, keypoint_scale: bool, velocity_weight: float):
+    """``vqmap.fit_normalizer`` with the input variants of the command line."""
+
+    def fit(arrays, names):
+        norm = vqmap.fit_normalizer(arrays, names, log_velocity=not linear_velocity)
+        is_vel = np.array(["_v" in n for n in names])
+        if keypoint_scale:  # one RMS per keypoint (positions) and per keypoint's velocity
+            dev = norm.compress(np.concatenate(arrays).astype(np.float64)) - norm.mean
+            groups = [n.rsplit("_", 1)[0] + ("/v" if v else "") for n, v in zip(names, is_vel)]
+            for g in dict.fromkeys(groups):
+                idx = [i for i, h in enumerate(groups) if h == g]
+                rms = float(np.sqrt(np.nanmean(dev[:, idx] ** 2)))
+                norm.std[idx] = rms if rms > 1e-3 * np.median(norm.std) else 1.0  # the origin keypoint stays as it is
+        norm.std[is_vel] /= np.sqrt(velocity_weight)
+        return norm
+
+    return fit
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("project_dir", type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--config", default="{}", help="VQMAPConfig overrides, JSON")
     ap.add_argument("--train", default="{}", help="TrainConfig overrides, JSON")
+    ap.add_argument("--loss", default="{}", help="VQMAPLoss overrides, JSON")
     ap.add_argument("--postprocess", action="store_true")
+    ap.add_argument("--linear-velocity", action="store_true")
+    ap.add_argument("--keypoint-scale", action="store_true")
+    ap.add_argument("--velocity-weight", type=float, default=1.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     project = bn.project.Project(args.project_dir)
     cleaned = {s: project.read_clean(s) for s in project.usable_sessions()}
     skeleton = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": skeleton}), **json.loads(args.config))
     matrices = vqmap.input_matrices(cleaned, skeleton)
-    ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=vqmap.fit_normalizer)
+    ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=normalizer(args.linear_velocity, args.keypoint_scale, args.velocity_weight))
     cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3, device="cpu",
                                          seed=args.seed, amp="auto", eval_windows=4000), **json.loads(args.train)})
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
-    model = bn.train.fit(arch.build(), ws, cfg, loss=vqmap.VQMAPLoss(), progress=False).model
+    model = bn.train.fit(arch.build(), ws, cfg, loss=vqmap.VQMAPLoss(**json.loads(args.loss)), progress=False).model
     print(f"trained in {time.perf_counter() - t0:.0f} s", flush=True)
     mats = {s: ws.normalizer.transform(x, names) for s, (x, names) in matrices.items()}
     n_sub = arch.n_subtypes
@@ -82,8 +114,17 @@ def main() -> None:
         agree = bn.codes.truth_agreement(labels, truth, columns=("motif", "type"))
         rows.append({"variant": name, "motif NMI": agree.loc["motif", "nmi"], "motif ARI": agree.loc["motif", "ari"],
                      "type NMI": agree.loc["type", "nmi"], "codes used": agree.loc["motif", "n_codes_used"]})
-    print(f"seed {args.seed}, config {args.config}, train {args.train}")
+    print(f"seed {args.seed}, config {args.config}, train {args.train}, loss {args.loss}, linear velocity "
+          f"{args.linear_velocity}, keypoint scale {args.keypoint_scale}, velocity weight {args.velocity_weight}")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
+    default = variants["nearest window (default)"]
+    types = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)),
+                                     "type": np.where(m >= 0, m // n_sub, -1)}) for s, m in default.items()])
+    share = bn.codes.per_motif_usage(types, truth, arch.n_types, column="type")
+    if "motif_name" in truth:
+        share = share.rename(index=dict(zip(truth["motif"], truth["motif_name"])))
+    print("share of each true behaviour's frames in each type code:")
+    print(share.round(2).to_string())
 
 
 if __name__ == "__main__":

@@ -74,6 +74,21 @@ def _cfg(**kw):
     return train.TrainConfig(**base)
 
 
+def test_normalizer_log_compresses_velocities_only():
+    cleaned = {"s0": clean_session()}
+    sk = vqmap.Skeleton(KPS)
+    x, names = vqmap.input_matrices(cleaned, sk)["s0"]
+    norm = vqmap.fit_normalizer([x], names)
+    vel = np.array(["_v" in n for n in names])
+    assert np.all(norm.log_scale[~vel] == 0) and np.all(norm.log_scale[vel] > 0)
+    speeds = np.abs(x[:, vel])
+    np.testing.assert_allclose(norm.log_scale[vel], np.median(speeds[speeds > 0]))
+    assert len(set(norm.std[vel])) == 1 and len(set(norm.std[~vel])) == 1  # one scale per group, as before
+    np.testing.assert_allclose(norm.inverse_transform(norm.transform(x, names)), x, atol=1e-4)
+    plain = vqmap.fit_normalizer([x], names, log_velocity=False)
+    assert plain.log_scale is None and np.all(plain.mean[vel] == 0)
+
+
 def test_shapes_regions_and_codes():
     _, ws, config, model = _setup()
     x = torch.from_numpy(ws.gather(ws.train[:5]))
