@@ -460,7 +460,8 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> LoadedModel:
                               f"(04_train_vame) or fit() with out_dir={str(d)!r} first.")
     try:
         doc = yaml.safe_load(cfg_path.read_text())
-        arch = config_class(doc["model"])(**doc["architecture"])
+        cls = config_class(doc["model"])
+        arch = getattr(cls, "from_saved", cls)(**doc["architecture"])  # a config may fill in fields older files lack
         num_features = int(doc["num_features"])
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path} is damaged or not a behavnb model config ({exc}); retrain.") from exc

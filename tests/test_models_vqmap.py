@@ -89,6 +89,22 @@ def test_normalizer_log_compresses_velocities_only():
     assert plain.log_scale is None and np.all(plain.mean[vel] == 0)
 
 
+def test_type_summary_reads_the_type_code_only():
+    _, ws, config, model = _setup()
+    assert config.type_summary  # on by default
+    x = torch.from_numpy(ws.gather(ws.train[:6]))
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+        assert out["summary"].shape == (6, 2, len(KPS), 2 * model.in_dims)  # (batch, steps, keypoints, mean + |mean|)
+        from_type = model.summary["ds_mice"](model.vq_type.lookup(out["type"]))
+        np.testing.assert_allclose(out["summary"].reshape(6, 2, -1).numpy(), from_type.numpy(), atol=1e-5)
+        with_term = vqmap.VQMAPLoss()(model, x, 0)
+        without = vqmap.VQMAPLoss(summary_weight=0.0)(model, x, 0)
+    assert float(with_term["loss"]) > float(without["loss"])
+    assert "summary" not in vqmap.VQMAPConfig(**{**config.__dict__, "type_summary": False}).build()(x)
+
+
 def test_shapes_regions_and_codes():
     _, ws, config, model = _setup()
     x = torch.from_numpy(ws.gather(ws.train[:5]))
@@ -155,6 +171,22 @@ def test_checkpoint_round_trip_restores_codebooks_exactly(tmp_path):
             assert torch.equal(getattr(getattr(loaded.model, q), name), getattr(getattr(res.model, q), name))
     assert bool(loaded.model.vq_type.initialised)
     x = torch.from_numpy(ws.gather(ws.test[:16]))
+    with torch.no_grad():
+        assert torch.equal(res.model.eval()(x)["motif"], loaded.model(x)["motif"])
+
+
+def test_models_saved_before_the_type_summary_still_load(tmp_path):
+    import yaml
+
+    _, ws, config, _ = _setup(type_summary=False)
+    res = train.fit(config.build(), ws, _cfg(epochs=1), loss=vqmap.VQMAPLoss(), out_dir=tmp_path, progress=False)
+    train.save_model_files(tmp_path, "vqmap", config, ws)
+    doc = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    del doc["architecture"]["type_summary"]  # as written before the field existed
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(doc))
+    loaded = train.load_model(tmp_path)
+    assert loaded.model.summary is None
+    x = torch.from_numpy(ws.gather(ws.test[:8]))
     with torch.no_grad():
         assert torch.equal(res.model.eval()(x)["motif"], loaded.model(x)["motif"])
 
