@@ -138,11 +138,17 @@ class Normalizer:
         self.std[self.std < 1e-8] = 1.0  # a constant feature (e.g. the origin keypoint) stays at 0
         return self
 
+    def _logged(self) -> np.ndarray | None:
+        """Mask of the columns with a signed-log step, or None when there are none."""
+        if self.log_scale is None or not np.any(self.log_scale > 0):
+            return None
+        return self.log_scale > 0
+
     def compress(self, x: np.ndarray) -> np.ndarray:
         """The signed-log step alone (identity where ``log_scale`` is 0 or unset)."""
-        if self.log_scale is None or not np.any(self.log_scale > 0):
+        on = self._logged()
+        if on is None:
             return x
-        on = self.log_scale > 0
         out = np.array(x, dtype=np.float64, copy=True)
         out[..., on] = np.sign(out[..., on]) * np.log1p(np.abs(out[..., on]) / self.log_scale[on])
         return out
@@ -167,9 +173,9 @@ class Normalizer:
 
     def inverse_transform(self, z: np.ndarray) -> np.ndarray:
         u = z * self.std + self.mean
-        if self.log_scale is None or not np.any(self.log_scale > 0):
+        on = self._logged()
+        if on is None:
             return u
-        on = self.log_scale > 0
         u = np.array(u, dtype=np.float64, copy=True)
         u[..., on] = np.sign(u[..., on]) * np.expm1(np.abs(u[..., on])) * self.log_scale[on]
         return u

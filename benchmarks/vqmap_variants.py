@@ -18,7 +18,6 @@ codes (``codes.truth_agreement``) and which true behaviours share a type. Input 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 from pathlib import Path
@@ -92,7 +91,8 @@ def main() -> None:
     skeleton = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": skeleton}), **json.loads(args.config))
     matrices = vqmap.input_matrices(cleaned, skeleton)
-    ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=normalizer(args.linear_velocity, args.keypoint_scale, args.velocity_weight))
+    fit_norm = normalizer(args.linear_velocity, args.keypoint_scale, args.velocity_weight)
+    ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=fit_norm)
     cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3, device="cpu",
                                          seed=args.seed, amp="auto", eval_windows=4000), **json.loads(args.train)})
     torch.manual_seed(args.seed)
@@ -107,9 +107,9 @@ def main() -> None:
         for half in (8, 16):
             variants[f"majority of +-{half} frames"] = {s: smooth_labels(m, half)
                                                         for s, m in variants["nearest window (default)"].items()}
-    truth, rows = bn.manifest.load_truth("synthetic-demo"), []
+    truth, rows, tables = bn.manifest.load_truth("synthetic-demo"), [], {}
     for name, per in variants.items():
-        labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)), "motif": m,
+        tables[name] = labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)), "motif": m,
                                           "type": np.where(m >= 0, m // n_sub, -1)}) for s, m in per.items()])
         agree = bn.codes.truth_agreement(labels, truth, columns=("motif", "type"))
         rows.append({"variant": name, "motif NMI": agree.loc["motif", "nmi"], "motif ARI": agree.loc["motif", "ari"],
@@ -117,10 +117,7 @@ def main() -> None:
     print(f"seed {args.seed}, config {args.config}, train {args.train}, loss {args.loss}, linear velocity "
           f"{args.linear_velocity}, keypoint scale {args.keypoint_scale}, velocity weight {args.velocity_weight}")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
-    default = variants["nearest window (default)"]
-    types = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)),
-                                     "type": np.where(m >= 0, m // n_sub, -1)}) for s, m in default.items()])
-    share = bn.codes.per_motif_usage(types, truth, arch.n_types, column="type")
+    share = bn.codes.per_motif_usage(tables["nearest window (default)"], truth, arch.n_types, column="type")
     if "motif_name" in truth:
         share = share.rename(index=dict(zip(truth["motif"], truth["motif_name"])))
     print("share of each true behaviour's frames in each type code:")

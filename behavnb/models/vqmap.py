@@ -556,8 +556,8 @@ class VQMAPLoss:
         out = model(inp, ds, mask=mask, regions=regions)
         rec = torch.mean((out["reconstruction"].float() - target.float()) ** 2)
         if "summary" in out:
-            b, t, k, f = target.shape
-            steps = target.float().reshape(b, out["summary"].shape[1], -1, k, f)
+            b, _, k, f = target.shape
+            steps = target.float().reshape(b, out["summary"].shape[1], -1, k, f)  # (B, T', frames of a step, K, F)
             goal = torch.cat([steps.mean(dim=2), steps.abs().mean(dim=2)], dim=-1)
             rec = rec + self.summary_weight * torch.mean((out["summary"] - goal) ** 2)
         return rec, out

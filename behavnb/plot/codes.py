@@ -50,9 +50,9 @@ def vqmap_diagram(config) -> matplotlib.figure.Figure:
     ax.text(10.2, 1.77, "poses of\nany skeleton", fontsize=8.2, va="center")
     how = "halves of the latent" if c.quantize == "split" else "type, then what type leaves"
     ax.text(5.5, 3.55, f"every {c.downsample} frames: motif = type x {c.n_subtypes} + subtype ({how}); "
-            f"loss = reconstruction MSE + commitment" + (" + type summary" if getattr(c, "type_summary", False) else ""),
+            f"loss = reconstruction MSE + commitment" + (" + type summary" if c.type_summary else ""),
             ha="center", va="top", fontsize=9)
-    if getattr(c, "type_summary", False):
+    if c.type_summary:
         ax.text(6.95, 3.2, "type alone -> each step's mean pose\nand how much each keypoint moves", ha="center",
                 va="bottom", fontsize=7.5, color="0.3")
     fig.tight_layout()
