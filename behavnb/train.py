@@ -59,6 +59,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     amsgrad: bool = True
     grad_clip: float | None = 5.0  # max gradient norm; None = off
+    lr_schedule: str = "plateau"  # "plateau": ReduceLROnPlateau; "cosine": lr -> min_lr over `epochs` (short budgets)
     lr_factor: float = 0.2  # ReduceLROnPlateau on the epoch-mean training loss
     lr_patience: int = 10
     min_lr: float = 1e-6
@@ -212,6 +213,8 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     cfg = config or TrainConfig()
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise ParameterError(f"epochs={cfg.epochs}, batch_size={cfg.batch_size}: both must be >= 1.")
+    if cfg.lr_schedule not in ("plateau", "cosine"):
+        raise ParameterError(f"lr_schedule={cfg.lr_schedule!r}: 'plateau' (reduce on a plateau) or 'cosine'.")
     if len(windows.train) == 0:
         raise ParameterError("no training windows: build them with windows.build() from longer or cleaner sessions.")
     out = Path(out_dir) if out_dir is not None else None
@@ -229,8 +232,11 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # shuffling, on the CPU: same order on every device
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
-                                                           patience=cfg.lr_patience, min_lr=cfg.min_lr)
+    if cfg.lr_schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(cfg.epochs, 1), eta_min=cfg.min_lr)
+    else:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
+                                                               patience=cfg.lr_patience, min_lr=cfg.min_lr)
     step_model = torch.compile(model) if cfg.compile else model
 
     data = windows.device_data(device)
@@ -356,7 +362,7 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
                         raise
                     eval_bs //= 2
             test_logs = {f"{eval_prefix}_{k}": v for k, v in held.items()}
-            scheduler.step(train_logs["train_loss"])
+            scheduler.step() if cfg.lr_schedule == "cosine" else scheduler.step(train_logs["train_loss"])
             metric_key = f"{eval_prefix}_{cfg.monitor}"
             if metric_key not in test_logs:
                 raise ParameterError(f"monitor={cfg.monitor!r} is not a loss term; choose one of "

@@ -80,6 +80,16 @@ def test_lr_schedule_uses_the_epoch_mean():
         assert (lrs[i] < lrs[i - 1]) == (losses[i] >= losses[:i].min())
 
 
+def test_cosine_schedule_anneals_to_min_lr_over_the_epochs():
+    _, ws = _windows()
+    res = train.fit(_model(ws), ws, _cfg(epochs=4, lr=1e-3, min_lr=1e-5, lr_schedule="cosine"), loss=vame.VAMELoss(),
+                    progress=False)
+    e = res.history["epoch"].to_numpy()  # the lr logged after epoch e is the one epoch e + 1 will use
+    np.testing.assert_allclose(res.history["lr"], 1e-5 + (1e-3 - 1e-5) * (1 + np.cos(np.pi * e / 4)) / 2, rtol=1e-6)
+    with pytest.raises(ParameterError, match="lr_schedule"):
+        train.fit(_model(ws), ws, _cfg(epochs=1, lr_schedule="linear"), loss=vame.VAMELoss(), progress=False)
+
+
 def test_ctrl_c_keeps_the_last_epoch_and_resumes(tmp_path):
     _, ws = _windows()
     calls = {"n": 0}
