@@ -59,7 +59,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     amsgrad: bool = True
     grad_clip: float | None = 5.0  # max gradient norm; None = off
-    lr_schedule: str = "plateau"  # "plateau": ReduceLROnPlateau; "cosine": lr -> min_lr over `epochs` (short budgets)
+    lr_schedule: str = "plateau"  # "plateau": ReduceLROnPlateau; "cosine": lr -> min_lr along a cosine, batch by batch
     lr_factor: float = 0.2  # ReduceLROnPlateau on the epoch-mean training loss
     lr_patience: int = 10
     min_lr: float = 1e-6
@@ -232,11 +232,13 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # shuffling, on the CPU: same order on every device
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad)
-    if cfg.lr_schedule == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(cfg.epochs, 1), eta_min=cfg.min_lr)
-    else:
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
-                                                               patience=cfg.lr_patience, min_lr=cfg.min_lr)
+    cosine = cfg.lr_schedule == "cosine"  # set before every batch from the run's progress (no state to keep)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
+                                                           patience=cfg.lr_patience, min_lr=cfg.min_lr)
+
+    def set_cosine_lr(progress: float) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.min_lr + (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0))) / 2
     step_model = torch.compile(model) if cfg.compile else model
 
     data = windows.device_data(device)
@@ -313,6 +315,8 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
                 if n < batch_size and pos > 0:
                     break  # drop the ragged tail (reshuffled every epoch); a tiny set is one batch
                 idx = order[pos: pos + n]
+                if cosine:
+                    set_cosine_lr((epoch - 1 + pos / len(order)) / cfg.epochs)
                 try:
                     batch = windows.gather(train_starts[idx], data)
                     with autocast():
@@ -362,7 +366,10 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
                         raise
                     eval_bs //= 2
             test_logs = {f"{eval_prefix}_{k}": v for k, v in held.items()}
-            scheduler.step() if cfg.lr_schedule == "cosine" else scheduler.step(train_logs["train_loss"])
+            if cosine:
+                set_cosine_lr(epoch / cfg.epochs)  # the lr the next epoch starts at (as the plateau rule logs it)
+            else:
+                scheduler.step(train_logs["train_loss"])
             metric_key = f"{eval_prefix}_{cfg.monitor}"
             if metric_key not in test_logs:
                 raise ParameterError(f"monitor={cfg.monitor!r} is not a loss term; choose one of "

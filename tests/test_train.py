@@ -90,6 +90,24 @@ def test_cosine_schedule_anneals_to_min_lr_over_the_epochs():
         train.fit(_model(ws), ws, _cfg(epochs=1, lr_schedule="linear"), loss=vame.VAMELoss(), progress=False)
 
 
+def test_cosine_schedule_resumes_where_it_stopped(tmp_path):
+    _, ws = _windows()
+    cfg = _cfg(lr_schedule="cosine", lr=1e-3)
+    straight = train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "a", progress=False)
+
+    def stop_after_two(history):
+        if len(history) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "b", callbacks=[stop_after_two],
+                  progress=False)
+    resumed = train.fit(_model(ws, seed=99), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "b", resume=True,
+                        progress=False)
+    np.testing.assert_allclose(resumed.history["lr"], straight.history["lr"])
+    np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5)
+
+
 def test_ctrl_c_keeps_the_last_epoch_and_resumes(tmp_path):
     _, ws = _windows()
     calls = {"n": 0}
