@@ -232,7 +232,8 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)  # shuffling, on the CPU: same order on every device
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad)
-    cosine = cfg.lr_schedule == "cosine"  # set before every batch from the run's progress (no state to keep)
+    cosine = cfg.lr_schedule == "cosine"  # set before every batch from the run's progress, so it has no state
+    # (the plateau scheduler is built either way: checkpoints keep one shape)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=cfg.lr_factor,
                                                            patience=cfg.lr_patience, min_lr=cfg.min_lr)
 

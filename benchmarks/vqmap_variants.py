@@ -7,10 +7,10 @@
     python benchmarks/vqmap_variants.py /tmp/demo --seed 0 --loss '{"keypoint_dropout": 0.3}' --threads 1
 
 Trains as notebook 05 does at the demo profile (6 epochs x 10,000 windows, batch 128, lr 1e-3 on a cosine
-schedule, mixed precision, 20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields and ``--train`` overriding
-``TrainConfig`` fields and ``--loss`` overriding ``VQMAPLoss`` fields, then prints NMI / ARI of the motif and type
-codes (``codes.truth_agreement``) and which true behaviours share a type. Input variants: ``--linear-velocity``
-(no signed-log step), ``--keypoint-scale`` (one scale per keypoint instead of one per group),
+schedule, mixed precision, 20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields,
+``--train`` overriding ``TrainConfig`` fields and ``--loss`` overriding ``VQMAPLoss`` fields, then prints NMI / ARI
+of the motif and type codes (``codes.truth_agreement``) and which true behaviours share a type. Input variants:
+``--linear-velocity`` (no signed-log step), ``--keypoint-scale`` (one scale per keypoint instead of one per group),
 ``--velocity-weight W`` (velocities count W times in the squared error). ``--threads 1`` lets two runs share a
 2-core machine. ``--save F`` keeps the model for a closer look. Besides NMI it prints where the motif codes'
 entropy goes (bits of H and I for type and motif). The results of the variants tried are in RESULTS.md ("Second
@@ -54,7 +54,7 @@ def votes(model, x: np.ndarray) -> np.ndarray:
     return np.where(count.sum(1) > 0, count.argmax(1), -1)
 
 
-def information(labels: pd.DataFrame, truth: pd.DataFrame, n_sub: int) -> str:
+def information(labels: pd.DataFrame, truth: pd.DataFrame) -> str:
     """Where the motif codes' entropy goes, in bits: H(code), I(code; truth) for type and motif, and what the
     subtype adds (NMI = 2 I / (H(code) + H(truth)), so subtype entropy that carries no behaviour lowers it)."""
     from sklearn.metrics import mutual_info_score
@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--linear-velocity", action="store_true")
     ap.add_argument("--keypoint-scale", action="store_true")
     ap.add_argument("--velocity-weight", type=float, default=1.0)
-    ap.add_argument("--save", type=Path, help="also save the trained model and its windows' normalizer here (torch.save)")
+    ap.add_argument("--save", type=Path, help="also torch.save the trained model and its windows' normalizer here")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = ap.parse_args()
     if args.threads:
@@ -116,8 +116,9 @@ def main() -> None:
     matrices = vqmap.input_matrices(cleaned, skeleton)
     fit_norm = normalizer(args.linear_velocity, args.keypoint_scale, args.velocity_weight)
     ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=fit_norm)
-    cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3, lr_schedule="cosine",
-                                         device="cpu", seed=args.seed, amp="auto", eval_windows=4000), **json.loads(args.train)})
+    cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3,
+                                         lr_schedule="cosine", device="cpu", seed=args.seed, amp="auto",
+                                         eval_windows=4000), **json.loads(args.train)})
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     model = bn.train.fit(arch.build(), ws, cfg, loss=vqmap.VQMAPLoss(**json.loads(args.loss)), progress=False).model
@@ -145,7 +146,7 @@ def main() -> None:
     share = bn.codes.per_motif_usage(tables["nearest window (default)"], truth, arch.n_types, column="type")
     if "motif_name" in truth:
         share = share.rename(index=dict(zip(truth["motif"], truth["motif_name"])))
-    print(information(tables["nearest window (default)"], truth, n_sub))
+    print(information(tables["nearest window (default)"], truth))
     print("share of each true behaviour's frames in each type code:")
     print(share.round(2).to_string())
 
