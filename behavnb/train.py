@@ -13,12 +13,18 @@ provides what a long GPU run needs and what a laptop run must not lack:
 - evaluation on the held-out windows every epoch; early stopping on ``config.monitor`` there;
 - ``weights.pt`` (best so far) from epoch 1, ``checkpoints/last.pt`` every epoch, and
   ``checkpoints/epoch_NNNN.pt`` every ``checkpoint_every`` epochs;
-- ``resume=True``: model, optimizer, scheduler, AMP scaler, batch size and every RNG state come back
-  from ``last.pt``, so 2 + 2 epochs give the weights of 4 straight epochs;
-- Ctrl-C keeps the last finished epoch on disk and returns (``result.interrupted``); CUDA
-  out-of-memory halves the batch and carries on, with a warning;
-- ``tqdm.auto`` bars with live losses; ``history.csv`` rewritten after every epoch (``windows_per_s``
-  counts training time only, ``seconds`` the whole epoch with evaluation).
+- automatic resume (``resume="auto"``, the default): every checkpoint carries a fingerprint of what
+  decides the result (architecture, loss, training options, seed, features, the windows and a sample
+  of the normalised data, see :func:`fingerprint`); a ``last.pt`` with the same fingerprint is
+  continued, a finished one is reloaded without retraining, any other is replaced by a fresh run
+  (one line says which and why). Model, optimizer, scheduler, AMP scaler, batch size and every RNG
+  state come back from ``last.pt``, so 2 + 2 epochs give the weights of 4 straight epochs;
+- Ctrl-C keeps the last finished epoch on disk and returns (``result.interrupted``); under
+  ``behavnb run`` it stops the notebook instead. CUDA out-of-memory halves the batch and carries on,
+  with a warning;
+- ``tqdm.auto`` bars with live losses at a terminal or in Jupyter; elsewhere (a log file, nohup, CI,
+  the kernels of ``behavnb run``) one line per epoch on stderr; ``history.csv`` rewritten after every
+  epoch (``windows_per_s`` counts training time only, ``seconds`` the whole epoch with evaluation).
 
 Nothing else is caught: any other failure raises.
 """
@@ -27,7 +33,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import hashlib
+import json
 import math
+import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -131,11 +142,15 @@ def _set_rng_state(state: dict, gen) -> None:
 
 
 def save_torch(obj: dict, path: Path) -> Path:
-    """``torch.save`` through a temporary file, so a crash never leaves half a checkpoint."""
+    """``torch.save`` through a temporary file, flushed to disk and renamed onto ``path``, so neither a
+    crash nor a power cut leaves half a checkpoint."""
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
     return path
 
 
@@ -196,16 +211,203 @@ def mean_losses(model, windows: WindowSet, starts, loss: Callable, epoch: int, *
     return {k: float(v) / max(len(starts), 1) for k, v in sums.items()}
 
 
+#: TrainConfig fields that change how a run goes but not what it gives (``epochs`` counts only for the cosine
+#: schedule, whose shape it sets: a plateau run of 50 epochs continued to 80 equals a straight run of 80)
+NOT_IN_FINGERPRINT = ("device", "device_fallback", "compile", "checkpoint_every", "epochs", "seed")
+_PARTS = {"model": "model architecture", "loss": "loss settings", "training": "training options", "seed": "seed",
+          "features": "input features", "data": "training data (windows or normalised values)",
+          "schedule_epochs": "epochs (the length of the cosine schedule)"}
+#: set by ``behavnb run`` for its kernels: Ctrl-C stops the notebook instead of returning a half-trained model
+RUNNER_ENV = "BEHAVNB_RUNNER"
+#: "bar" or "lines": how ``fit(progress=True)`` shows progress, whatever the terminal (``behavnb run`` sets "lines")
+PROGRESS_ENV = "BEHAVNB_PROGRESS"
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _update(h, a: np.ndarray) -> None:
+    a = np.ascontiguousarray(a)
+    h.update(f"{a.dtype}{a.shape}".encode())
+    h.update(a.tobytes())
+
+
+def _data_digest(windows: WindowSet | MultiWindowSet, sample_rows: int = 4096) -> str:
+    """Names, window, the train/test starts, the data's shape and an evenly spaced sample of its rows."""
+    sets = windows.sets if isinstance(windows, MultiWindowSet) else {"": windows}
+    h = hashlib.sha256(getattr(windows, "schedule", "").encode())
+    for name, w in sets.items():
+        h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
+        _update(h, np.asarray(w.train))
+        _update(h, np.asarray(w.test))
+        data = np.asarray(w.data)
+        h.update(f"{data.dtype}{data.shape}".encode())
+        if len(data):
+            _update(h, data[np.unique(np.linspace(0, len(data) - 1, min(len(data), sample_rows)).astype(int))])
+    return h.hexdigest()[:16]
+
+
+def _settings(obj: Any) -> Any:
+    """A dataclass's fields; for anything else only its type (a plain function has no settings to compare)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return None
+
+
+def fingerprint(model, windows: WindowSet | MultiWindowSet, config: TrainConfig, loss: Callable) -> dict[str, str]:
+    """What decides a training run's result, part by part (each a short hash): the model architecture
+    (its class, module tree, parameter shapes and ``config`` if it has one), the loss and its settings,
+    the training options minus :data:`NOT_IN_FINGERPRINT`, the seed, the input features, and the
+    training data (window starts, shape and a sample of the normalised values). ``fit`` stores it in
+    every checkpoint; ``resume="auto"`` continues a checkpoint only if every part matches.
+
+    Parameters
+    ----------
+    model, windows, config, loss
+        As passed to :func:`fit`.
+
+    Returns
+    -------
+    dict
+        ``{part: hash}`` for the parts ``model``, ``loss``, ``training``, ``seed``, ``features``, ``data``,
+        ``schedule_epochs``.
+    """
+    kind = type(model)
+    arch = {"type": f"{kind.__module__}.{kind.__qualname__}", "repr": repr(model),
+            "params": [(k, list(v.shape), str(v.dtype)) for k, v in model.state_dict().items()],
+            "config": _settings(getattr(model, "config", None))}
+    lkind = loss if hasattr(loss, "__qualname__") else type(loss)  # a function, or an instance of a loss class
+    train_opts = {k: v for k, v in asdict(config).items() if k not in NOT_IN_FINGERPRINT}
+    return {"model": _digest(arch),
+            "loss": _digest({"type": f"{lkind.__module__}.{lkind.__qualname__}", "settings": _settings(loss)}),
+            "training": _digest(train_opts), "seed": str(config.seed), "features": _digest(list(windows.names)),
+            "data": _data_digest(windows),
+            "schedule_epochs": str(config.epochs) if config.lr_schedule == "cosine" else "-"}
+
+
+def _changes(ckpt: dict, now: dict[str, str], cfg: TrainConfig, ignore: Sequence[str] = ()) -> list[str]:
+    """What differs between a checkpoint's fingerprint and this run's, in words (training options by field)."""
+    old = ckpt.get("fingerprint")
+    if not isinstance(old, dict):
+        return ["the checkpoint has no fingerprint (written by an older behavnb)"]
+    out = []
+    for part, label in _PARTS.items():
+        if part in ignore or old.get(part) == now[part]:
+            continue
+        if part == "training" and isinstance(ckpt.get("train_config"), dict):
+            was, new = ckpt["train_config"], asdict(cfg)
+            fields_ = [f"{k} {was.get(k)!r} -> {new[k]!r}" for k in new
+                       if k not in NOT_IN_FINGERPRINT and was.get(k) != new[k]]
+            label += f" ({', '.join(fields_)})" if fields_ else ""
+        elif part == "seed":
+            label += f" ({old.get(part)} -> {now[part]})"
+        elif part == "schedule_epochs":
+            label = f"epochs ({old.get(part)} -> {now[part]}: the length of the cosine schedule)"
+        out.append(label)
+    return out
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _in_jupyter() -> bool:
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
+def progress_mode(progress: bool | str = True) -> tuple[bool, bool]:
+    """How :func:`fit` shows progress: ``(tqdm bars, one line per epoch on stderr)``.
+
+    Parameters
+    ----------
+    progress : bool or str
+        False: nothing. "bar" or "lines": that. True or "auto": ``$BEHAVNB_PROGRESS`` ("bar"/"lines")
+        if set; else bars at a terminal or in Jupyter, lines when stderr is a file or a pipe (a log
+        shows one line per epoch rather than a bar's carriage returns).
+
+    Returns
+    -------
+    tuple of bool
+        ``(bars, lines)``.
+
+    Raises
+    ------
+    ParameterError
+        For another value.
+    """
+    if progress is False or progress is None:
+        return False, False
+    if progress in ("bar", "lines"):
+        return progress == "bar", progress == "lines"
+    if progress not in (True, "auto"):
+        raise ParameterError(f"progress={progress!r}: True/'auto', False, 'bar' or 'lines'.")
+    env = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if env in ("bar", "lines"):
+        return env == "bar", env == "lines"
+    if _in_jupyter():
+        return True, False
+    isatty = getattr(sys.stderr, "isatty", None)
+    tty = bool(isatty and isatty())
+    return tty, not tty
+
+
+def _epoch_line(label: str, row: dict, epochs: int, eval_prefix: str, metric_key: str) -> str:
+    parts = [f"{label}epoch {row['epoch']}/{epochs}", f"train loss {row['train_loss']:.4g}"]
+    if f"{eval_prefix}_loss" in row:
+        parts.append(f"{eval_prefix.replace('_', ' ')} loss {row[f'{eval_prefix}_loss']:.4g}")
+    if metric_key != f"{eval_prefix}_loss":
+        parts.append(f"{metric_key} {row[metric_key]:.4g}")
+    parts += [f"lr {row['lr']:.3g}", f"{row['seconds']:.1f} s"]
+    return "  ".join(parts)
+
+
 def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None = None, *, loss: Callable, out_dir: str | Path | None = None,
-        resume: bool = False, callbacks: Sequence[Callable[[pd.DataFrame], None]] = (), progress: bool = True,
-        meta: dict | None = None) -> FitResult:
+        resume: bool | str = "auto", callbacks: Sequence[Callable[[pd.DataFrame], None]] = (),
+        progress: bool | str = True, meta: dict | None = None) -> FitResult:
     """Train ``model`` on ``windows`` with ``loss``; see the module docstring for what the loop provides.
 
-    ``out_dir`` (e.g. ``models/vame``) receives ``weights.pt`` (the best epoch: state dict plus
-    ``meta``), ``history.csv`` and ``checkpoints/``. Without it, nothing is written and ``resume`` is
-    impossible. ``callbacks`` are called with the history after every epoch (live loss plots); one that
-    returns True stops training after that epoch (``result.stopped_early``).
-    The returned model has the best epoch's weights.
+    Parameters
+    ----------
+    model
+        A ``torch.nn.Module`` (built with the seed you want: its initial weights are not checkpointed).
+    windows : WindowSet or MultiWindowSet
+        Training and held-out windows.
+    config : TrainConfig, optional
+        How to train (default ``TrainConfig()``).
+    loss : callable
+        ``loss(model, batch, epoch) -> dict`` of 0-d tensors with a ``"loss"`` key.
+    out_dir : str or Path, optional
+        Receives ``weights.pt`` (the best epoch: state dict plus ``meta``), ``history.csv`` and
+        ``checkpoints/``. Without it, nothing is written and nothing can be resumed.
+    resume : "auto", True or False
+        "auto" (default): continue ``checkpoints/last.pt`` if its :func:`fingerprint` matches this run
+        (a finished run is reloaded without training), else start fresh; one line on stderr says which
+        and why. True: continue it or raise (only ``epochs`` may differ, to train longer). False:
+        start fresh, replacing what ``out_dir`` held.
+    callbacks : sequence of callable
+        Called with the history after every epoch (live loss plots); one that returns True stops
+        training after that epoch (``result.stopped_early``).
+    progress : bool or str
+        See :func:`progress_mode`.
+    meta : dict, optional
+        Stored in ``weights.pt`` beside the weights.
+
+    Returns
+    -------
+    FitResult
+        With the best epoch's weights loaded into ``model``.
+
+    Raises
+    ------
+    ParameterError
+        Bad options (epochs < 1, unknown schedule or monitor, no training windows, resume=True without out_dir).
+    CheckpointError
+        resume=True without a usable checkpoint from this run.
+    KeyboardInterrupt
+        Ctrl-C under ``behavnb run`` (``$BEHAVNB_RUNNER``), after the last finished epoch is saved.
     """
     import torch
     from tqdm.auto import tqdm
@@ -217,9 +419,15 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
         raise ParameterError(f"lr_schedule={cfg.lr_schedule!r}: 'plateau' (reduce on a plateau) or 'cosine'.")
     if len(windows.train) == 0:
         raise ParameterError("no training windows: build them with windows.build() from longer or cleaner sessions.")
+    if not (resume is True or resume is False or resume == "auto"):
+        raise ParameterError(f"resume={resume!r}: 'auto' (continue a matching checkpoint, else start fresh), "
+                             f"True (continue, or fail) or False (start fresh).")
+    bars, lines = progress_mode(progress)
     out = Path(out_dir) if out_dir is not None else None
-    if resume and out is None:
+    if resume is True and out is None:
         raise ParameterError("resume=True needs out_dir (where the checkpoints are).")
+    finger = fingerprint(model, windows, cfg, loss)
+    label = f"{out.name}: " if out is not None else ""
     device = resolve_device(cfg.device, cfg.device_fallback)
     dev_type = device.split(":")[0]
     amp_dtype = autocast_dtype(device, cfg.amp, cfg.amp_dtype)
@@ -260,23 +468,43 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     best, best_epoch, bad_epochs, start_epoch = math.inf, 0, 0, 1
     batch_size = cfg.batch_size
     best_state = None
+    ckpt, finished, was_stopped = None, False, False
     if out is not None:
+        ckpt_path = out / "checkpoints" / "last.pt"
+        if resume is True:
+            if not ckpt_path.exists():
+                raise CheckpointError(f"resume=True but {ckpt_path} does not exist: no earlier run to continue. "
+                                      f"Use resume='auto' (continues a matching checkpoint, else starts fresh) "
+                                      f"or resume=False.")
+            ckpt = load_torch(ckpt_path)
+            if ckpt.get("features") != list(windows.names) or ckpt.get("window") != windows.window:
+                raise CheckpointError(f"{ckpt_path} was trained on other inputs (features/window differ); "
+                                      f"train with resume=False or use the original windows.")
+            changed = _changes(ckpt, finger, cfg, ignore=("schedule_epochs",)) if "fingerprint" in ckpt else []
+            if changed:
+                raise CheckpointError(f"resume=True but {ckpt_path} is from another run: {'; '.join(changed)} "
+                                      f"changed. Use the original settings, or resume='auto'/False to start fresh.")
+        elif resume == "auto" and ckpt_path.exists():
+            try:
+                ckpt = load_torch(ckpt_path)
+            except CheckpointError as exc:
+                _say(f"{label}starting fresh: {ckpt_path} cannot be read ({str(exc).split(' (', 1)[-1][:120]}")
+            else:
+                changed = _changes(ckpt, finger, cfg)
+                if changed:
+                    _say(f"{label}starting fresh: {ckpt_path} is from another run ({'; '.join(changed)} changed)")
+                    ckpt = None
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         old = [p for p in [out / "weights.pt", out / "history.csv", *(out / "checkpoints").glob("*.pt")] if p.exists()]
-        if old and not resume:  # a fresh run replaces an earlier one rather than mixing with it
-            warnings.warn(f"{out} held an earlier training run ({len(old)} file(s)); replacing it "
-                          f"(resume=True would have continued it).", RuntimeWarning, stacklevel=2)
+        if old and ckpt is None:  # a fresh run replaces an earlier one rather than mixing with it
+            if resume is False:
+                warnings.warn(f"{out} held an earlier training run ({len(old)} file(s)); replacing it "
+                              f"(resume='auto' would have continued it if it matched).", RuntimeWarning, stacklevel=2)
+            elif not ckpt_path.exists():
+                _say(f"{label}starting fresh: replacing an earlier run in {out} (it left no checkpoints/last.pt)")
             for p in old:
                 p.unlink()
-    if resume:
-        ckpt_path = out / "checkpoints" / "last.pt"
-        if not ckpt_path.exists():
-            raise CheckpointError(f"resume=True but {ckpt_path} does not exist: no earlier run to continue. "
-                                  f"Train with resume=False.")
-        ckpt = load_torch(ckpt_path)
-        if ckpt.get("features") != list(windows.names) or ckpt.get("window") != windows.window:
-            raise CheckpointError(f"{ckpt_path} was trained on other inputs (features/window differ); "
-                                  f"train with resume=False or use the original windows.")
+    if ckpt is not None:
         load_state(model, ckpt["model"], ckpt_path)
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -286,19 +514,27 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
         history = list(ckpt["history"])
         best, best_epoch, bad_epochs = ckpt["best"], ckpt["best_epoch"], ckpt["bad_epochs"]
         batch_size, start_epoch = ckpt["batch_size"], ckpt["epoch"] + 1
+        was_stopped = bool(ckpt.get("stopped", False))
+        finished = was_stopped or ckpt["epoch"] >= cfg.epochs
         if (out / "weights.pt").exists():
             best_state = load_torch(out / "weights.pt", "model file")["model"]
+        if finished:
+            _say(f"{label}training already finished ({ckpt['epoch']} of {cfg.epochs} epochs"
+                 f"{', stopped early' if was_stopped else ''}; checkpoint {ckpt_path}): loading it, not retraining")
+        else:
+            _say(f"{label}resuming from epoch {ckpt['epoch']} of {cfg.epochs} (checkpoint {ckpt_path})")
 
-    def save_checkpoint(epoch: int, path: Path) -> None:
+    def save_checkpoint(epoch: int, path: Path, stopped: bool = False) -> None:
         save_torch({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": _rng_state(gen),
                     "history": history, "best": best, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
                     "batch_size": batch_size, "epoch": epoch, "features": list(windows.names),
-                    "window": windows.window}, path)
+                    "window": windows.window, "stopped": stopped, "fingerprint": finger,
+                    "train_config": asdict(cfg)}, path)
 
-    interrupted = stopped = False
+    interrupted, stopped = False, was_stopped
     t_start = time.perf_counter()
-    epochs_bar = tqdm(range(start_epoch, cfg.epochs + 1), desc="epochs", disable=not progress,
+    epochs_bar = tqdm(range(start_epoch, cfg.epochs + 1) if not finished else [], desc="epochs", disable=not bars,
                       initial=start_epoch - 1, total=cfg.epochs)
     try:
         for epoch in epochs_bar:
@@ -310,7 +546,7 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
             order = order.to(device)
             sums: dict = {}
             seen, pos, last_shown = 0, 0, 0
-            bar = tqdm(total=len(order), desc=f"epoch {epoch}", leave=False, disable=not progress, unit="win")
+            bar = tqdm(total=len(order), desc=f"epoch {epoch}", leave=False, disable=not bars, unit="win")
             while pos < len(order):
                 n = min(batch_size, len(order) - pos)
                 if n < batch_size and pos > 0:
@@ -391,15 +627,19 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
                 if improved:
                     save_torch({"model": model.state_dict(), "epoch": epoch, "metric": metric, **meta},
                                out / "weights.pt")
-                save_checkpoint(epoch, out / "checkpoints" / "last.pt")
+                save_checkpoint(epoch, out / "checkpoints" / "last.pt", stopped)
                 if cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
-                    save_checkpoint(epoch, out / "checkpoints" / f"epoch_{epoch:04d}.pt")
+                    save_checkpoint(epoch, out / "checkpoints" / f"epoch_{epoch:04d}.pt", stopped)
                 write_history(history, out / "history.csv")
             epochs_bar.set_postfix(loss=f"{row['train_loss']:.4g}", **{metric_key: f"{metric:.4g}"})
+            if lines:
+                _say(_epoch_line(label, row, cfg.epochs, eval_prefix, metric_key))
             frame = pd.DataFrame(history)
             asked = [cb(frame) is True for cb in callbacks]  # every callback runs; any True stops
-            if any(asked):
+            if any(asked) and not stopped:
                 stopped = True
+                if out is not None:  # a resumed run must not train past a callback's stop
+                    save_checkpoint(epoch, out / "checkpoints" / "last.pt", stopped)
             if stopped:
                 break
     except KeyboardInterrupt:
@@ -407,7 +647,8 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
         done = history[-1]["epoch"] if history else 0
         where = f" {out / 'checkpoints' / 'last.pt'}" if out is not None and done else ""
         warnings.warn(f"training interrupted: {done} epoch(s) finished{' and saved in' + where if where else ''}. "
-                      f"{'Run again with resume=True to continue.' if where else ''}", RuntimeWarning, stacklevel=2)
+                      f"{'Run again to continue (resume=' + repr('auto') + ', the default).' if where else ''}",
+                      RuntimeWarning, stacklevel=2)
     finally:
         epochs_bar.close()
     if best_state is not None:
@@ -415,6 +656,8 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
     frame = pd.DataFrame(history)
     if out is not None and history:
         write_history(history, out / "history.csv")
+    if interrupted and os.environ.get(RUNNER_ENV) == "1":  # behavnb run: stop the notebook, not go on half-trained
+        raise KeyboardInterrupt("training interrupted; the last finished epoch is saved")
     return FitResult(model, frame, best_epoch, best, device, interrupted, stopped and not interrupted, out,
                      time.perf_counter() - t_start, {"amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off"})
 

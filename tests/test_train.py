@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_best_checkpoint_exists_from_epoch_one_and_early_stop(tmp_path):
     assert saved["features"] == ws.names and saved["epoch"] == 1
     (tmp_path / "checkpoints" / "epoch_0010.pt").write_bytes(b"stale")
     with pytest.warns(RuntimeWarning, match="held an earlier training run"):
-        train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+        train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, resume=False, progress=False)
     assert not (tmp_path / "checkpoints" / "epoch_0010.pt").exists()
     # lr 0 never improves after epoch 1: early stopping after `early_stop` epochs without improvement
     res = train.fit(_model(ws), ws, _cfg(epochs=20, lr=0.0, early_stop=2), loss=vame.VAMELoss(), progress=False)
@@ -123,6 +124,127 @@ def test_ctrl_c_keeps_the_last_epoch_and_resumes(tmp_path):
     assert res.interrupted and (tmp_path / "checkpoints" / "last.pt").exists()
     again = train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path, resume=True, progress=False)
     assert list(again.history["epoch"]) == [1, 2, 3, 4]
+
+
+def _stop_after(n):
+    def interrupt(history):
+        if len(history) == n:
+            raise KeyboardInterrupt
+    return interrupt
+
+
+def _assert_same_weights(a, b):
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=k)
+
+
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_ctrl_c_then_auto_resume_equals_a_straight_run(tmp_path, capsys, schedule):
+    _, ws = _windows()
+    cfg = _cfg(lr_schedule=schedule)
+    straight = train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "a", progress=False)
+    with pytest.warns(RuntimeWarning, match="interrupted: 2 epoch.*resume='auto'"):
+        cut = train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "b", callbacks=[_stop_after(2)],
+                        progress=False)
+    assert cut.interrupted and len(cut.history) == 2
+    capsys.readouterr()
+    resumed = train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "b", progress=False)  # "auto"
+    said = capsys.readouterr().err
+    assert f"resuming from epoch 2 of 4 (checkpoint {tmp_path / 'b' / 'checkpoints' / 'last.pt'})" in said
+    assert list(resumed.history["epoch"]) == [1, 2, 3, 4] and not resumed.interrupted
+    np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(resumed.history["lr"], straight.history["lr"])
+    _assert_same_weights(straight.model, resumed.model)
+    # a finished run is reloaded, not retrained: same weights, no new checkpoint written
+    last = tmp_path / "b" / "checkpoints" / "last.pt"
+    stamp = last.stat().st_mtime_ns
+    again = train.fit(_model(ws, seed=5), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path / "b", progress=False)
+    assert "training already finished (4 of 4 epochs" in capsys.readouterr().err
+    assert last.stat().st_mtime_ns == stamp and list(again.history["epoch"]) == [1, 2, 3, 4]
+    assert again.best_epoch == straight.best_epoch
+    _assert_same_weights(straight.model, again.model)
+
+
+def test_auto_resume_starts_fresh_and_says_what_changed(tmp_path, capsys):
+    mats, ws = _windows()
+    train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    capsys.readouterr()
+    res = train.fit(_model(ws), ws, _cfg(epochs=2, lr=1e-3), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    said = capsys.readouterr().err
+    assert "starting fresh" in said and "training options (lr 0.003 -> 0.001) changed" in said
+    assert list(res.history["epoch"]) == [1, 2]
+    cases = {  # what changes -> the part named
+        "seed (1 -> 2)": dict(cfg=_cfg(epochs=2, lr=1e-3, seed=2), ws=ws, loss=vame.VAMELoss(), model=SMALL),
+        "loss settings": dict(cfg=_cfg(epochs=2, lr=1e-3, seed=2), ws=ws, loss=vame.VAMELoss(beta=0.5), model=SMALL),
+        "model architecture": dict(cfg=_cfg(epochs=2, lr=1e-3, seed=2), ws=ws, loss=vame.VAMELoss(beta=0.5),
+                                   model=vame.VAMEConfig(**{**SMALL.__dict__, "hidden_size_rec": 12})),
+        "training data": dict(cfg=_cfg(epochs=2, lr=1e-3, seed=2), ws=W.build(mats, SMALL.TEMPORAL_WINDOW,
+                                                                             future=SMALL.FUTURE_STEPS, seed=2),
+                              loss=vame.VAMELoss(beta=0.5), model=vame.VAMEConfig(**{**SMALL.__dict__, "hidden_size_rec": 12})),
+    }
+    train.fit(_model(ws), ws, _cfg(epochs=2, lr=1e-3, seed=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    for part, c in cases.items():
+        capsys.readouterr()
+        torch.manual_seed(0)
+        res = train.fit(c["model"].build(len(c["ws"].names)), c["ws"], c["cfg"], loss=c["loss"], out_dir=tmp_path,
+                        progress=False)
+        said = capsys.readouterr().err
+        assert said.count("starting fresh") == 1 and part in said, (part, said)
+        assert list(res.history["epoch"]) == [1, 2]
+    # the device, the checkpoint interval and (for the plateau schedule) the epochs do not count
+    capsys.readouterr()
+    c = cases["training data"]
+    longer = dataclasses.replace(c["cfg"], epochs=3, checkpoint_every=1, device="cpu")
+    torch.manual_seed(0)
+    res = train.fit(c["model"].build(len(c["ws"].names)), c["ws"], longer, loss=c["loss"], out_dir=tmp_path,
+                    progress=False)
+    assert "resuming from epoch 2 of 3" in capsys.readouterr().err and list(res.history["epoch"]) == [1, 2, 3]
+
+
+def test_resume_true_refuses_another_run_and_a_bad_value(tmp_path):
+    _, ws = _windows()
+    train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    with pytest.raises(train.CheckpointError, match=r"resume=True but .*last\.pt is from another run: training "
+                                                     r"options \(weight_decay 0\.0 -> 0\.1\) changed"):
+        train.fit(_model(ws), ws, _cfg(epochs=2, weight_decay=0.1), loss=vame.VAMELoss(), out_dir=tmp_path,
+                  resume=True, progress=False)
+    with pytest.raises(ParameterError, match="resume='yes'"):
+        train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, resume="yes")
+
+
+def test_a_corrupt_checkpoint_under_auto_starts_fresh(tmp_path, capsys):
+    _, ws = _windows()
+    train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    (tmp_path / "checkpoints" / "last.pt").write_bytes(b"half a file")
+    res = train.fit(_model(ws), ws, _cfg(epochs=1), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    assert "starting fresh" in capsys.readouterr().err and list(res.history["epoch"]) == [1]
+    assert train.load_torch(tmp_path / "checkpoints" / "last.pt")["epoch"] == 1
+
+
+def test_epoch_lines_without_a_terminal(tmp_path, capsys, monkeypatch):
+    _, ws = _windows()
+    monkeypatch.delenv(train.PROGRESS_ENV, raising=False)
+    assert train.progress_mode(True) == (False, True)  # pytest's captured stderr is not a terminal
+    assert train.progress_mode(False) == (False, False) and train.progress_mode("bar") == (True, False)
+    monkeypatch.setenv(train.PROGRESS_ENV, "bar")
+    assert train.progress_mode(True) == (True, False)
+    monkeypatch.setenv(train.PROGRESS_ENV, "lines")
+    capsys.readouterr()
+    train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), out_dir=tmp_path / "vame")
+    err = capsys.readouterr().err.splitlines()
+    epochs = [line for line in err if "epoch" in line]
+    assert len(epochs) == 2 and epochs[0].startswith("vame: epoch 1/4".replace("4", "2"))
+    assert all(k in epochs[1] for k in ("train loss", "test loss", "test_reconstruction", "lr", " s"))
+    assert "\r" not in "".join(err)
+
+
+def test_ctrl_c_under_behavnb_run_stops_the_notebook(tmp_path, monkeypatch):
+    _, ws = _windows()
+    monkeypatch.setenv(train.RUNNER_ENV, "1")
+    with pytest.warns(RuntimeWarning, match="interrupted: 1 epoch"), pytest.raises(KeyboardInterrupt):
+        train.fit(_model(ws), ws, _cfg(), loss=vame.VAMELoss(), out_dir=tmp_path, callbacks=[_stop_after(1)],
+                  progress=False)
+    assert train.load_torch(tmp_path / "checkpoints" / "last.pt")["epoch"] == 1
 
 
 def test_out_of_memory_halves_the_batch():
