@@ -24,8 +24,9 @@ OUTLIER = 4  # removed: too far from the body centre
 JUMP = 8  # removed: implausible frame-to-frame jump
 SWAPPED = 16  # left/right partner swapped back
 INTERPOLATED = 32  # filled by interpolation
+ID_SWAP = 64  # identity swap between animals repaired (preprocess.identity)
 FLAGS = {"missing": MISSING, "low_confidence": LOW_CONFIDENCE, "outlier": OUTLIER, "jump": JUMP,
-         "swapped": SWAPPED, "interpolated": INTERPOLATED}
+         "swapped": SWAPPED, "interpolated": INTERPOLATED, "id_swap": ID_SWAP}
 FLAG_DIMS = ("time", "keypoint", "individual")
 
 
