@@ -10,9 +10,9 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"errors", "io", "manifest", "synth", "preprocess", "features", "windows", "models", "train", "embed", "codes",
+_SUBMODULES = {"errors", "io", "manifest", "synth", "skeleton", "preprocess", "features", "windows", "models", "train", "embed", "codes",
                "evaluate", "segment", "hierarchy", "stats", "widgets", "plot", "project", "resources", "runtime",
-               "parallel", "series", "batch", "cli"}
+               "parallel", "series", "batch", "cli", "demos", "health", "lock"}
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
 

@@ -22,6 +22,7 @@ from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
 from behavnb.preprocess import guess_reference, units_of
 from behavnb.preprocess._core import keypoint_index, nanmean_axis
 from behavnb.preprocess.outliers import body_axis
+from behavnb.skeleton import roles_of
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -119,12 +120,23 @@ def head_angle(ds: xr.Dataset, nose: str | None = None, neck: str | Sequence[str
                posterior: Sequence[str] | None = None) -> xr.DataArray:
     """Angle of the head (neck -> nose) relative to the body (back -> neck); 0 = head in line with the body.
 
-    Defaults: the nose/snout keypoint; the neck, else the midpoint of the ears; the posterior set.
+    Defaults: the skeleton's nose and neck (else its other head points: ears, eyes) when one is
+    attached (:mod:`behavnb.skeleton`), else the nose/snout keypoint and the neck or the midpoint of
+    the ears by name; the posterior set.
     """
     pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
-    i_nose = keypoint_index(ds, nose, "nose") if nose else _find(ds, r"nose|snout", "nose")[:1]
+    roles = roles_of(ds)
+    i_nose = keypoint_index(ds, nose or roles["nose"][:1], "nose") if nose or roles.get("nose") else \
+        _find(ds, r"nose|snout", "nose")[:1]
     if neck is not None:
         i_neck = keypoint_index(ds, neck, "neck")
+    elif roles:
+        base = _neck_points(roles)
+        if not base:
+            raise KeypointNotFoundError(f"session {ds.attrs.get('session', '?')!r}: no neck, ears or eyes in the "
+                                        f"skeleton's head points {roles.get('head')}; the head angle needs the base "
+                                        f"of the head. Pass neck=... by name.")
+        i_neck = keypoint_index(ds, base, "neck")
     else:
         try:
             i_neck = _find(ds, r"neck", "neck")
@@ -209,6 +221,81 @@ def wall_distance(ds: xr.Dataset, arena: Mapping | np.ndarray | None = None) -> 
     return _da(ds, d, ("time", "individual"), units_of(ds), f"distance to the nearest wall ({source})", "wall_distance")
 
 
+def landmark_distance(ds: xr.Dataset) -> xr.DataArray:
+    """Distance from the body centre to each static landmark (maze corners, a port), per frame.
+
+    Landmarks are the keypoints that 02 moved into ``landmark_position`` (see
+    :func:`behavnb.preprocess.keep_landmarks`): arena geometry, e.g. the distance to a maze arm's end.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Cleaned poses with ``centroid`` and ``landmark_position``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(time, landmark, individual)`` in the data's units.
+
+    Raises
+    ------
+    KeypointNotFoundError
+        The session has no landmarks.
+    """
+    _need(ds, "centroid")
+    if "landmark_position" not in ds:
+        raise KeypointNotFoundError(f"session {ds.attrs.get('session', '?')!r} has no static landmarks "
+                                    f"(landmark_position); 02 keeps them when the skeleton names some.")
+    xy = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
+    lm = ds["landmark_position"].transpose("landmark", "space").values[:, :2]  # (landmark, 2)
+    d = np.hypot(xy[:, 0, None, :] - lm[None, :, 0, None], xy[:, 1, None, :] - lm[None, :, 1, None])
+    da = _da(ds, d, ("time", "landmark", "individual"), units_of(ds), "distance from the body centre to each landmark",
+             "landmark_distance")
+    return da.assign_coords(landmark=ds["landmark_position"]["landmark"].values)
+
+
+def _neck_points(roles: Mapping[str, list[str]]) -> list[str]:
+    """The skeleton's neck, else its head points other than the nose (ears, eyes)."""
+    return roles.get("neck") or [k for k in roles.get("head", []) if k not in roles.get("nose", [])
+                                 and k not in roles.get("paws", [])]
+
+
+def supported(ds: xr.Dataset, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that this session's skeleton can give (no head angle without a neck or ears, ...).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Cleaned poses (with the skeleton attached by 02) or a features Dataset from :func:`compute`.
+    names : sequence of str
+        Feature names (keys of ``FEATURES``).
+
+    Returns
+    -------
+    list of str
+        The supported names, in the given order. On a features Dataset: those it holds.
+    """
+    if "position" not in ds:  # a features Dataset: what 03 computed
+        return [n for n in names if n in ds.data_vars]
+    roles = roles_of(ds)
+    out = []
+    for n in names:
+        if n == "head_angle":
+            ok = (bool(roles.get("nose")) and bool(_neck_points(roles))) if roles else _has_head(ds)
+        elif n == "landmark_distance":
+            ok = "landmark_position" in ds
+        else:
+            ok = n in FEATURES
+        if ok:
+            out.append(n)
+    return out
+
+
+def _has_head(ds: xr.Dataset) -> bool:
+    names = " ".join(str(k) for k in ds["keypoint"].values)
+    return bool(re.search(r"nose|snout", names, re.I)) and bool(re.search(r"neck|ear", names, re.I))
+
+
 def _inside(xy: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Even-odd rule point-in-polygon, vectorised over points."""
     x, y = xy[..., 0, None], xy[..., 1, None]
@@ -232,6 +319,7 @@ def keypoint_speed(ds: xr.Dataset) -> xr.DataArray:
 def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> xr.Dataset:
     """Pairwise features for every ordered pair (individual, partner) of a multi-animal session.
 
+    The nose and tail base are the skeleton's nose (else front) and back when one is attached.
     distance (centroids), nose_nose, nose_tail (my nose to the partner's tail base), relative_heading
     (partner's heading minus mine), facing_angle (between my heading and the direction to the
     partner; 0 = facing it) and approach_speed (my velocity towards the partner; positive = approaching).
@@ -243,6 +331,9 @@ def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> 
     if len(inds) < 2:
         raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has one individual; social features need two or more.")
     pos = ds["position"].transpose("time", "space", "keypoint", "individual").values[:, :2]
+    roles = roles_of(ds)
+    nose = nose or (roles.get("nose") or roles.get("anterior") or [None])[0]
+    tail = tail or (roles.get("posterior") or [None])[0]
     i_nose = keypoint_index(ds, nose, "nose")[0] if nose else _find(ds, r"nose|snout", "nose")[0]
     i_tail = keypoint_index(ds, tail, "tail")[0] if tail else _find(ds, r"tail.?base|tail.?root|tailbase", "tail base")[0]
     c = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
@@ -286,8 +377,12 @@ def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> 
 FEATURES: dict[str, Callable[..., xr.DataArray]] = {
     "speed": speed, "acceleration": acceleration, "angular_velocity": angular_velocity,
     "body_length": body_length, "head_angle": head_angle, "wall_distance": wall_distance,
-    "keypoint_speed": keypoint_speed,
+    "keypoint_speed": keypoint_speed, "landmark_distance": landmark_distance,
 }
+
+#: The per-frame features a model may take beside the pose by default (``extra_features="auto"`` in
+#: notebook 04): those of these the skeleton supports.
+MODEL_FEATURES = ("speed", "angular_velocity", "keypoint_speed", "head_angle")
 
 
 def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping | np.ndarray | None = None) -> xr.Dataset:
@@ -299,6 +394,8 @@ def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping
     if unknown:
         raise ParameterError(f"unknown feature(s) {unknown}; available: {list(FEATURES)}.")
     data, skipped = {}, {}
+    if include is None:  # by default, what the skeleton supports, quietly (the skeleton table says why)
+        names = [n for n in names if n in supported(ds, names) or (n == "head_angle" and not roles_of(ds))]
     for n in names:
         try:
             data[n] = FEATURES[n](ds, arena=arena) if n == "wall_distance" else FEATURES[n](ds)
@@ -346,9 +443,10 @@ def model_inputs(features: xr.Dataset, names: Sequence[str], *, log_speeds: bool
         label = n
         if log_speeds and n in LOG_FEATURES:
             da, label = np.log1p(abs(da)), f"log1p_{n}"
-        if "keypoint" in da.dims:
-            for k in da["keypoint"].values:
-                cols.append(da.sel(keypoint=k).transpose("time", "individual").values)
+        extra = [d for d in da.dims if d not in ("time", "individual")]  # keypoint, landmark
+        if extra:
+            for k in da[extra[0]].values:
+                cols.append(da.sel({extra[0]: k}).transpose("time", "individual").values)
                 labels.append(f"{label}:{k}")
         else:
             cols.append(da.transpose("time", "individual").values)

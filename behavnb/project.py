@@ -200,7 +200,9 @@ class Project:
     def usable_sessions(self, include_failed: bool = False) -> list[str]:
         """Sessions that passed QC in 02_preprocess (all of them if no QC table exists); warns about the rest.
 
-        A session fails when any of its individuals failed. ``include_failed=True`` keeps them (with the warning).
+        A session fails when none of its individuals passed (02 drops failing individuals from the
+        cleaned data and keeps the others). ``include_failed=True`` keeps failed sessions (with the
+        warning) where 02 could clean them.
         """
         import warnings
 
@@ -212,12 +214,16 @@ class Project:
         if not self.qc_sessions_csv.exists():
             return sessions
         qc = pd.read_csv(self.qc_sessions_csv, dtype={"session": str}, keep_default_na=False)
-        failed = sorted(set(qc.loc[qc["qc_pass"].astype(str) == "False", "session"]))
+        passed = qc["qc_pass"].astype(str) == "True"
+        failed = sorted(set(qc["session"]) - set(qc.loc[passed, "session"]))
+        uncleaned = [s for s in failed if not self.clean_path(s).exists()]  # excluded before cleaning (too short, empty)
         if failed:
             verb = "using, although they failed" if include_failed else "skipping"
+            if include_failed and uncleaned:
+                verb = f"skipping {uncleaned} (never cleaned) and using, although they failed,"
             warnings.warn(f"{verb} {len(failed)} session(s) that failed QC in 02_preprocess: {failed} "
                           f"(see {self.qc_sessions_csv}).", DataWarning, stacklevel=2)
-        usable = sessions if include_failed else [s for s in sessions if s not in failed]
+        usable = [s for s in sessions if s not in (uncleaned if include_failed else failed)]
         if not usable:
             raise SessionsTableError(
                 f"every session in {self.root} failed QC in 02_preprocess ({self.qc_sessions_csv} says why). "

@@ -46,7 +46,8 @@ def test_every_feature_has_units_and_frames(clean_cohort):
     _, cleaned, arena = clean_cohort
     ds = next(iter(cleaned.values()))
     feats = F.compute(ds)
-    assert set(F.FEATURES) <= set(feats.data_vars)
+    assert set(F.FEATURES) - {"landmark_distance"} <= set(feats.data_vars)  # no landmarks in this cohort
+    assert "landmark_distance" not in feats
     for name, da in feats.data_vars.items():
         assert da.attrs.get("units"), name
         assert da.sizes["time"] == ds.sizes["time"]

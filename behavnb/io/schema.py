@@ -48,6 +48,40 @@ class RawPoses:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+def missing_at_import(position: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Points the tracker did not find become missing: confidence exactly 0, or NaN in a file that scores points.
+
+    Trackers write a position for every point, found or not (DeepLabCut often (0, 0) or the last
+    position with likelihood 0; SLEAP NaN scores for points it did not predict). Counting those as
+    data puts the animal in a corner of the arena. A file with no scores at all (labelled frames,
+    SLEAP analysis files without point scores) keeps its positions. A NaN coordinate makes the whole
+    point missing.
+
+    Parameters
+    ----------
+    position : ndarray (time, space, keypoint, individual)
+    confidence : ndarray (time, keypoint, individual)
+
+    Returns
+    -------
+    position, confidence : ndarray
+        float64 copies; missing points' positions set to NaN (confidences as read).
+    note : str
+        A log line saying how many points were set missing ("" when none).
+    """
+    position = np.array(position, dtype=np.float64)
+    confidence = np.array(confidence, dtype=np.float64)
+    scored = np.isfinite(confidence).any()
+    lost = np.isnan(position).any(axis=1)
+    unfound = (confidence == 0) | (np.isnan(confidence) & scored)
+    newly = unfound & ~lost
+    if newly.any() or lost.any():
+        position[np.broadcast_to((unfound | lost)[:, None], position.shape)] = np.nan
+    n = int(newly.sum())
+    return position, confidence, (f"load_poses: {n} points with confidence 0 (or no score in a scored file) set "
+                                  f"missing" if n else "")
+
+
 def make_poses(raw: RawPoses, *, fps: float, source_file: str, session: str) -> xr.Dataset:
     """Build the canonical poses Dataset from a reader's arrays."""
     import xarray as xr
@@ -62,9 +96,12 @@ def make_poses(raw: RawPoses, *, fps: float, source_file: str, session: str) -> 
         "keypoint": [str(k) for k in raw.keypoints],
         "individual": [str(i) for i in raw.individuals],
     }
+    position, confidence, note = missing_at_import(raw.position, raw.confidence)
+    if note:
+        raw.log.append(note)
     data_vars = {
-        "position": (DIMS, raw.position.astype(np.float64, copy=False)),
-        "confidence": (CONF_DIMS, raw.confidence.astype(np.float64, copy=False)),
+        "position": (DIMS, position),
+        "confidence": (CONF_DIMS, confidence),
     }
     if raw.unique_keypoints:
         coords["unique_keypoint"] = list(raw.unique_keypoints)

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 from behavnb.errors import DataWarning, ParameterError
 from behavnb.io.schema import append_log
-from behavnb.preprocess._core import FLAGS, guess_reference, longest_run, lr_pairs, to_frames
+import numpy as np
+
+from behavnb.preprocess._core import FLAGS, guess_reference, keypoint_index, longest_run, lr_pairs, to_frames
 from behavnb.preprocess.align import align, rotate_translate, scale, units_of
 from behavnb.preprocess.confidence import filter_confidence, kept_fraction, missing_summary, usable
 from behavnb.preprocess.outliers import fix_swaps, remove_far_points, remove_jumps, remove_outliers
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLAGS", "Pipeline", "align", "alignment_quality", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
-    "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "kept_fraction", "longest_run", "lr_pairs",
+    "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "keep_landmarks", "kept_fraction", "longest_run", "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
     "rotate_translate", "scale", "score_filters", "select_keypoints", "smooth", "to_frames", "units_of", "usable",
 ]
@@ -78,12 +80,59 @@ def drop_empty_keypoints(ds: xr.Dataset, cutoff: float = 0.0, on_empty: str = "d
     return append_log(out, f"preprocess.drop_empty_keypoints: dropped {empty}")
 
 
+def keep_landmarks(ds: xr.Dataset, landmarks: Sequence[str], cutoff: float = 0.0) -> xr.Dataset:
+    """Move static landmark keypoints (maze corners, a port) out of the skeleton into ``landmark_position``.
+
+    Each landmark's place is its median over the frames (and individuals) where it is tracked above
+    ``cutoff``: ``landmark_position(landmark, space)``, in the units of ``position`` (``scale`` converts
+    it with the rest). Features such as the distance to each landmark use it; the models never see it.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Imported poses.
+    landmarks : sequence of str
+        Keypoints that are landmarks (see :func:`behavnb.skeleton.find_landmarks`).
+    cutoff : float
+        Confidence below which a point is not used.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``ds`` without those keypoints, with ``landmark_position``.
+
+    Raises
+    ------
+    KeypointNotFoundError
+        A landmark is not in ``ds``.
+    """
+    import xarray as xr
+
+    landmarks = [str(k) for k in landmarks]
+    if not landmarks:
+        return ds
+    idx = keypoint_index(ds, landmarks, "landmarks")
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values[:, :, idx]
+    ok = usable(ds, cutoff).transpose("time", "keypoint", "individual").values[:, idx]
+    pos = np.where(ok[:, None], pos, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a landmark never tracked stays NaN
+        where = np.nanmedian(pos.transpose(0, 3, 1, 2).reshape(-1, pos.shape[1], len(idx)), axis=0).T
+    out = ds.drop_sel(keypoint=landmarks)
+    out["landmark_position"] = xr.DataArray(where, dims=("landmark", "space"),
+                                            coords={"landmark": landmarks, "space": ds["space"].values},
+                                            attrs={"units": units_of(ds), "description": "median place of each static landmark"})
+    return append_log(out, f"preprocess.keep_landmarks: {landmarks} kept as arena geometry (landmark_position)")
+
+
 @dataclass
 class Pipeline:
     """The default cleaning chain with its parameters in one place; ``None`` switches a step off.
 
     Windows and gaps are frames (int) or seconds (``"0.5s"``). ``anterior``/``posterior`` (or
-    ``centre``/``heading`` for 2-point alignment) default to sets guessed from keypoint names.
+    ``centre``/``heading`` for 2-point alignment) default to the skeleton attached to the data, else
+    sets guessed from keypoint names. ``landmarks`` leave the skeleton as arena geometry
+    (:func:`keep_landmarks`); ``drop`` leaves it altogether.
     """
 
     confidence: float | None = 0.6
@@ -105,8 +154,10 @@ class Pipeline:
     body_length: bool = False
     on_empty: str = "drop"
     drop: Sequence[str] = field(default_factory=list)
+    landmarks: Sequence[str] = field(default_factory=list)
 
     def __call__(self, ds: xr.Dataset) -> xr.Dataset:
+        ds = keep_landmarks(ds, [k for k in self.landmarks if k in ds["keypoint"].values], self.confidence or 0.0)
         ds = drop_empty_keypoints(ds, self.confidence or 0.0, self.on_empty, also=self.drop)
         ref = self._reference(ds)
         if self.confidence is not None:
@@ -151,42 +202,126 @@ def _clean_one(pipeline: Pipeline, ds: xr.Dataset) -> tuple[xr.Dataset, pd.DataF
     return out, qc_table(out)
 
 
+def screen_session(ds: xr.Dataset, cutoff: float = 0.0, min_frames: int = 1) -> str:
+    """Why a whole session cannot be cleaned at all ("" when it can): too few frames, or no usable point.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Imported poses of one session.
+    cutoff : float
+        Confidence below which a point is not usable.
+    min_frames : int
+        Fewest frames a session needs (the models' windows; 02's ``min_frames``).
+
+    Returns
+    -------
+    str
+        The reason, for the QC table, or "".
+    """
+    n = ds.sizes["time"]
+    if n < max(min_frames, 1):
+        return f"{n} frames, fewer than min_frames={min_frames} (the models' windows need that many)"
+    if not bool(usable(ds, cutoff).any()):
+        return f"no usable point in any frame (all missing, or confidence below {cutoff})"
+    return ""
+
+
+def _excluded_rows(ds: xr.Dataset, reason: str) -> list[dict]:
+    return [{"session": ds.attrs.get("session", ""), "individual": str(i), "pct_missing": 100.0, "pct_removed": np.nan,
+             "pct_outlier": np.nan, "pct_jump": np.nan, "pct_interpolated": np.nan, "worst_keypoint_missing": 100.0,
+             "pct_reference_missing": np.nan, "qc_pass": False, "qc_reason": reason} for i in ds["individual"].values]
+
+
 def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = None, *, progress: bool = True,
                    max_missing: float = 20.0, max_reference_missing: float = 20.0, scheduler: str | None = None,
-                   ) -> tuple[dict[str, xr.Dataset], pd.DataFrame, pd.DataFrame]:
-    """Clean every session with one pipeline; returns (cleaned, qc per keypoint, qc per session).
+                   min_frames: int = 1) -> tuple[dict[str, xr.Dataset], pd.DataFrame, pd.DataFrame]:
+    """Clean every session with one pipeline; returns (cleaned, qc per keypoint, qc per session/individual).
 
-    A keypoint with no usable point in *any* session is dropped from *every* session (with a
-    warning), so all sessions keep one keypoint set for the models. ``scheduler``: clean the
-    sessions in parallel with Dask (see :mod:`behavnb.parallel`); every session is tried, then one
-    error names those that failed.
+    Real studies arrive with bad sessions and bad tracks; none of them stops the study:
+
+    - a session with fewer than ``min_frames`` frames, or no usable point at all, is not cleaned: it
+      gets a failing QC row with the reason, and no entry in ``cleaned``;
+    - a session whose cleaning fails on its data (a :class:`~behavnb.errors.BehavnbError`) likewise;
+    - an individual that fails QC (an empty or fragment track, too much missing) is dropped from
+      its session's cleaned data, with the reason in the QC table; the session keeps its other
+      individuals and fails only when none is left;
+    - a keypoint with no usable point in *any* session is dropped from *every* session (with a
+      warning), so all sessions keep one keypoint set for the models.
+
+    ``scheduler``: clean the sessions in parallel with Dask (see :mod:`behavnb.parallel`).
+
+    Parameters
+    ----------
+    poses : mapping of session -> Dataset
+        Imported sessions.
+    pipeline : Pipeline, optional
+        The cleaning chain (default ``Pipeline()``).
+    progress : bool
+        Show a progress bar.
+    max_missing, max_reference_missing : float
+        QC thresholds in % (see :func:`qc_summary`).
+    scheduler : str, optional
+        Dask scheduler for the per-session work.
+    min_frames : int
+        Sessions shorter than this are excluded (QC reason says so).
+
+    Returns
+    -------
+    cleaned : dict of session -> Dataset
+        Every session that could be cleaned (those failing QC too, for inspection;
+        ``Project.usable_sessions`` skips them), without its failing individuals.
+    qc : pandas.DataFrame
+        One row per session, individual and keypoint (:func:`qc_table`).
+    summary : pandas.DataFrame
+        One row per session and individual, with ``qc_pass`` and ``qc_reason``.
     """
     import pandas as pd
 
+    from behavnb.errors import BehavnbError
     from behavnb.parallel import map_items, raise_failures
 
     pipeline = pipeline or Pipeline()
-    empty = sorted({k for ds in poses.values() for k in empty_keypoints(ds, pipeline.confidence or 0.0)})
+    cutoff = pipeline.confidence or 0.0
+    excluded = {s: r for s, ds in poses.items() if (r := screen_session(ds, cutoff, min_frames))}
+    if excluded:
+        warnings.warn(f"{len(excluded)} session(s) excluded before cleaning: "
+                      + "; ".join(f"{s}: {r}" for s, r in list(excluded.items())[:5]), DataWarning, stacklevel=2)
+    todo = {s: ds for s, ds in poses.items() if s not in excluded}
+    landmarks = set(pipeline.landmarks)
+    empty = sorted({k for ds in todo.values() for k in empty_keypoints(ds, cutoff)} - landmarks)
     if empty and pipeline.on_empty == "drop":
-        bad = {s: e for s, ds in poses.items() if (e := empty_keypoints(ds, pipeline.confidence or 0.0))}
+        bad = {s: e for s, ds in todo.items() if (e := empty_keypoints(ds, cutoff))}
         warnings.warn(f"keypoint(s) {empty} have no usable point in {len(bad)} session(s) ({', '.join(list(bad)[:5])}"
-                      f"{', …' if len(bad) > 5 else ''}); dropping them from all {len(poses)} sessions.",
+                      f"{', …' if len(bad) > 5 else ''}); dropping them from all {len(todo)} sessions.",
                       DataWarning, stacklevel=2)
         pipeline = Pipeline(**{**asdict(pipeline), "drop": sorted(set(pipeline.drop) | set(empty))})
-    cleaned, tables = {}, []
+    cleaned, tables, rows = {}, [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices of missing keypoints
         if empty and pipeline.on_empty == "drop":
             warnings.simplefilter("ignore", DataWarning)  # already reported above, once
-        outcomes = map_items(lambda ds: _clean_one(pipeline, ds), poses.items(), scheduler=scheduler,
+        outcomes = map_items(lambda ds: _clean_one(pipeline, ds), todo.items(), scheduler=scheduler,
                              desc="cleaning", progress=progress)
-    raise_failures(outcomes, "sessions", "Check those files (02's QC table), or leave them out of the sessions table.")
     for o in outcomes:
-        cleaned[o.key], table = o.value
-        tables.append(table)
-    qc = pd.concat(tables, ignore_index=True)
+        if o.ok:
+            cleaned[o.key], table = o.value
+            tables.append(table)
+        elif isinstance(o.exception, BehavnbError):  # a data problem of this session: excluded, with the reason
+            excluded[o.key] = f"cleaning failed: {o.exception}"
+    raise_failures([o for o in outcomes if not o.ok and o.key not in excluded], "sessions",
+                   "Check those files (02's QC table), or leave them out of the sessions table.")
+    for s in poses:
+        if s in excluded:
+            rows += _excluded_rows(poses[s], excluded[s])
+    qc = pd.concat(tables, ignore_index=True) if tables else qc_table(next(iter(poses.values())).isel(time=slice(0, 0)))
     summary = qc_summary(qc, cleaned, max_missing=max_missing, max_reference_missing=max_reference_missing)
-    failed = summary[~summary["qc_pass"]]
+    if rows:
+        summary = pd.concat([summary, pd.DataFrame(rows)], ignore_index=True)
+        order = {s: i for i, s in enumerate(poses)}
+        summary = summary.sort_values("session", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    cleaned = _drop_failed_individuals(cleaned, summary)
+    failed = summary[~summary["qc_pass"].astype(bool)]
     if len(failed):
         warnings.warn(f"{len(failed)} session/individual(s) fail QC and will be skipped downstream: "
                       + "; ".join(f"{r.session}/{r.individual}: {r.qc_reason}" for r in failed.head(5).itertuples()),
@@ -194,4 +329,14 @@ def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = 
     return cleaned, qc, summary
 
 
-
+def _drop_failed_individuals(cleaned: dict[str, xr.Dataset], summary: pd.DataFrame) -> dict[str, xr.Dataset]:
+    """Drop individuals that failed QC from sessions where others passed (logged); whole failures stay as they are."""
+    out = {}
+    for s, ds in cleaned.items():
+        rows = summary[summary["session"] == s]
+        bad = [str(i) for i in rows.loc[~rows["qc_pass"].astype(bool), "individual"]]
+        if bad and len(bad) < ds.sizes["individual"]:
+            ds = append_log(ds.drop_sel(individual=bad), f"preprocess.clean_sessions: dropped individual(s) {bad} "
+                                                         f"(failed QC: see qc_sessions.csv)")
+        out[s] = ds
+    return out

@@ -129,29 +129,27 @@ def keypoint_index(ds: xr.Dataset, names: str | Sequence[str], role: str) -> lis
     return [available.index(n) for n in names]
 
 
-_ANTERIOR = r"nose|snout|head|neck|ear"
-_POSTERIOR = r"tail.?base|tail.?root|base.?of.?tail|tailstart|proximal.?tail|butt|(?<!f)hip|rump|pelvis|abdomen"
-_CENTRE = (r"mid.?spine|spine.?mid", r"centre|center|body.?cent", r"thorax", r"spine|back|trunk")  # by priority
-
-
 def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
-    """Anterior and posterior keypoint sets guessed from the names (nose/ears/neck vs tail base/hips),
-    and a body-centre keypoint (mid-spine, centre) when there is one.
+    """Anterior and posterior keypoint sets, and a body-centre keypoint when there is one.
 
-    Raises with the available names when no anterior or posterior keypoint can be recognised.
+    From the project's skeleton when attached (``attrs["skeleton"]``), else decided on the spot by
+    :func:`behavnb.skeleton.infer_skeleton` (names first: nose/ears/neck vs tail base/hips; then the
+    direction of travel). Raises with the available names when no axis can be found.
     """
-    names = [str(k) for k in ds["keypoint"].values]
+    from behavnb.skeleton import infer_skeleton, roles_of
 
-    def find(pattern: str) -> list[str]:
-        return [n for n in names if re.search(pattern, n, re.IGNORECASE) and not re.search("tip|end|paw|leg|wing", n, re.I)]
-
-    anterior = find(_ANTERIOR)
-    posterior = [n for n in find(_POSTERIOR) if n not in anterior]
-    centre = next(([n] for pattern in _CENTRE for n in find(pattern) if n not in anterior + posterior), [])
+    roles = roles_of(ds)  # the project's skeleton (notebooks 01/02), when attached
+    if not (roles.get("anterior") and roles.get("posterior")):
+        sk = infer_skeleton(ds, landmarks=None)
+        roles = {"anterior": sk.anterior, "posterior": sk.posterior, "centre": sk.centre}
+    anterior, posterior = roles["anterior"], [k for k in roles["posterior"] if k not in roles["anterior"]]
     if not anterior or not posterior:
+        names = [str(k) for k in ds["keypoint"].values]
         raise KeypointNotFoundError(
-            f"cannot guess the body axis of session {ds.attrs.get('session', '?')!r} from its keypoints {names}; "
-            f"pass anterior=[...] and posterior=[...] (e.g. anterior=['nose'], posterior=['tail_base']).")
+            f"cannot find the body axis of session {ds.attrs.get('session', '?')!r} from its keypoints {names} "
+            f"(neither the names nor the direction of travel tell the front from the back); pass anterior=[...] "
+            f"and posterior=[...] (e.g. anterior=['nose'], posterior=['tail_base']).")
+    centre = roles.get("centre", [])[:1]
     return {"anterior": anterior, "posterior": posterior, **({"centre": centre} if centre else {})}
 
 

@@ -132,7 +132,7 @@ def scale(ds: xr.Dataset, *, px_per_cm: float | None = None, body_length: bool =
             raise ParameterError(f"px_per_cm={px_per_cm!r} must be a positive number (pixels per centimetre).")
         if units_of(ds) != "px":
             raise ParameterError(f"session {ds.attrs.get('session')!r} is already in {units_of(ds)!r}, not pixels.")
-        for var in ("position", "ego_position", "centroid", "speed", "unique_position"):
+        for var in ("position", "ego_position", "centroid", "speed", "unique_position", "landmark_position"):
             if var in out:
                 attrs = dict(out[var].attrs)
                 out[var] = out[var] / px_per_cm
