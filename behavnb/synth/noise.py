@@ -102,3 +102,90 @@ def corrupt(position: np.ndarray, keypoints: list[str], pairs: list[tuple[str, s
     lik[drop] = rng.uniform(0.0, 0.08, drop.sum())
     code[drop] = DROPOUT
     return pos, lik, code
+
+
+def fragment_tracks(ds, *, break_rate: float = 1 / 150, gap_frames: tuple[int, int] = (1, 10),
+                    spurious_rate: float = 0.0, spurious_frames: tuple[int, int] = (3, 20),
+                    spurious_offset: tuple[float, float] = (0.3, 1.5), seed: int = 0):
+    """Break each animal's track into fragments, as SLEAP/maDLC trackers write them, with the truth.
+
+    Every animal loses its track at ``break_rate`` per frame for ``gap_frames`` frames (the points
+    become NaN); each piece between losses becomes its own ``individual`` (``track_0``,
+    ``track_1``, ... in a random order, so a track's name says nothing about the animal). With
+    ``spurious_rate`` > 0, short false tracks also appear: a copy of an animal's pose shifted by
+    ``spurious_offset`` body lengths (a duplicate detection), lasting ``spurious_frames``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses with one track per animal (e.g. a session of ``make_cohort(animals_per_session=2)``).
+    break_rate : float
+        Track losses per animal and frame.
+    gap_frames : (int, int)
+        Range of frames lost at each break (uniform, inclusive).
+    spurious_rate : float
+        False tracks started per animal and frame.
+    spurious_frames : (int, int)
+        Range of their lengths.
+    spurious_offset : (float, float)
+        Range of their distance from the animal, in body lengths.
+    seed : int
+        Seed of the random draws.
+
+    Returns
+    -------
+    fragmented : xarray.Dataset
+        The same frames with one individual per fragment (position, confidence and any other
+        variable with time and individual dimensions; NaN outside the fragment).
+    truth : pandas.DataFrame
+        One row per fragment: track, start, stop (frame indices, stop exclusive), individual (the
+        animal it shows; "" for a spurious track), spurious (bool).
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = [str(i) for i in ds["individual"].values]
+    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
+    n_t = pos.shape[0]
+    pieces = []  # (animal, start, stop, spurious offset or None)
+    for i, name in enumerate(names):
+        breaks = np.flatnonzero(rng.random(n_t) < break_rate)
+        lost = np.zeros(n_t + 1, dtype=np.int32)
+        length = rng.integers(gap_frames[0], gap_frames[1] + 1, len(breaks))
+        np.add.at(lost, breaks, 1)
+        np.add.at(lost, np.minimum(breaks + length, n_t), -1)
+        seen = (np.cumsum(lost)[:n_t] == 0) & ~np.isnan(pos[..., i]).any(axis=1).all(axis=1)
+        edges = np.flatnonzero(np.diff(np.r_[0, seen.astype(np.int8), 0]))
+        pieces += [(i, int(a), int(b), None) for a, b in zip(edges[::2], edges[1::2])]
+        if spurious_rate > 0:
+            body = np.nanmedian(np.linalg.norm(pos[:, :, :, i] - np.nanmedian(pos[:, :, :, i], axis=2)[:, :, None],
+                                               axis=1)) * 2
+            for a in np.flatnonzero(rng.random(n_t) < spurious_rate):
+                b = min(n_t, int(a + rng.integers(spurious_frames[0], spurious_frames[1] + 1)))
+                angle = rng.uniform(0, 2 * np.pi)
+                shift = np.zeros(pos.shape[1])
+                shift[:2] = rng.uniform(*spurious_offset) * body * np.array([np.cos(angle), np.sin(angle)])
+                pieces.append((i, int(a), b, shift))
+    order = rng.permutation(len(pieces))
+    pieces = [pieces[j] for j in order]
+    out = ds.isel(individual=[p[0] for p in pieces]).assign_coords(individual=[f"track_{j}" for j in range(len(pieces))])
+    for name, var in ds.data_vars.items():
+        if "time" not in var.dims or "individual" not in var.dims:
+            continue
+        arr = out[name].transpose("time", "individual", ...).values.copy()
+        keep = np.zeros(arr.shape[:2], dtype=bool)
+        for j, (_, a, b, shift) in enumerate(pieces):
+            keep[a:b, j] = True
+            if shift is not None and name == "position":
+                sp = list(out[name].transpose("time", "individual", ...).dims).index("space") - 2
+                arr[a:b, j] += np.expand_dims(shift, tuple(range(1, arr.ndim - 2 - sp)))
+        fill = np.nan if np.issubdtype(arr.dtype, np.floating) else 0
+        arr[~keep] = fill
+        out[name] = (("time", "individual", *[d for d in out[name].dims if d not in ("time", "individual")]), arr,
+                     var.attrs)
+        out[name] = out[name].transpose(*var.dims)
+    truth = pd.DataFrame({"track": [f"track_{j}" for j in range(len(pieces))],
+                          "start": [p[1] for p in pieces], "stop": [p[2] for p in pieces],
+                          "individual": [names[p[0]] if p[3] is None else "" for p in pieces],
+                          "spurious": [p[3] is not None for p in pieces]})
+    return out, truth
