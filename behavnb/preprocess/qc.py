@@ -102,23 +102,26 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
 
     ``noise`` has columns session, individual, frame, keypoint, kind (jump, lr_swap, dropout, id_swap).
     Rows: ``swap fix`` (points swapped back vs planted left/right swaps), ``jump removal`` (points
-    removed as jumps or far points vs planted jumps) and ``jump cleaning`` (jumps removed by any
-    step, the confidence filter included). Precision counts a removed point as right when it was
-    corrupted in any way.
+    removed as jumps or far points vs planted jumps), ``jump cleaning`` (jumps removed by any
+    step, the confidence filter included) and ``identity swap repair`` (frames and individuals
+    with a point flagged ``id_swap`` vs those with a planted identity swap; counted per frame and
+    individual, not per point, because a swap moves the whole animal and later corruptions such
+    as dropouts overwrite some of its points in the truth). Precision counts a removed point as
+    right when it was corrupted in any way.
     """
     import pandas as pd
 
     from behavnb.preprocess._core import FLAGS
 
     counts = {k: 0 for k in ("swap_tp", "swap_found", "swap_true", "jump_tp", "jump_found", "jump_found_any",
-                             "jump_true", "jump_cleaned")}
+                             "jump_true", "jump_cleaned", "id_tp", "id_found", "id_true")}
     for session, ds in cleaned.items():
         flag = ds["flag"].transpose("time", "keypoint", "individual").values
         frames = ds["frame"].values if "frame" in ds.coords else np.arange(ds.sizes["time"])
         row_of = {int(f): i for i, f in enumerate(frames)}
         kps = {str(k): i for i, k in enumerate(ds["keypoint"].values)}
         inds = {str(k): i for i, k in enumerate(ds["individual"].values)}
-        truth = {kind: np.zeros(flag.shape, bool) for kind in ("jump", "lr_swap", "any")}
+        truth = {kind: np.zeros(flag.shape, bool) for kind in ("jump", "lr_swap", "id_swap", "any")}
         sub = noise[noise["session"] == session]
         if len(inds) == 1:  # single-animal files name their one individual differently from the generator
             sub = sub.assign(individual=next(iter(inds)))
@@ -126,7 +129,7 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
         idx = tuple(sub[c].map(m).to_numpy(dtype=np.int64) for c, m in
                     (("frame", row_of), ("keypoint", kps), ("individual", inds)))
         truth["any"][idx] = True
-        for kind in ("jump", "lr_swap"):
+        for kind in ("jump", "lr_swap", "id_swap"):
             m = (sub["kind"] == kind).to_numpy()
             truth[kind][tuple(i[m] for i in idx)] = True
         swapped = (flag & FLAGS["swapped"]) > 0
@@ -140,6 +143,11 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
         counts["jump_found_any"] += int((removed & truth["any"]).sum())
         counts["jump_true"] += int(truth["jump"].sum())
         counts["jump_cleaned"] += int((cleaned_any & truth["jump"]).sum())
+        id_found = ((flag & FLAGS["id_swap"]) > 0).any(axis=1)  # (time, individual)
+        id_true = truth["id_swap"].any(axis=1)
+        counts["id_tp"] += int((id_found & id_true).sum())
+        counts["id_found"] += int(id_found.sum())
+        counts["id_true"] += int(id_true.sum())
     c = counts
 
     def ratio(a: int, b: int) -> float:
@@ -152,4 +160,6 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
          "precision": ratio(c["jump_found_any"], c["jump_found"]), "recall": ratio(c["jump_tp"], c["jump_true"])},
         {"filter": "jump cleaning (any step)", "planted": c["jump_true"], "flagged": np.nan,
          "precision": np.nan, "recall": ratio(c["jump_cleaned"], c["jump_true"])},
+        {"filter": "identity swap repair", "planted": c["id_true"], "flagged": c["id_found"],
+         "precision": ratio(c["id_tp"], c["id_found"]), "recall": ratio(c["id_tp"], c["id_true"])},
     ])
