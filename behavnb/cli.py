@@ -53,18 +53,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print_runs(runs) -> None:
     for r in runs:
-        print(f"{r.name:<18} {r.status:<8} {r.seconds:7.1f} s  {r.error}")
+        print(f"{r.name:<18} {r.status:<11} {r.seconds:7.1f} s  {r.error}", flush=True)
+
+
+#: exit status after Ctrl-C, as a shell reports a process ended by SIGINT
+INTERRUPTED = 130
 
 
 def _series(args, dataset, profile, notebooks, params) -> int:
-    from behavnb.series import NotebookFailed, run_series
+    from behavnb.series import NotebookFailed, SeriesInterrupted, run_series
 
     try:
         runs = run_series(args.project_dir, dataset, profile, notebooks=notebooks, parameters=params,
-                          scheduler=args.scheduler, force=args.force, progress=sys.stderr.isatty())
+                          scheduler=args.scheduler, force=args.force, progress=sys.stderr.isatty(), log=sys.stderr)
     except NotebookFailed as exc:
         print(f"behavnb: error: {exc}", file=sys.stderr)
         return 1
+    except SeriesInterrupted as exc:
+        _print_runs(exc.runs)
+        print(f"behavnb: {exc}", file=sys.stderr, flush=True)
+        return INTERRUPTED
     _print_runs(runs)
     from behavnb.project import Project
 
@@ -101,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     except BehavnbError as exc:
         print(f"behavnb: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # outside a notebook (starting up, a batch): no traceback either
+        print("behavnb: interrupted", file=sys.stderr, flush=True)
+        return INTERRUPTED
     return 0
 
 
