@@ -45,6 +45,8 @@ class _Fragment:
     end: np.ndarray  # centroid at ``stop - 1``
     v_begin: np.ndarray  # velocity (per frame) over the first frames
     v_end: np.ndarray  # velocity over the last frames
+    pose_begin: np.ndarray  # keypoints (space, keypoint) at ``start``
+    pose_end: np.ndarray  # keypoints at ``stop - 1``
     slot: int = -1
     status: str = "dropped"
     reason: str = ""
@@ -86,12 +88,24 @@ def _scales(centroid: np.ndarray, pos: np.ndarray) -> tuple[float, float]:
     return body, speed
 
 
+def _pose_distance(p: np.ndarray, q: np.ndarray, fallback: float) -> float:
+    """Median distance between corresponding keypoints (space, keypoint) seen in both; ``fallback`` if none."""
+    d = np.sqrt(np.sum((p - q) ** 2, axis=0))
+    d = d[np.isfinite(d)]
+    return float(np.median(d)) if len(d) else fallback
+
+
 def _link_cost(a: _Fragment, b: _Fragment, horizon: int) -> float:
-    """How far ``b``'s start lies from ``a``'s end, each predicted forward/backward from its velocity."""
+    """How far ``b``'s first pose lies from ``a``'s last, each moved forward/backward with its velocity.
+
+    Whole poses (median keypoint distance), not centres: two animals in contact have close centres
+    but different poses.
+    """
     gap = max(b.start - (a.stop - 1), 1)
     h = min(gap, horizon)
-    forward = np.linalg.norm(a.end + a.v_end * h - b.begin)
-    backward = np.linalg.norm(b.begin - b.v_begin * h - a.end)
+    fwd, bwd = a.v_end * h, b.v_begin * h
+    forward = _pose_distance(a.pose_end + fwd[:, None], b.pose_begin, np.linalg.norm(a.end + fwd - b.begin))
+    backward = _pose_distance(b.pose_begin - bwd[:, None], a.pose_end, np.linalg.norm(b.begin - bwd - a.end))
     return float(0.5 * (forward + backward))
 
 
@@ -108,15 +122,16 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
 
     Each input ``individual`` is cut into fragments at gaps longer than ``max_gap``. Then:
 
-    1. fragments at least ``min_length`` long are linked end -> start across gaps up to ``max_gap``
-       by one assignment problem (:func:`scipy.optimize.linear_sum_assignment`); the cost is the
-       distance between each fragment's end, extrapolated with its velocity over the gap, and the
-       next one's start (and the same backwards), and links farther than a body length plus a fast
-       animal's travel over the gap are not allowed;
-    2. the linked chains are placed, longest first, into ``n_animals`` identities, never two
-       overlapping in time in one identity, each next to the chains it continues best (across
-       gaps longer than ``max_gap`` too: the one free identity is the best guess);
-    3. shorter fragments fill the gaps they continue (within ``max_gap`` and the distance limit).
+    1. fragments are linked end -> start across gaps up to ``max_gap`` by one assignment problem
+       (:func:`scipy.optimize.linear_sum_assignment`); the cost is the median keypoint distance
+       between each fragment's last pose, moved with its velocity over the gap, and the next one's
+       first pose (and the same backwards), and links farther than a body length plus a fast animal's travel
+       over the gap are not allowed;
+    2. the linked chains at least ``min_length`` long are placed, longest first, into
+       ``n_animals`` identities, never two overlapping in time in one identity, each next to the
+       chains it continues best (across gaps longer than ``max_gap`` too: the one free identity
+       is the best guess);
+    3. shorter chains fill the gaps they continue (within ``max_gap`` and the distance limit).
 
     Fragments that fit nowhere are dropped: short ones quietly (logged), long ones and empty tracks
     with a :class:`~behavnb.errors.DataWarning`. The identities are named after the input track
@@ -132,7 +147,7 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
         Fragments shorter than this are only used to fill gaps of the identities.
     n_animals : int, optional
         Number of identities. Default: the 95th percentile of the number of tracks visible at
-        once (at least 1).
+        once, counting fragments of at least ``min_length`` (at least 1).
     max_distance : float, optional
         Largest link cost at a one-frame gap, in position units. Default: a body length estimated
         from the keypoints; it grows with the gap by the 95th percentile of per-frame travel.
@@ -174,7 +189,6 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
     centroid = nanmedian_axis(pos, axis=2)  # (time, space, individual)
     body, speed = _scales(centroid, pos)
     base = float(max_distance) if max_distance is not None else body
-    k = int(n_animals) if n_animals is not None else _n_animals(visible)
     names = [str(i) for i in ds["individual"].values]
 
     frags: list[_Fragment] = []
@@ -186,39 +200,49 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
         for a, b in runs:
             m = min(5, b - a - 1)
             frags.append(_Fragment(i, a, b, int(visible[a:b, i].sum()), centroid[a, :, i], centroid[b - 1, :, i],
-                                   _velocity(centroid[:, :, i], a, a + m), _velocity(centroid[:, :, i], b - 1 - m, b - 1)))
+                                   _velocity(centroid[:, :, i], a, a + m), _velocity(centroid[:, :, i], b - 1 - m, b - 1),
+                                   pos[a, :, :, i], pos[b - 1, :, :, i]))
+
+    if n_animals is not None:
+        k = int(n_animals)
+    else:  # count the tracks seen at once in fragments of at least min_length (not brief false detections)
+        solid = np.zeros_like(visible)
+        for f in frags:
+            if f.visible >= min_len:
+                solid[f.start:f.stop, f.track] = visible[f.start:f.stop, f.track]
+        k = _n_animals(solid if solid.any() else visible)
 
     def gate(g: int) -> float:
         return base + speed * g
 
-    # 1. long fragments linked across short gaps: one assignment problem (rows: ends, cols: starts + "no link")
-    long_ = [f for f in frags if f.visible >= min_len]
-    n_l = len(long_)
-    succ = np.full(n_l, -1)
-    if n_l > 1:
-        cost = np.full((n_l, 2 * n_l), _BIG)
-        begins = np.array([f.start for f in long_])
-        for r, a in enumerate(long_):
+    # 1. fragments linked end -> start across gaps up to max_gap: one assignment problem (rows: ends,
+    #    columns: starts, then one "no link" column per row)
+    n_f = len(frags)
+    succ = np.full(n_f, -1)
+    if n_f > 1:
+        cost = np.full((n_f, 2 * n_f), _BIG)
+        begins = np.array([f.start for f in frags])
+        for r, a in enumerate(frags):
             for c in np.flatnonzero((begins >= a.stop) & (begins - (a.stop - 1) <= gap + 1)):
-                d = _link_cost(a, long_[c], gap)
-                if d <= gate(long_[c].start - (a.stop - 1)):
+                d = _link_cost(a, frags[c], gap)
+                if d <= gate(frags[c].start - (a.stop - 1)):
                     cost[r, c] = d
-            cost[r, n_l + r] = gate(gap + 1)  # ending here costs as much as the worst allowed link
+            cost[r, n_f + r] = gate(gap + 1)  # ending here costs as much as the worst allowed link
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows, cols):
-            if c < n_l and cost[r, c] < _BIG:
+            if c < n_f and cost[r, c] < _BIG:
                 succ[r] = c
-    has_pred = np.zeros(n_l, bool)
+    has_pred = np.zeros(n_f, bool)
     has_pred[succ[succ >= 0]] = True
     chains = []
     for s in np.flatnonzero(~has_pred):
         chain, j = [], s
         while j >= 0:
-            chain.append(long_[j])
+            chain.append(frags[j])
             j = succ[j]
         chains.append(chain)
 
-    # 2. chains into k identities, longest first, never overlapping
+    # 2. chains of at least min_length into k identities, longest first, never overlapping
     occupied = np.zeros((n_t, k), bool)
     members: list[list[_Fragment]] = [[] for _ in range(k)]
 
@@ -228,14 +252,16 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
         return (max(before, key=lambda f: f.stop) if before else None,
                 min(after, key=lambda f: f.start) if after else None)
 
-    def place(frag_list: list[_Fragment], slot: int, status: str) -> None:
-        for f in frag_list:
-            f.slot, f.status = slot, status
+    def place(chain: list[_Fragment], slot: int, status: str) -> None:
+        for n, f in enumerate(chain):
+            f.slot, f.status = slot, status if n == 0 else "linked"
             members[slot].append(f)
-        occupied[frag_list[0].start:frag_list[-1].stop, slot] = True
+        occupied[chain[0].start:chain[-1].stop, slot] = True  # and the gaps the links bridge
 
+    size = {id(c[0]): sum(f.visible for f in c) for c in chains}
+    long_chains = [c for c in chains if size[id(c[0])] >= min_len]
     dropped_long = []
-    for chain in sorted(chains, key=lambda c: -sum(f.visible for f in c)):
+    for chain in sorted(long_chains, key=lambda c: -size[id(c[0])]):
         start, stop = chain[0].start, chain[-1].stop
         costs = np.full(k, np.inf)
         for s in range(k):
@@ -253,32 +279,30 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
                 f.reason = f"overlaps every one of the {k} identities"
             dropped_long.append(chain)
             continue
-        s = int(np.argmin(costs))
-        place(chain[:1], s, "placed")
-        if len(chain) > 1:
-            place(chain[1:], s, "linked")
-            occupied[start:stop, s] = True  # and the gaps the links bridge
+        place(chain, int(np.argmin(costs)), "placed")
 
-    # 3. short fragments fill the gaps they continue
-    for f in sorted((f for f in frags if f.visible < min_len), key=lambda f: f.start):
+    # 3. shorter chains fill the gaps they continue (within max_gap and the distance limit)
+    for chain in sorted((c for c in chains if size[id(c[0])] < min_len), key=lambda c: c[0].start):
+        first, last = chain[0], chain[-1]
         best, best_cost = -1, np.inf
         for s in range(k):
-            if occupied[f.start:f.stop, s].any():
+            if occupied[first.start:last.stop, s].any():
                 continue
-            prev, nxt = neighbours(s, f.start, f.stop)
+            prev, nxt = neighbours(s, first.start, last.stop)
             c = []
-            if prev is not None and f.start - (prev.stop - 1) <= gap + 1:
-                d = _link_cost(prev, f, gap)
-                c += [d] if d <= gate(f.start - prev.stop + 1) else [np.inf]
-            if nxt is not None and nxt.start - (f.stop - 1) <= gap + 1:
-                d = _link_cost(f, nxt, gap)
-                c += [d] if d <= gate(nxt.start - f.stop + 1) else [np.inf]
+            if prev is not None and first.start - (prev.stop - 1) <= gap + 1:
+                d = _link_cost(prev, first, gap)
+                c += [d] if d <= gate(first.start - prev.stop + 1) else [np.inf]
+            if nxt is not None and nxt.start - (last.stop - 1) <= gap + 1:
+                d = _link_cost(last, nxt, gap)
+                c += [d] if d <= gate(nxt.start - last.stop + 1) else [np.inf]
             if c and np.mean(c) < best_cost:
                 best, best_cost = s, float(np.mean(c))
         if best >= 0:
-            place([f], best, "filled")
+            place(chain, best, "filled")
         else:
-            f.reason = f"shorter than min_length ({min_len} frames) and continues no identity"
+            for f in chain:
+                f.reason = f"shorter than min_length ({min_len} frames) and continues no identity"
 
     # identities named after the input track giving each most frames
     share = np.zeros((k, n_in))
@@ -320,8 +344,8 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
     if empty or long_lost:
         warnings.warn(
             f"{where}: stitch_tracks dropped {len(empty)} empty track(s) {empty[:5]} and {len(long_lost)} fragment(s) "
-            f"of >= {min_len} frames ({sum(f.visible for f in long_lost)} frames) that overlap every one of the "
-            f"{k} identities; pass n_animals= if there are more animals. See stitch_table(ds, per='fragment').",
+            f"({sum(f.visible for f in long_lost)} frames) in chains of >= {min_len} frames that overlap every one of "
+            f"the {k} identities; pass n_animals= if there are more animals. See stitch_table(ds, per='fragment').",
             DataWarning, stacklevel=2)
     n_linked = sum(r["status"] in ("linked", "filled") for r in table)
     return append_log(out, f"preprocess.stitch_tracks: max_gap={gap} frames, min_length={min_len} frames, "
@@ -414,7 +438,8 @@ def repair_identity_swaps(ds: xr.Dataset, *, max_age: int | str = "0.5s", ratio:
     ratio : float
         How much cheaper (as a fraction of keeping) a swap must be; in (0, 1].
     min_distance : float, optional
-        Least saving per moved track, in position units. Default: a quarter body length.
+        Least saving per moved track, in position units. Default: 3 times the median
+        frame-to-frame keypoint motion (so jitter alone never makes a swap).
     chunk : int
         Frames per block of the vectorised distance computation (memory).
 
@@ -449,9 +474,6 @@ def repair_identity_swaps(ds: xr.Dataset, *, max_age: int | str = "0.5s", ratio:
     last = fill_index(~missing, forward=True)
     prev = np.concatenate([np.full((1,) + last.shape[1:], -1), last[:-1]])
     stale = (prev < 0) | (np.arange(n_t)[:, None, None] - prev > age)
-    centroid = nanmedian_axis(pos, axis=2)
-    body, _ = _scales(centroid, pos)
-    floor = float(min_distance) if min_distance is not None else 0.25 * body
 
     cost = np.full((n_t, n, n), np.nan)  # cost[t, now, before]
     for a in range(0, n_t, chunk):
@@ -463,6 +485,10 @@ def repair_identity_swaps(ds: xr.Dataset, *, max_age: int | str = "0.5s", ratio:
         d = np.sqrt(np.sum((p[..., :, None] - before[..., None, :]) ** 2, axis=1))  # (time, keypoint, now, before)
         cost[a:b] = nanmedian_axis(d, axis=1)
     diag = np.einsum("tii->ti", cost)
+    if min_distance is not None:
+        floor = float(min_distance)
+    else:  # a few times the typical frame-to-frame motion of a keypoint
+        floor = 3 * float(np.nanmedian(diag)) if np.isfinite(diag).any() else 0.0
     off = np.where(np.eye(n, dtype=bool), np.inf, np.nan_to_num(cost, nan=np.inf))
     cand = np.flatnonzero((np.isfinite(diag) & (off.min(axis=2) < ratio * diag)).any(axis=1))
 
@@ -502,3 +528,46 @@ def repair_identity_swaps(ds: xr.Dataset, *, max_age: int | str = "0.5s", ratio:
     return append_log(out, f"preprocess.repair_identity_swaps: max_age={age} frames, ratio={ratio}, "
                            f"min_distance={floor:.3g}; {len(events)} swap events, {int(changed.any(axis=1).sum())} "
                            f"frames repaired ({100 * changed.any(axis=1).mean():.2f} %)")
+
+
+def score_stitching(stitched: xr.Dataset, truth: pd.DataFrame) -> dict[str, float]:
+    """How well :func:`stitch_tracks` recovered the animals of fragmented tracks with known truth.
+
+    Parameters
+    ----------
+    stitched : xarray.Dataset
+        The output of :func:`stitch_tracks`.
+    truth : pandas.DataFrame
+        One row per input track: track, start, stop (frame indices, stop exclusive), individual
+        (the animal; "" for a false track), as :func:`behavnb.synth.noise.fragment_tracks` returns.
+
+    Returns
+    -------
+    dict
+        ``accuracy``: fraction of the frames in which an animal has a true fragment that end up in
+        the identity matched to that animal (identities matched to animals by most shared frames);
+        ``spurious_kept``: fraction of false-track frames kept in some identity; ``identities``.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    frag = stitch_table(stitched, per="fragment")
+    n_t = stitched.sizes["time"]
+    idents = [str(i) for i in stitched["individual"].values]
+    real = truth[truth["individual"] != ""]
+    animals = sorted(real["individual"].unique())
+    cover = np.zeros((n_t, len(animals)), bool)
+    for r in real.itertuples():
+        cover[r.start:r.stop, animals.index(r.individual)] = True
+    animal_of = dict(zip(truth["track"], truth["individual"]))
+    label = np.full((n_t, len(idents)), -2)  # -2: nothing, -1: a false track, else the animal
+    for r in frag[frag["identity"] != ""].itertuples():
+        a = animal_of.get(r.track, "")
+        label[r.start:r.stop, idents.index(r.identity)] = animals.index(a) if a else -1
+    shared = np.array([[np.sum((label[:, k] == j) & cover[:, j]) for j in range(len(animals))]
+                       for k in range(len(idents))])
+    rows, cols = linear_sum_assignment(-shared)
+    false = truth[truth["individual"] == ""]
+    false_frames = int((false["stop"] - false["start"]).sum())
+    return {"accuracy": float(shared[rows, cols].sum() / max(cover.sum(), 1)),
+            "spurious_kept": float((label == -1).sum() / false_frames) if false_frames else float("nan"),
+            "identities": len(idents)}

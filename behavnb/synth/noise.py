@@ -189,3 +189,68 @@ def fragment_tracks(ds, *, break_rate: float = 1 / 150, gap_frames: tuple[int, i
                           "individual": [names[p[0]] if p[3] is None else "" for p in pieces],
                           "spurious": [p[3] is not None for p in pieces]})
     return out, truth
+
+
+def plant_id_swaps(ds, *, rate: float = 0.001, frames: tuple[int, int] = (30, 300), near: float | None = None,
+                   seed: int = 0):
+    """Swap whole animals between tracks for stretches of frames, as multi-animal trackers do, with the truth.
+
+    Unlike ``NoiseSpec.id_swap_rate`` (animals 0 and 1, at any moment), each swap here picks a
+    pair of animals at random and, with ``near``, starts only where the pair's centres are closer
+    than ``near`` (position units): trackers confuse animals that touch. Swaps persist for
+    ``frames`` and may overlap (they compose).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses with two or more individuals.
+    rate : float
+        Swaps started per frame (the expected count is ``rate * n_frames``).
+    frames : (int, int)
+        Range of swap lengths (uniform, inclusive).
+    near : float, optional
+        Start swaps only where the two animals' median keypoints are closer than this.
+    seed : int
+        Seed of the random draws.
+
+    Returns
+    -------
+    swapped : xarray.Dataset
+        ``ds`` with the swapped stretches (every variable with time and individual dimensions).
+    truth : pandas.DataFrame
+        Columns session, individual, frame, keypoint, kind (``"id_swap"``): every point of every
+        track that shows another animal (the layout of a cohort's ``truth_noise``).
+    """
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    names = [str(i) for i in ds["individual"].values]
+    n_t, n_i = ds.sizes["time"], len(names)
+    shown = np.tile(np.arange(n_i), (n_t, 1))  # (time, track): the animal the track shows
+    if n_i > 1:
+        centre = np.nanmedian(ds["position"].transpose("time", "space", "keypoint", "individual").values, axis=2)
+        for _ in range(rng.poisson(rate * n_t)):
+            i, j = rng.choice(n_i, 2, replace=False)
+            ok = np.ones(n_t, bool)
+            if near is not None:
+                with np.errstate(invalid="ignore"):
+                    ok = np.linalg.norm(centre[:, :, i] - centre[:, :, j], axis=1) < near
+            if not ok.any():
+                continue
+            a = int(rng.choice(np.flatnonzero(ok)))
+            b = min(n_t, a + int(rng.integers(frames[0], frames[1] + 1)))
+            shown[a:b, [i, j]] = shown[a:b, [j, i]]
+    out = ds.copy()
+    t_idx = np.arange(n_t)[:, None]
+    for name, var in ds.data_vars.items():
+        if "time" in var.dims and "individual" in var.dims:
+            other = [d for d in var.dims if d not in ("time", "individual")]
+            arr = var.transpose("time", "individual", *other).values
+            out[name] = (("time", "individual", *other), arr[t_idx, shown], var.attrs)
+            out[name] = out[name].transpose(*var.dims)
+    t, i = np.nonzero(shown != np.arange(n_i)[None])
+    frame_no = ds["frame"].values if "frame" in ds.coords else np.arange(n_t)
+    kps = [str(k) for k in ds["keypoint"].values]
+    truth = pd.DataFrame({"session": ds.attrs.get("session", ""), "individual": np.repeat(np.array(names)[i], len(kps)),
+                          "frame": np.repeat(frame_no[t], len(kps)), "keypoint": np.tile(kps, len(t)), "kind": "id_swap"})
+    return out, truth
