@@ -553,7 +553,7 @@ def _run_locked(pm, books, root, meta_path, runner, routed, parameters, force, h
     if failed:
         run = next(r for r in runs if r.name == failed)
         where = (f" at [{run.exec_count}] (cell {run.cell} of the executed notebook)" if run.cell is not None else "")
-        exc = NotebookFailed(f"notebook {failed} failed{where}: {run.error.rstrip(".")}. See {run.executed} and "
+        exc = NotebookFailed(f"notebook {failed} failed{where}: {run.error.rstrip('.')}. See {run.executed} and "
                              f"{project.reports_dir / 'index.html'}; the notebooks before it kept their outputs.")
         exc.runs = runs  # what did run, for a batch summary
         raise exc
