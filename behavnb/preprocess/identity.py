@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import xarray as xr
 
 _BIG = 1e12  # an infeasible entry of an assignment problem
+_END = 0.5  # cost of ending a chain, in body lengths
 STITCH_ATTR = "identity_fragments"
 
 
@@ -125,8 +126,9 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
     1. fragments are linked end -> start across gaps up to ``max_gap`` by one assignment problem
        (:func:`scipy.optimize.linear_sum_assignment`); the cost is the median keypoint distance
        between each fragment's last pose, moved with its velocity over the gap, and the next one's
-       first pose (and the same backwards), and links farther than a body length plus a fast animal's travel
-       over the gap are not allowed;
+       first pose (and the same backwards); ending a chain costs half a body length, so a link is
+       taken only when cheaper than that (and a false track cannot win a link by letting a real
+       one end), and never beyond a body length plus a fast animal's travel over the gap;
     2. the linked chains at least ``min_length`` long are placed, longest first, into
        ``n_animals`` identities, never two overlapping in time in one identity, each next to the
        chains it continues best (across gaps longer than ``max_gap`` too: the one free identity
@@ -149,8 +151,9 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
         Number of identities. Default: the 95th percentile of the number of tracks visible at
         once, counting fragments of at least ``min_length`` (at least 1).
     max_distance : float, optional
-        Largest link cost at a one-frame gap, in position units. Default: a body length estimated
-        from the keypoints; it grows with the gap by the 95th percentile of per-frame travel.
+        The length scale of links, in position units (default: a body length estimated from the
+        keypoints): a link costs less than half of it, and never more than it plus the 95th
+        percentile of per-frame travel times the gap.
 
     Returns
     -------
@@ -227,7 +230,7 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
                 d = _link_cost(a, frags[c], gap)
                 if d <= gate(frags[c].start - (a.stop - 1)):
                     cost[r, c] = d
-            cost[r, n_f + r] = gate(gap + 1)  # ending here costs as much as the worst allowed link
+            cost[r, n_f + r] = _END * base  # ending a chain here: a link must be cheaper than this (or win overall)
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows, cols):
             if c < n_f and cost[r, c] < _BIG:
