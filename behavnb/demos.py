@@ -152,30 +152,54 @@ def plan_vqmap_demos(cleaned: Mapping[str, xr.Dataset], roles: Mapping[str, list
     return plan
 
 
-def generation_inputs(step_codes: Mapping[str, np.ndarray], context: int) -> tuple[dict[str, np.ndarray], list[np.ndarray], str]:
-    """The code sequences the GPT can train on and the prompts it can start from, or why there are none.
+def generation_inputs(step_codes: Mapping[str, np.ndarray], context: int, *, vocab: int | None = None,
+                      seed: int = 0) -> tuple[object | None, int, list[np.ndarray], str]:
+    """The code GPT's training windows and prompts from the real codes, or why there are none.
+
+    The context shrinks (halving, down to ``MIN_CONTEXT``) until the held-out split of
+    :func:`behavnb.models.gpt.code_windows` leaves complete training windows: on real data the
+    valid code runs are often shorter than the gap-free stretches of frames suggested.
 
     Parameters
     ----------
     step_codes : mapping of name -> codes per step (-1 = none)
         From :func:`behavnb.codes.step_codes`.
     context : int
-        The GPT context.
+        The GPT context wanted (e.g. ``DemoPlan.context``).
+    vocab : int, optional
+        The GPT's vocabulary (codes are checked against it).
+    seed : int
+        Seed of the train/held-out split.
 
     Returns
     -------
-    sequences : dict
-        Those with a gap-free run of at least ``context + 1`` steps.
+    windows : WindowSet or None
+        Training windows of ``context + 1`` codes; None when none can be made.
+    context : int
+        The context they were made for.
     prompts : list of ndarray
         The first ``PROMPT`` valid codes of up to 8 sequences that have them.
     reason : str
-        Why generation cannot run ("" when it can).
+        Why generation cannot run, or why the context was shortened ("" otherwise).
     """
+    from behavnb.errors import SessionTooShortError
+    from behavnb.models.gpt import code_windows
+
     longest = {k: int(longest_run(np.asarray(c) >= 0)) for k, c in step_codes.items()}
-    sequences = {k: np.asarray(c) for k, c in step_codes.items() if longest[k] >= context + 1}
-    prompts = [c[c >= 0][:PROMPT] for c in sequences.values() if (c >= 0).sum() >= PROMPT][:8]
-    if not sequences or not prompts:
-        best = max(longest.values(), default=0)
-        return {}, [], (f"the longest run of valid codes is {best} steps, shorter than the context + 1 "
-                        f"({context + 1}) the code GPT needs")
-    return sequences, prompts, ""
+    best = max(longest.values(), default=0)
+    wanted = context
+    while context >= MIN_CONTEXT:
+        sequences = {k: np.asarray(c) for k, c in step_codes.items() if longest[k] >= context + 1}
+        prompts = [c[c >= 0][:PROMPT] for c in sequences.values() if (c >= 0).sum() >= PROMPT][:8]
+        if sequences and prompts:
+            try:
+                windows = code_windows(sequences, context, vocab=vocab, seed=seed)
+            except SessionTooShortError:
+                windows = None
+            if windows is not None:
+                why = (f"context shortened from {wanted} to {context} codes: the longest run of valid codes is {best}"
+                       if context < wanted else "")
+                return windows, context, prompts, why
+        context //= 2
+    return None, 0, [], (f"the longest run of valid codes is {best} steps; the code GPT needs complete training "
+                         f"windows of at least {MIN_CONTEXT + 1} codes after the held-out split")

@@ -243,7 +243,12 @@ def test_demo_plan_adapts_to_the_data():
     assert tiny.context is None and "longest gap-free stretch is 7 code steps" in tiny.generate_reason
     wrong = bn.demos.plan_vqmap_demos({"s1": ds}, roles, window=32, downsample=8, coembed_keypoints={"Snout": "x"})
     assert wrong.coembed is None and "['Snout']" in wrong.coembed_reason
-    codes = {"a": np.r_[np.zeros(10), -np.ones(3), np.arange(40)].astype(int), "b": np.arange(6)}
-    seqs, prompts, why = bn.demos.generation_inputs(codes, 32)
-    assert list(seqs) == ["a"] and len(prompts) == 1 and not why
-    assert bn.demos.generation_inputs(codes, 45)[2].startswith("the longest run of valid codes is 40 steps")
+    codes = {"a": np.r_[np.zeros(10), -np.ones(3), np.arange(200) % 50].astype(int), "b": np.arange(6)}
+    windows, context, prompts, why = bn.demos.generation_inputs(codes, 32, vocab=50)
+    assert context == 32 and len(windows.train) > 0 and len(prompts) == 1 and not why
+    assert windows.window == 33 and list(windows.sessions) == ["a"]  # b is too short for a window
+    short = {"a": np.r_[np.arange(30), -1, np.arange(30)].astype(int)}
+    windows, context, _, why = bn.demos.generation_inputs(short, 32)
+    assert windows is not None and context < 32 and why.startswith("context shortened from 32")
+    none = bn.demos.generation_inputs({"a": np.arange(4)}, 32)
+    assert none[0] is None and none[3].startswith("the longest run of valid codes is 4 steps")
