@@ -205,11 +205,18 @@ def test_bad_sessions_and_tracks_do_not_stop_the_study():
     reason = summary.set_index(["session", "individual"])["qc_reason"]
     assert "fewer than min_frames=32" in reason[("five_frames", "animal0")]
     assert "no usable point" in reason[("all_nan", "animal0")]
-    assert "% of points missing" in reason[("with_ghost", "ghost")]
+    assert "track dropped when linking tracks into identities: no visible point" in reason[("with_ghost", "ghost")]
     assert list(cleaned["with_ghost"]["individual"].values) == ["animal0"]  # the ghost is dropped, the session kept
     assert all("ear_l" not in ds["keypoint"].values for ds in cleaned.values())  # one keypoint set for the study
     assert summary.loc[summary["session"].isin(["g0", "g1", "with_ghost"]) & (summary["individual"] == "animal0"),
                        "qc_pass"].all()
+    # without track linking the empty track reaches QC, which fails it and drops it from the session
+    with pytest.warns(DataWarning):
+        cleaned, _, summary = bn.preprocess.clean_sessions({"with_ghost": two}, bn.preprocess.Pipeline(
+            confidence=None, identities=False), progress=False)
+    reason = summary.set_index("individual")["qc_reason"]
+    assert "100.0 % of points missing" in reason["ghost"] and reason["animal0"] == ""
+    assert list(cleaned["with_ghost"]["individual"].values) == ["animal0"]
 
 
 def test_project_uses_sessions_with_any_passing_animal(tmp_path):

@@ -199,7 +199,7 @@ def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges
 
 _FLAG_STYLE = {"interpolated": ("tab:blue", "interpolated"), "low_confidence": ("tab:orange", "low confidence"),
                "jump": ("tab:red", "jump"), "outlier": ("tab:purple", "far from body"),
-               "swapped": ("tab:green", "L/R swap fixed")}  # drawn in this order: the cause on top
+               "swapped": ("tab:green", "L/R swap fixed"), "id_swap": ("tab:brown", "identity swap fixed")}  # drawn in this order: the cause on top
 
 
 def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: str | None = None,

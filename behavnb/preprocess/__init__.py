@@ -24,6 +24,7 @@ import numpy as np
 from behavnb.preprocess._core import FLAGS, guess_reference, keypoint_index, longest_run, lr_pairs, to_frames
 from behavnb.preprocess.align import align, rotate_translate, scale, units_of
 from behavnb.preprocess.confidence import filter_confidence, kept_fraction, missing_summary, usable
+from behavnb.preprocess.identity import repair_identity_swaps, score_stitching, stitch_table, stitch_tracks
 from behavnb.preprocess.outliers import fix_swaps, remove_far_points, remove_jumps, remove_outliers
 from behavnb.preprocess.qc import alignment_quality, qc_summary, qc_table, score_filters
 from behavnb.preprocess.temporal import interpolate, smooth
@@ -36,7 +37,8 @@ __all__ = [
     "FLAGS", "Pipeline", "align", "alignment_quality", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
     "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "keep_landmarks", "kept_fraction", "longest_run", "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
-    "rotate_translate", "scale", "score_filters", "select_keypoints", "smooth", "to_frames", "units_of", "usable",
+    "repair_identity_swaps", "rotate_translate", "scale", "score_filters", "score_stitching", "select_keypoints", "smooth",
+    "stitch_table", "stitch_tracks", "to_frames", "units_of", "usable",
 ]
 
 
@@ -132,7 +134,9 @@ class Pipeline:
     Windows and gaps are frames (int) or seconds (``"0.5s"``). ``anterior``/``posterior`` (or
     ``centre``/``heading`` for 2-point alignment) default to the skeleton attached to the data, else
     sets guessed from keypoint names. ``landmarks`` leave the skeleton as arena geometry
-    (:func:`keep_landmarks`); ``drop`` leaves it altogether.
+    (:func:`keep_landmarks`); ``drop`` leaves it altogether. With several individuals, ``identities``
+    links fragment tracks into ``n_animals`` identities (gaps up to ``stitch_gap``, leftovers shorter
+    than ``min_track`` dropped) and repairs identity swaps (:mod:`behavnb.preprocess.identity`).
     """
 
     confidence: float | None = 0.6
@@ -155,6 +159,10 @@ class Pipeline:
     on_empty: str = "drop"
     drop: Sequence[str] = field(default_factory=list)
     landmarks: Sequence[str] = field(default_factory=list)
+    identities: bool = True
+    n_animals: int | None = None
+    stitch_gap: int | str = "1s"
+    min_track: int | str = "1s"
 
     def __call__(self, ds: xr.Dataset) -> xr.Dataset:
         ds = keep_landmarks(ds, [k for k in self.landmarks if k in ds["keypoint"].values], self.confidence or 0.0)
@@ -162,6 +170,9 @@ class Pipeline:
         ref = self._reference(ds)
         if self.confidence is not None:
             ds = filter_confidence(ds, self.confidence)
+        if self.identities and ds.sizes["individual"] > 1:  # fragment tracks -> identities, then identity swaps
+            ds = stitch_tracks(ds, max_gap=self.stitch_gap, min_length=self.min_track, n_animals=self.n_animals)
+            ds = repair_identity_swaps(ds)
         if self.swaps:
             ds = fix_swaps(ds, anterior=ref.get("anterior"), posterior=ref.get("posterior"))
         if self.jump_window is not None:
@@ -231,6 +242,20 @@ def _excluded_rows(ds: xr.Dataset, reason: str) -> list[dict]:
     return [{"session": ds.attrs.get("session", ""), "individual": str(i), "pct_missing": 100.0, "pct_removed": np.nan,
              "pct_outlier": np.nan, "pct_jump": np.nan, "pct_interpolated": np.nan, "worst_keypoint_missing": 100.0,
              "pct_reference_missing": np.nan, "qc_pass": False, "qc_reason": reason} for i in ds["individual"].values]
+
+
+def _dropped_track_rows(ds: xr.Dataset) -> list[dict]:
+    """QC rows for input tracks that stitching dropped whole (empty tracks, short fragments), with the reason."""
+    frag = stitch_table(ds, per="fragment")
+    if frag.empty:
+        return []
+    kept = set(frag.loc[frag["status"] != "dropped", "track"]) | {str(i) for i in ds["individual"].values}
+    rows = []
+    for track, f in frag[~frag["track"].isin(kept)].groupby("track", sort=False):
+        reason = "; ".join(sorted({str(r) for r in f["reason"] if r}))
+        row = _excluded_rows(ds.isel(individual=[0]), f"track dropped when linking tracks into identities: {reason}")[0]
+        rows.append({**row, "individual": str(track)})
+    return rows
 
 
 def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = None, *, progress: bool = True,
@@ -314,6 +339,8 @@ def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = 
     for s in poses:
         if s in excluded:
             rows += _excluded_rows(poses[s], excluded[s])
+        elif s in cleaned:
+            rows += _dropped_track_rows(cleaned[s])
     qc = pd.concat(tables, ignore_index=True) if tables else qc_table(next(iter(poses.values())).isel(time=slice(0, 0)))
     summary = qc_summary(qc, cleaned, max_missing=max_missing, max_reference_missing=max_reference_missing)
     if rows:
