@@ -5,7 +5,9 @@
   (mean speed, body length, head angle per motif) and ``transition_table`` (transition probabilities, entropy
   rate) in the same format;
 - ``compare`` / ``Results`` / ``methods_text`` (``compare``): the default test per motif and metric, q-values
-  over a declared family, effect sizes with bootstrap CIs, and a methods paragraph;
+  over a declared family, effect sizes with bootstrap CIs, and a methods paragraph; ``untestable_reason`` says
+  why a cohort cannot be tested (one group, a group under 2 animals); ``small="skip"`` on ``compare``,
+  ``transition_test`` and ``repertoire_test`` keeps the descriptive part and the columns, with NaN tests;
 - ``mann_whitney``, ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
   ``cliffs_delta``, ``bootstrap_ci`` (``effects``); ``adjust`` (BH/BY, ``multitest``);
 - ``mixed_model`` (MixedLM, random intercept per subject, logit/log scales, GEE or rank-test fallback with a
@@ -21,7 +23,7 @@ widget and notebook 09.
 
 from behavnb.stats.behaviorflow import behaviorflow_test, cluster_metrics, smooth_labels
 from behavnb.stats.calibration import error_rates
-from behavnb.stats.compare import Results, compare, methods_text
+from behavnb.stats.compare import RESULT_COLUMNS, Results, compare, methods_text, untestable_reason
 from behavnb.stats.compositional import clr, permanova, repertoire_test
 from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fold_change
 from behavnb.stats.models import gee_counts, mixed_model
@@ -31,6 +33,6 @@ from behavnb.stats.transitions import subject_probabilities, transition_test
 from behavnb.stats.tables import (animal_table, check_design, kinematics_table, per_subject, session_metrics,
                                   transition_table)
 
-__all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text",
+__all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
            "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
            "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels"]

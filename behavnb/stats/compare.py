@@ -19,6 +19,42 @@ import pandas as pd
 from behavnb.errors import ParameterError
 
 RATIO_METRICS = ("usage", "bout_count", "bout_rate")
+# every two-group results table has these columns (plus n_<group> and mean_<group> per group), tested or not
+RESULT_COLUMNS = ("test", "statistic", "p", "effect_name", "effect", "ci_low", "ci_high", "hedges_g", "cliffs_delta", "q")
+
+
+def untestable_reason(table: pd.DataFrame, groups: Sequence[str] | None = None, *, group_column: str = "group",
+                      min_animals: int = 2) -> str | None:
+    """Why group tests cannot run on ``table`` (one group only; a group with fewer than ``min_animals``
+    animals), or None when they can.
+
+    Parameters
+    ----------
+    table
+        A per-animal or per-session table with ``subject`` and ``group_column`` (``animal_table``), or a
+        sessions table.
+    groups
+        The groups to compare (default: all of the table's).
+    group_column, min_animals
+        The grouping column; the fewest animals a group needs.
+
+    Returns
+    -------
+    str or None
+        One sentence naming the groups and their sizes, or None.
+    """
+    if group_column not in table:
+        return f"the table has no grouping column {group_column!r}"
+    subj = table["subject"] if "subject" in table else table["session"]
+    n_per = subj.groupby(table[group_column].astype(str)).nunique()
+    names = [str(g) for g in groups] if groups is not None else sorted(n_per.index)
+    sizes = ", ".join(f"{g!r} n = {int(n_per.get(g, 0))}" for g in names)
+    if len(names) < 2:
+        return f"there is only one group ({sizes}); group comparisons need at least two"
+    small = [g for g in names if n_per.get(g, 0) < min_animals]
+    if small:
+        return f"group(s) {', '.join(map(repr, small))} have fewer than {min_animals} animals ({sizes})"
+    return None
 
 
 @dataclass
@@ -36,10 +72,19 @@ class Results:
 
 def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequence[str] | None = None,
             metrics: Sequence[str] | None = None, family: str = "all", fdr: str = "bh", n_boot: int = 2000,
-            level: float = 0.95, test: str = "mann-whitney", seed: int = 0) -> Results:
+            level: float = 0.95, test: str = "mann-whitney", seed: int = 0, small: str = "raise") -> Results:
     """Group differences per motif and metric (see module doc). ``groups``: the order, reference first.
 
     ``test`` (two groups): "mann-whitney" (default) or "welch" (Welch's t-test on the per-animal values).
+    ``small``: what to do when a group has fewer than 2 animals, or there is one group only: "raise" a
+    ``ParameterError`` (default), or "skip": every row keeps its group sizes and means (descriptive) with
+    NaN tests, and ``info["skipped"]`` says why. Rows of two-group results always have every column of
+    ``RESULT_COLUMNS`` (NaN where a row could not be tested).
+
+    Raises
+    ------
+    ParameterError
+        A missing grouping column, an unknown ``test``/``family``/``small``, or (``small="raise"``) too few animals.
     """
     from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g
     from behavnb.stats.multitest import adjust
@@ -52,13 +97,20 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         raise ParameterError(f"test must be 'mann-whitney' or 'welch', not {test!r}; mixed models are stats.mixed_model.")
     if family not in ("all", "metric"):
         raise ParameterError(f"family must be 'all' or 'metric', not {family!r}.")
+    if small not in ("raise", "skip"):
+        raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
     t = table if metrics is None else table[table["metric"].isin(metrics)]
     subj = per_subject(t.rename(columns={group_column: "group"}) if group_column != "group" else t)
     names = list(groups) if groups is not None else sorted(subj["group"].astype(str).unique())
     n_per = subj.groupby("group")["subject"].nunique()
-    small = {g: int(n_per.get(g, 0)) for g in names if n_per.get(g, 0) < 2}
-    if small:
-        raise ParameterError("group(s) with fewer than 2 animals: " + ", ".join(f"{g!r} (n = {v})" for g, v in small.items()))
+    too_few = {g: int(n_per.get(g, 0)) for g in names if n_per.get(g, 0) < 2}
+    if too_few and small == "raise":
+        raise ParameterError("group(s) with fewer than 2 animals: " + ", ".join(f"{g!r} (n = {v})" for g, v in too_few.items())
+                             + ". Add animals, merge groups, or pass small='skip' for the descriptive table alone.")
+    if len(names) < 2 and small == "raise":
+        raise ParameterError(f"only one group ({names}) to compare; pass groups=[reference, other], or small='skip' for "
+                             f"the descriptive table alone.")
+    skipped = untestable_reason(subj, names) if small == "skip" else None
     keys = [c for c in ("level", "metric", "motif", "time_bin") if c in subj]
     rows, post = [], []
     for key, g in subj.groupby(keys, sort=True):
@@ -67,7 +119,9 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         for name in names:
             row[f"n_{name}"] = len(vals[name])
             row[f"mean_{name}"] = float(vals[name].mean()) if len(vals[name]) else float("nan")
-        if any(len(v) < 2 for v in vals.values()):
+        if skipped:
+            row.update({"test": "not tested: " + skipped, "p": float("nan")})
+        elif any(len(v) < 2 for v in vals.values()):
             row.update({"test": "too few animals with a value", "p": float("nan")})
         elif len(names) == 2:
             a, b = vals[names[0]], vals[names[1]]
@@ -90,6 +144,11 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             post.append(ph)
         rows.append(row)
     out = pd.DataFrame(rows)
+    if len(names) == 2 or skipped:  # the two-group columns, present even when no row could be tested
+        front = keys + [f"{w}_{g}" for g in names for w in ("n", "mean")]
+        out = out.reindex(columns=front + [c for c in RESULT_COLUMNS if c != "q"]
+                          + [c for c in out.columns if c not in front and c not in RESULT_COLUMNS])
+        out["p"] = out["p"].astype(float)
     if family == "all":
         out["q"] = adjust(out["p"].to_numpy(), fdr)
     else:
@@ -97,7 +156,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     info = {"test": test, "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
             "n_tests": int(out["p"].notna().sum()), "n_boot": n_boot, "level": level,
             "sessions_per_subject": float(t.groupby("subject")["session"].nunique().mean()) if "session" in t else 1.0,
-            "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else []}
+            "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else [],
+            "skipped": skipped}
     return Results(out, pd.concat(post, ignore_index=True) if post else None, info)
 
 
@@ -109,6 +169,11 @@ def methods_text(results: Results) -> str:
     import behavnb
 
     i = results.info
+    if i.get("skipped"):
+        sizes = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
+        return (f"Behavioural motifs were summarised per animal for {sizes} (per-session measures: "
+                f"{', '.join(i['metrics'])}, averaged over each animal's sessions). No group comparison was tested: "
+                f"{i['skipped']}. Analyses used behavnb {__import__('behavnb').__version__}.")
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
     test = ("two-sided Welch t-tests on the per-animal values" if i.get("test") == "welch" and len(i["groups"]) == 2 else
             "two-sided Mann-Whitney U tests (exact p-values without ties for up to 40 animals, the normal approximation "

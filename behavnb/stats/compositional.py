@@ -59,6 +59,27 @@ def permanova(x: np.ndarray, groups, *, n_perm: int = 9999, seed: int = 0) -> di
             "n": {str(lbl): int((codes == i).sum()) for i, lbl in enumerate(labels)}}
 
 
-def repertoire_test(usage_wide: pd.DataFrame, groups, *, n_perm: int = 9999, seed: int = 0) -> dict:
-    """PERMANOVA on CLR usage: ``usage_wide`` is animals x motifs (fractions), ``groups`` one label per row."""
-    return permanova(clr(usage_wide.to_numpy(float)), groups, n_perm=n_perm, seed=seed)
+def repertoire_test(usage_wide: pd.DataFrame, groups, *, n_perm: int = 9999, seed: int = 0, small: str = "raise") -> dict:
+    """PERMANOVA on CLR usage: ``usage_wide`` is animals x motifs (fractions), ``groups`` one label per row.
+
+    ``small``: with one group, or too few animals for the test (fewer than 2 in a group), "raise" a
+    ``ParameterError`` (default) or "skip": the same keys with NaN statistics, ``n_perm`` 0 and ``skipped``
+    saying why.
+
+    Raises
+    ------
+    ParameterError
+        (``small="raise"``) one group only, or too few animals.
+    """
+    if small not in ("raise", "skip"):
+        raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
+    labels = np.asarray(groups).astype(str)
+    names, sizes = np.unique(labels, return_counts=True)
+    n = {str(g): int(c) for g, c in zip(names, sizes)}
+    why = ("only one group" if len(names) < 2 else
+           "a group with fewer than 2 animals" if (sizes < 2).any() else None)
+    if why and small == "skip":
+        return {"pseudo_F": float("nan"), "R2": float("nan"), "p": float("nan"), "n_perm": 0, "n": n,
+                "skipped": f"{why} ({', '.join(f'{g!r} n = {c}' for g, c in n.items())}): PERMANOVA needs two or more "
+                           f"groups of at least 2 animals"}
+    return {**permanova(clr(usage_wide.to_numpy(float)), labels, n_perm=n_perm, seed=seed), "skipped": None}

@@ -68,6 +68,10 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
         if reference not in present or len(present) < 2:  # e.g. a motif no animal of one group ever used
             skipped.append(f"{metric} motif {motif} (values only for {present or 'no group'})")
             continue
+        n_subj = d.groupby("group")["subject"].nunique()
+        if (n_subj < 2).any():  # one animal cannot show how animals of its group vary
+            skipped.append(f"{metric} motif {motif} (animals per group {n_subj.to_dict()})")
+            continue
         fit, why = None, ""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -105,7 +109,8 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                 rows.append({**base, "term": f"group[{g}]", "estimate": float(b.mean() - a.mean()), "ci_low": np.nan,
                              "ci_high": np.nan, "p": p, "model": f"Mann-Whitney (fallback; GEE failed: {exc})"})
     if skipped:
-        warnings.warn(f"{len(skipped)} row(s) have values in fewer than two groups and get no group estimate: "
+        warnings.warn(f"{len(skipped)} row(s) have values in fewer than two groups, or a group with fewer than 2 "
+                      f"animals, and get no group estimate: "
                       f"{'; '.join(skipped[:6])}{' …' if len(skipped) > 6 else ''}.", DataWarning, stacklevel=2)
     if fallbacks:
         warnings.warn(f"the mixed model failed for {len(fallbacks)} of {table.groupby(['metric', 'motif']).ngroups} "
@@ -129,7 +134,13 @@ def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str
         raise ParameterError(f"family must be 'poisson' or 'negative_binomial', not {family!r}.")
     fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=1.0)
     groups = sorted(table["group"].astype(str).unique())
-    reference = reference or groups[0]
+    reference = reference or (groups[0] if groups else None)
+    columns = ["motif", "term", "rate_ratio", "ci_low", "ci_high", "p", "model"]
+    n_subj = table.groupby(table["group"].astype(str))["subject"].nunique()
+    if len(groups) < 2 or (n_subj < 2).any():
+        warnings.warn(f"bout counts are not modelled: animals per group {n_subj.to_dict()}; the GEE needs two or more "
+                      f"groups of at least 2 animals.", DataWarning, stacklevel=2)
+        return pd.DataFrame(columns=columns)
     rows = []
     for motif, d in table.groupby("motif", sort=True):
         d = d.assign(group=d["group"].astype(str), y=d["value"].astype(float))
@@ -142,4 +153,4 @@ def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str
                 rows.append({"motif": motif, "term": term, "rate_ratio": float(np.exp(fit.params[term])),
                              "ci_low": float(np.exp(ci.loc[term, 0])), "ci_high": float(np.exp(ci.loc[term, 1])),
                              "p": float(fit.pvalues[term]), "model": f"GEE {family}, log link, exposure offset"})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)

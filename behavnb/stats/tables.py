@@ -78,8 +78,11 @@ def animal_table(labels: pd.DataFrame, sessions: pd.DataFrame, n_motifs: int | N
                  group_column: str = "group", fps: float | None = None, column: str = "motif",
                  bin_s: float | None = None, level: str = "motif") -> pd.DataFrame:
     """Per-session metrics joined with metadata: session, subject, group[, sex, cohort], individual[, time_bin],
-    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type)."""
-    meta = check_design(labels, sessions, group_column)
+    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type).
+
+    A description, so any group size is accepted (a pilot with one animal per group, a single group); the
+    tests (``compare``, ...) are the ones that need two or more animals per group."""
+    meta = check_design(labels, sessions, group_column, min_animals=1)  # descriptive: any group size
     long = session_metrics(labels, n_motifs, fps=fps, column=column, bin_s=bin_s)
     keep = ["session"] + [c for c in (*META, group_column) if c in meta and c != "session"]
     keep = list(dict.fromkeys(keep))
@@ -106,7 +109,7 @@ def kinematics_table(features, labels: pd.DataFrame, sessions: pd.DataFrame,
     (metric = ``<feature>_mean``): so that "KO walk more slowly *within* walking" is one more row to test."""
     from behavnb.segment.views import motif_features
 
-    meta = check_design(labels, sessions, group_column)
+    meta = check_design(labels, sessions, group_column, min_animals=1)  # descriptive: any group size
     ft = motif_features(features, labels, names, max_frames=10**9)
     cols = [c for c in names if c in ft]
     long = (ft.groupby(["session", "individual", "motif"])[cols].mean().reset_index()
@@ -133,7 +136,7 @@ def transition_table(counts, sessions: pd.DataFrame, *, group_column: str = "gro
     ent = animal_summary(counts)[["session", "individual", "entropy_rate"]].rename(columns={"entropy_rate": "value"})
     long = pd.concat([long, ent.assign(motif=-1, metric="entropy_rate")], ignore_index=True)
     labels_like = long[["session"]].drop_duplicates().assign(individual="", frame=0, motif=0)
-    meta = check_design(labels_like, sessions, group_column)
+    meta = check_design(labels_like, sessions, group_column, min_animals=1)
     return _join(long, meta, group_column, "transition")
 
 

@@ -4,6 +4,7 @@ the edges."""
 
 from __future__ import annotations
 
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -31,20 +32,38 @@ def subject_probabilities(counts, sessions: pd.DataFrame) -> tuple[np.ndarray, n
 
 
 def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | None = None, *, n_perm: int = 10_000,
-                    fdr: str = "bh", seed: int = 0) -> tuple[dict, pd.DataFrame]:
+                    fdr: str = "bh", seed: int = 0, small: str = "raise") -> tuple[dict, pd.DataFrame]:
     """``(summary, edges)``: the matrix-level permutation test (Frobenius distance between group means) and a
-    per-edge table (from, to, mean per group, difference, p, q). Animals are the unit."""
+    per-edge table (from, to, mean per group, difference, p, q). Animals are the unit.
+
+    ``small``: with fewer than 2 animals in a group, "raise" a ``ParameterError`` (default) or "skip": the
+    edges keep their group means and difference (descriptive) with NaN p and q, the summary a NaN p and
+    ``skipped`` saying why.
+
+    Raises
+    ------
+    ParameterError
+        Not exactly two groups, or (``small="raise"``) a group with fewer than 2 animals.
+    """
     from behavnb.stats.multitest import adjust
 
+    if small not in ("raise", "skip"):
+        raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
     p, seen, subjects, g = subject_probabilities(counts, sessions)
     names = list(groups) if groups is not None else sorted(set(g))
     if len(names) != 2:
         raise ParameterError(f"the transition test compares two groups; got {names}. Pass groups=(reference, other).")
     keep = np.array([x in names for x in g])
-    p, seen, labels = p[keep], seen[keep], np.array([names.index(x) for x in np.array(g)[keep]])
+    p, seen, labels = p[keep], seen[keep], np.array([names.index(x) for x in np.array(g)[keep]], dtype=int)
     n = np.bincount(labels, minlength=2)
+    skipped = None
     if (n < 2).any():
-        raise ParameterError(f"group sizes {dict(zip(names, n.tolist()))}: the test needs at least 2 animals per group.")
+        sizes = dict(zip(names, n.tolist()))
+        if small == "raise":
+            raise ParameterError(f"group sizes {sizes}: the test needs at least 2 animals per group; pass small='skip' "
+                                 f"for the group means alone.")
+        skipped = f"group sizes {sizes}: the permutation test needs at least 2 animals per group"
+        n_perm = 0
     k = p.shape[1]
     flat, mask = p.reshape(len(p), -1), np.repeat(seen, k, axis=1).astype(float)
 
@@ -56,7 +75,7 @@ def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | No
             ma = (wa @ (flat * mask)) / (wa @ mask)
         return np.nan_to_num(mb - ma)
 
-    obs = diffs(labels[None, :])[0]
+    obs = diffs(labels[None, :])[0] if len(labels) else np.zeros(k * k)
     rng = np.random.default_rng(seed)
     exceed_edge = np.zeros_like(obs)
     exceed_dist, dist = 0, float(np.sqrt((obs ** 2).sum()))
@@ -70,15 +89,19 @@ def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | No
         done += m
     p_edge = (1 + exceed_edge) / (1 + n_perm)
     i, j = np.divmod(np.arange(k * k), k)
-    mean = {nm: np.nanmean(np.where(seen[labels == gi][:, :, None], p[labels == gi], np.nan), axis=0).ravel()
-            for gi, nm in enumerate(names)}
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a group without animals, or an edge nobody left: NaN mean
+        mean = {nm: np.nanmean(np.where(seen[labels == gi][:, :, None], p[labels == gi], np.nan), axis=0).ravel()
+                if (labels == gi).any() else np.full(k * k, np.nan) for gi, nm in enumerate(names)}
     edges = pd.DataFrame({"from_motif": i, "to_motif": j, f"mean_{names[0]}": mean[names[0]],
                           f"mean_{names[1]}": mean[names[1]], "difference": obs, "p": p_edge})
     tested = edges["from_motif"] != edges["to_motif"]
     if counts.attrs.get("self_transitions", 1):
         tested[:] = True
     edges.loc[~tested, "p"] = np.nan
+    if skipped:
+        edges["p"] = np.nan
     edges["q"] = adjust(edges["p"].to_numpy(), fdr)
-    summary = {"distance": dist, "p": (1 + exceed_dist) / (1 + n_perm), "n_perm": n_perm,
-               "n": dict(zip(names, n.tolist())), "groups": names, "fdr": fdr}
+    summary = {"distance": dist, "p": (1 + exceed_dist) / (1 + n_perm) if not skipped else float("nan"),
+               "n_perm": n_perm, "n": dict(zip(names, n.tolist())), "groups": names, "fdr": fdr, "skipped": skipped}
     return summary, edges
