@@ -394,3 +394,39 @@ def test_step_codes_per_animal():
     steps = codes.step_codes({"s": da}, 8)
     assert steps == {"s/a": pytest.approx([0, 8]), "s/b": pytest.approx([16, 24])} or \
         {k: v.tolist() for k, v in steps.items()} == {"s/a": [0, 8], "s/b": [16, 24]}
+
+
+def test_latent_normaliser_tracks_recent_batches():
+    """The normaliser's running statistics (what evaluation uses) follow the last few training batches: after a
+    handful of batches the held-out latents are centred and spread as in training, not squeezed onto one code by a
+    stale mean (the B-SOiD fast-profile collapse). PyTorch's default momentum (0.1) still lags after 8 batches: at
+    initialisation the latents' spread is tiny next to their offset, so even a small lag is many standard deviations."""
+    _, ws, config, _ = _setup()
+    x = torch.from_numpy(ws.gather(ws.train[:64]))
+
+    def lag(momentum):
+        torch.manual_seed(0)
+        model = vqmap.VQMAPConfig(**{**config.__dict__, "norm_momentum": momentum}).build()
+        norm = model.latent_norm["ds_mice"]
+        model.train()
+        with torch.no_grad():
+            for _ in range(8):
+                model(x)
+            raw = model.to_latent(model.mixer(_tokens(model, x)))
+        return float(((norm.running_mean - raw.mean(0)).abs() / raw.std(0)).max())
+
+    assert config.norm_momentum == 0.5
+    fast, slow = lag(0.5), lag(0.1)
+    assert fast < 0.02 * slow and slow > 1.0  # 0.5 ** 8 vs 0.9 ** 8 of the stale start left
+    with pytest.raises(ParameterError, match="norm_momentum"):
+        vqmap.VQMAPConfig(**{**config.__dict__, "norm_momentum": 0.0}).validate()
+
+
+def _tokens(model, x):
+    """The keypoint tokens the mixer reads (as ``VQMAP.encode`` builds them), flattened to (B*T', K, C)."""
+    xx = model.prepare(x)
+    b, t, k, d = xx.shape
+    h = model.encoder(xx.permute(0, 2, 3, 1).reshape(b * k, d, t))
+    tokens = h.reshape(b, k, -1, h.shape[-1]).permute(0, 3, 1, 2)
+    tokens = tokens + model.region(model.regions_ds_mice)[None, None]
+    return tokens.reshape(-1, k, tokens.shape[-1])
