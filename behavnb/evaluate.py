@@ -30,13 +30,27 @@ class Reconstruction:
     future: np.ndarray | None
     prediction: np.ndarray | None
     names: list[str]
+    held_out: bool = True  # False: scored on training windows (the sessions left no held-out window)
 
 
 def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000, seed: int = 0,
                 batch_size: int = 1024) -> Reconstruction:
-    """Run the model in eval mode on held-out windows (``windows.test`` by default; a seeded subset of ``n``)."""
+    """Run the model in eval mode on held-out windows (``windows.test`` by default; a seeded subset of ``n``).
+
+    When the sessions are too short to leave a held-out window (a pilot of a few seconds), the training
+    windows are used instead, with a warning, and ``held_out`` is False: such scores flatter the model.
+    """
+    import warnings
+
     import torch
 
+    from behavnb.errors import DataWarning
+
+    held_out = True
+    if starts is None and len(windows.test) == 0:
+        warnings.warn(f"no held-out windows ({len(windows.train)} training windows; the sessions are too short for a "
+                      f"held-out part): scoring on training windows, which flatters the model.", DataWarning, stacklevel=2)
+        starts, held_out = windows.train, False
     starts = np.asarray(windows.test if starts is None else starts)
     if n is not None and len(starts) > n:
         starts = np.sort(np.random.default_rng(seed).choice(starts, n, replace=False))
@@ -63,7 +77,7 @@ def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000,
         arr = np.concatenate(parts)
         return inv(arr.reshape(-1, f)).reshape(arr.shape)
 
-    return Reconstruction(starts, back(inputs), back(recs), back(futs), back(preds), list(windows.names))
+    return Reconstruction(starts, back(inputs), back(recs), back(futs), back(preds), list(windows.names), held_out)
 
 
 def _keypoint_of(name: str) -> str:
