@@ -409,6 +409,51 @@ def axis_from_motion(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoints: Se
     return keypoints[front], keypoints[back], float((lead[front] - lead[back]) / max(2 * dist_sum / n, 1e-12))
 
 
+def body_extremes(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoints: Sequence[str],
+                  cutoff: float = 0.0) -> tuple[str, str] | None:
+    """The two keypoints furthest apart on average (the body's two ends), the one listed first in front.
+
+    Parameters
+    ----------
+    poses : mapping of session -> Dataset, or one Dataset
+        Imported poses.
+    keypoints : sequence of str
+        The keypoints to choose from.
+    cutoff : float
+        Confidence below which a point counts as missing.
+
+    Returns
+    -------
+    (first, second) or None
+        None with fewer than 2 keypoints or no frame where two are tracked.
+    """
+    if _is_dataset(poses):
+        poses = {"session": poses}
+    keypoints = list(keypoints)
+    if len(keypoints) < 2:
+        return None
+    total, count = np.zeros((len(keypoints),) * 2), np.zeros((len(keypoints),) * 2)
+    for ds in poses.values():
+        sub = ds.sel(keypoint=keypoints)
+        pos = sub["position"].transpose("time", "individual", "keypoint", "space").values[..., :2].astype(float)
+        if "confidence" in sub and cutoff > 0:
+            conf = sub["confidence"].transpose("time", "individual", "keypoint").values
+            pos = np.where((conf >= cutoff)[..., None], pos, np.nan)
+        pos = pos.reshape(-1, len(keypoints), 2)[:: max(1, pos.shape[0] * pos.shape[1] // 5000)]  # a sample of frames
+        d = np.hypot(*(pos[:, :, None] - pos[:, None, :]).transpose(3, 0, 1, 2))  # (frame, k, k)
+        ok = np.isfinite(d)
+        total += np.where(ok, d, 0).sum(axis=0)
+        count += ok.sum(axis=0)
+    if not count.any():
+        return None
+    mean = np.where(count > 0, total / np.maximum(count, 1), -1.0)
+    i, j = np.unravel_index(np.argmax(mean), mean.shape)
+    if mean[i, j] <= 0:
+        return None
+    i, j = sorted((int(i), int(j)))
+    return keypoints[i], keypoints[j]
+
+
 def infer_skeleton(
     poses: Mapping[str, xr.Dataset] | xr.Dataset,
     *,
@@ -507,9 +552,19 @@ def infer_skeleton(
             post = post or [back if back not in ant else next(k for k in body if k not in ant)]
             notes.append(f"body axis from the data (the front leads when the animal moves; separation {sep:.2f}): "
                          f"front {ant}, back {post}")
-        elif guess is not None:
-            notes.append(f"the data do not show a clear direction of travel (separation {guess[2]:.2f}); "
-                         f"name the axis with -p anterior=[...] -p posterior=[...]")
+        else:  # no travel to read (a treadmill, a resting animal): the body's two ends, direction unknown
+            ends = body_extremes(poses, [k for k in body if k not in (ant or []) + (post or [])] or body, cutoff)
+            if ends is not None:
+                front, back = ends
+                how["anterior" if not ant else "posterior"] = "data"
+                if not ant and not post:
+                    how["anterior"] = how["posterior"] = "data"
+                ant, post = ant or [front], post or [back]
+                why = "" if guess is None else f" (separation {guess[2]:.2f})"
+                notes.append(f"neither the names nor a clear direction of travel{why} tell the front from the back: "
+                             f"the axis joins the two keypoints furthest apart, {ant} and {post}, in file order. "
+                             f"Alignment only needs a consistent axis; name the real one with -p anterior=[...] "
+                             f"-p posterior=[...] if you know it")
     if not roles["nose"] and ant and how["anterior"] == "data":
         roles["nose"] = ant[:1]
     if not roles["nose"] and roles["head"]:

@@ -94,6 +94,18 @@ def test_body_axis_from_the_data_when_names_say_nothing():
     assert np.nanmedian(ego) > 0  # the front points along +x after alignment
 
 
+def test_no_travel_and_no_names_still_gives_an_axis():
+    """A treadmill: the body stays in place; the two ends of the body make the axis (direction unknown)."""
+    walker = _walker(names=("p1", "p2", "p3", "p4", "p5"))
+    centre = walker["position"].mean("keypoint")
+    still = walker.copy(deep=True)
+    still["position"] = walker["position"] - centre + 400.0  # the same body, never travelling
+    sk = S.infer_skeleton(still)
+    ends = {"p3", "p2"}  # offsets -12 and +12 along the body (see _walker)
+    assert set(sk.anterior + sk.posterior) == ends and sk.has_axis and sk.anterior == ["p2"]
+    assert any("furthest apart" in n for n in sk.notes)
+
+
 def test_overrides_and_their_errors():
     ds = _walker(names=("nose", "ear_l", "neck", "spine", "tail_base"))
     sk = S.infer_skeleton(ds)

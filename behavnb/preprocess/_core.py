@@ -140,7 +140,7 @@ def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
 
     roles = roles_of(ds)  # the project's skeleton (notebooks 01/02), when attached
     if not (roles.get("anterior") and roles.get("posterior")):
-        sk = infer_skeleton(ds, landmarks=None)
+        sk = infer_skeleton(ds, landmarks=[])
         roles = {"anterior": sk.anterior, "posterior": sk.posterior, "centre": sk.centre}
     anterior, posterior = roles["anterior"], [k for k in roles["posterior"] if k not in roles["anterior"]]
     if not anterior or not posterior:
