@@ -227,7 +227,8 @@ class Project:
         if not usable:
             raise SessionsTableError(
                 f"every session in {self.root} failed QC in 02_preprocess ({self.qc_sessions_csv} says why). "
-                f"Fix the tracking, re-run 02 with a looser qc_max_missing, or pass include_failed=True.")
+                f"Fix the tracking, re-run 02 with a looser qc_max_missing (behavnb run 2 ... -p qc_max_missing=40), or use "
+                f"them anyway: -p use_failed_sessions=true (include_failed=True from Python).")
         return usable
 
     def _read(self, path: Path, what: str, notebook: str) -> xr.Dataset:
