@@ -271,3 +271,15 @@ def test_demo_plan_adapts_to_the_data():
     assert windows is not None and context < 32 and why.startswith("context shortened from 32")
     none = bn.demos.generation_inputs({"a": np.arange(4)}, 32)
     assert none[0] is None and none[3].startswith("the longest run of valid codes is 4 steps")
+
+
+def test_skeleton_overrides_reach_the_series_notebooks():
+    """One -p for the whole series: 01 decides the skeleton with it, 02 applies it when run alone."""
+    from behavnb.series import route_parameters, series
+
+    routed = route_parameters(series(), {"anterior": "[Snout]", "posterior": "[Tailroot]", "landmarks": "[]",
+                                         "exclude_keypoints": "[Tailtip]", "keypoints": "None"})
+    for book in ("01_import", "02_preprocess"):
+        assert routed[book]["anterior"] == ["Snout"] and routed[book]["landmarks"] == []
+        assert routed[book]["exclude_keypoints"] == ["Tailtip"] and routed[book]["keypoints"] is None
+    assert "anterior" not in routed["03_features"]
