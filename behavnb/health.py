@@ -59,6 +59,7 @@ class ModelHealth:
     problems: list[str] = field(default_factory=list)
     severity: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    collapsed: bool = False  # an error that makes its motifs meaningless: collapsed codes, a loss that never fell
 
     @property
     def errors(self) -> list[str]:
@@ -189,11 +190,11 @@ def _check_r2(values: dict[str, float], add, metrics: dict) -> None:
             continue
         what = key.replace("_r2", "").replace("_", " ") or "reconstruction"
         if r2 < MIN_R2:
-            add("error", f"the held-out {what} R² is {r2:.2f} (< 0): the model reconstructs worse than the average "
+            add("error", kind="fit", text=f"the held-out {what} R² is {r2:.2f} (< 0): the model reconstructs worse than the average "
                          f"pose. Train longer (epochs=..., windows_per_epoch=...; profile='demo'), or check that the "
                          f"held-out sessions look like the training ones.")
         elif r2 < LOW_R2:
-            add("warning", f"the held-out {what} R² is only {r2:.2f}: the latents keep little of the movement. "
+            add("warning", kind="fit", text=f"the held-out {what} R² is only {r2:.2f}: the latents keep little of the movement. "
                            f"Train longer (epochs=..., profile='demo').")
 
 
@@ -239,8 +240,12 @@ def check_model(name: str, *, history=None, scores=None, codes: Mapping[str, tup
     problems: list[tuple[str, str]] = []
     metrics: dict[str, Any] = {}
 
-    def add(severity: str, text: str) -> None:
+    collapse = []
+
+    def add(severity: str, text: str, kind: str = "collapse") -> None:
         problems.append((severity, text))
+        if severity == "error" and kind == "collapse":
+            collapse.append(text)
 
     frame = _history_frame(history)
     if frame is not None:
@@ -250,7 +255,7 @@ def check_model(name: str, *, history=None, scores=None, codes: Mapping[str, tup
         _check_codes(codes, add, metrics)
     problems.sort(key=lambda p: p[0] != "error")  # errors first
     return ModelHealth(name, ok=not any(s == "error" for s, _ in problems), problems=[p for _, p in problems],
-                       severity=[s for s, _ in problems], metrics=metrics)
+                       severity=[s for s, _ in problems], metrics=metrics, collapsed=bool(collapse))
 
 
 def read_health(model_dir: str | Path) -> ModelHealth | None:
@@ -266,7 +271,8 @@ def read_health(model_dir: str | Path) -> ModelHealth | None:
     try:
         doc = json.loads(path.read_text())
         return ModelHealth(str(doc["model"]), bool(doc["ok"]), list(doc.get("problems", [])),
-                           list(doc.get("severity", [])), dict(doc.get("metrics", {})))
+                           list(doc.get("severity", [])), dict(doc.get("metrics", {})),
+                           bool(doc.get("collapsed", not doc["ok"])))
     except (ValueError, KeyError, TypeError) as exc:
         warnings.warn(f"{path} cannot be read ({exc}): the model's health is unknown. Rerun its training notebook "
                       f"to write it again.", DataWarning, stacklevel=2)
@@ -274,7 +280,11 @@ def read_health(model_dir: str | Path) -> ModelHealth | None:
 
 
 def require_healthy(model_dir: str | Path, allow_unhealthy: bool = False) -> ModelHealth | None:
-    """The saved health of ``model_dir``; raise if it failed, unless ``allow_unhealthy``.
+    """The saved health of ``model_dir``; raise if the model collapsed, unless ``allow_unhealthy``.
+
+    A collapsed model (codes on one or two entries, a loss that never fell or diverged) gives motifs that
+    mean nothing: refused. A poor fit (negative held-out R², e.g. a few minutes of data in the fast
+    profile) is warned about and shown, not refused: the series goes on.
 
     Parameters
     ----------
@@ -291,12 +301,16 @@ def require_healthy(model_dir: str | Path, allow_unhealthy: bool = False) -> Mod
     Raises
     ------
     UnhealthyModelError
-        The model failed its check: the message names it, its problems and the fix.
+        The model collapsed: the message names it, its problems and the fix.
     """
     health = read_health(model_dir)
     if health is None or health.ok:
         return health
     listed = " ".join(f"({i}) {p}" for i, p in enumerate(health.errors, 1))
+    if not health.collapsed:  # a poor fit (negative held-out R²): shown and warned, the motifs still computed
+        warnings.warn(f"model {health.model!r} ({model_dir}) fits poorly; its motifs are built, but read them with "
+                      f"care: {listed}", DataWarning, stacklevel=2)
+        return health
     if allow_unhealthy:
         warnings.warn(f"model {health.model!r} ({model_dir}) is unhealthy and used anyway (allow_unhealthy=True): "
                       f"{listed}", DataWarning, stacklevel=2)

@@ -131,3 +131,10 @@ def test_require_healthy(tmp_path):
     health.check_model("vame", history=falling_history(), scores=0.6).save(well)
     assert health.require_healthy(well).ok
     assert health.require_healthy(tmp_path / "never-checked") is None
+    # a poor fit (negative held-out R²) is shown and warned about, not refused: the series goes on
+    poor = tmp_path / "poor"
+    health.check_model("vame", history=falling_history(), scores=-0.78).save(poor)
+    assert not health.read_health(poor).ok and not health.read_health(poor).collapsed
+    with pytest.warns(DataWarning, match="fits poorly"):
+        assert health.require_healthy(poor).ok is False
+    assert health.read_health(sick).collapsed
