@@ -227,7 +227,9 @@ def test_noise_truth_records_corruptions(demo):
     ds = demo.poses[s]
     drops = demo.noise[(demo.noise.session == s) & (demo.noise.kind == "dropout")]
     k = [list(ds["keypoint"].values).index(n) for n in drops["keypoint"]]
-    assert (ds["position"].values[drops["frame"], :, k, 0] == 0).all()  # DeepLabCut-style (0, 0)
+    at = ds["position"].values[drops["frame"], :, k, 0]
+    unfound = ds["confidence"].values[drops["frame"], k, 0] == 0  # confidence 0: missing from import on
+    assert np.isnan(at[unfound]).all() and (at[~unfound] == 0).all()  # else DeepLabCut-style (0, 0)
     assert (ds["confidence"].values[drops["frame"], k, 0] < 0.1).all()
     frac = len(demo.noise[demo.noise.session == s]) / (ds.sizes["time"] * ds.sizes["keypoint"])
     assert 0.01 < frac < 0.1
