@@ -22,7 +22,7 @@ from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
 from behavnb.preprocess import guess_reference, units_of
 from behavnb.preprocess._core import keypoint_index, nanmean_axis
 from behavnb.preprocess.outliers import body_axis
-from behavnb.skeleton import roles_of
+from behavnb.skeleton import neck_points, roles_of
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -131,7 +131,7 @@ def head_angle(ds: xr.Dataset, nose: str | None = None, neck: str | Sequence[str
     if neck is not None:
         i_neck = keypoint_index(ds, neck, "neck")
     elif roles:
-        base = _neck_points(roles)
+        base = neck_points(roles)
         if not base:
             raise KeypointNotFoundError(f"session {ds.attrs.get('session', '?')!r}: no neck, ears or eyes in the "
                                         f"skeleton's head points {roles.get('head')}; the head angle needs the base "
@@ -254,12 +254,6 @@ def landmark_distance(ds: xr.Dataset) -> xr.DataArray:
     return da.assign_coords(landmark=ds["landmark_position"]["landmark"].values)
 
 
-def _neck_points(roles: Mapping[str, list[str]]) -> list[str]:
-    """The skeleton's neck, else its head points other than the nose (ears, eyes)."""
-    return roles.get("neck") or [k for k in roles.get("head", []) if k not in roles.get("nose", [])
-                                 and k not in roles.get("paws", [])]
-
-
 def supported(ds: xr.Dataset, names: Sequence[str]) -> list[str]:
     """Those of ``names`` that this session's skeleton can give (no head angle without a neck or ears, ...).
 
@@ -281,7 +275,7 @@ def supported(ds: xr.Dataset, names: Sequence[str]) -> list[str]:
     out = []
     for n in names:
         if n == "head_angle":
-            ok = (bool(roles.get("nose")) and bool(_neck_points(roles))) if roles else _has_head(ds)
+            ok = (bool(roles.get("nose")) and bool(neck_points(roles))) if roles else _has_head(ds)
         elif n == "landmark_distance":
             ok = "landmark_position" in ds
         else:

@@ -100,7 +100,7 @@ class Skeleton:
 
     def neck_points(self) -> list[str]:
         """The neck, else the head points other than the nose (ears, eyes): the base of the head."""
-        return self.neck or [k for k in self.head if k not in self.nose and k not in self.paws]
+        return neck_points(asdict(self))
 
     def supports(self, feature: str) -> bool:
         """Whether a per-frame feature of :mod:`behavnb.features` can be computed on this skeleton."""
@@ -174,6 +174,13 @@ class Skeleton:
 
     def __str__(self) -> str:
         return "\n".join(self.notes)
+
+
+def neck_points(roles: Mapping[str, list[str]]) -> list[str]:
+    """From a roles mapping (a Skeleton's fields or :func:`roles_of`): the neck, else the head points other
+    than the nose and paws (ears, eyes)."""
+    return list(roles.get("neck") or [k for k in roles.get("head", []) if k not in roles.get("nose", [])
+                                      and k not in roles.get("paws", [])])
 
 
 class SkeletonError(ParameterError):
