@@ -1,0 +1,162 @@
+"""The scalar baseline beside every model score (evaluate.scalar_baseline): same frames, same k, reproducible.
+
+On synthetic-tiny (fast) the per-frame kinematic scalars must recover the true behaviours clearly above
+chance; the baseline must be scored on exactly the frames the model's score uses (latents: finite rows and
+truth_agreement's seeded subsample; labels tables: frames with a code); a real skeleton without head points
+drops the head angle and still works; bad inputs raise ParameterError.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import behavnb as bn
+from behavnb.errors import DataWarning, ParameterError
+from behavnb.evaluate import scalar_baseline, scored_frames, truth_agreement, with_baseline
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """synthetic-tiny, cleaned as 02 cleans it, and its truth."""
+    table = bn.manifest.sessions("synthetic-tiny")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        poses = bn.manifest.load_sessions(table, progress=False)
+        cleaned = {s: bn.preprocess.clean(ds, px_per_cm=8.0) for s, ds in poses.items()}
+    return cleaned, bn.manifest.load_truth("synthetic-tiny")
+
+
+def fake_latents(cleaned: dict, seed: int = 0) -> dict:
+    """Stand-in model latents: noise, NaN wherever the scalars are missing and in a few extra frames."""
+    rng = np.random.default_rng(seed)
+    z = bn.evaluate.baseline_scalars(cleaned)
+    out = {}
+    for s, da in z.items():
+        x = rng.normal(size=(da.sizes["time"], 3))
+        x[np.isnan(da.values[:, :, 0]).any(axis=1)] = np.nan
+        x[rng.choice(len(x), 40, replace=False)] = np.nan  # frames the model has no latent for
+        out[s] = x
+    return out
+
+
+def quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return fn(*args, **kwargs)
+
+
+def test_baseline_recovers_tiny_and_is_reproducible(tiny):
+    cleaned, truth = tiny
+    lat = fake_latents(cleaned)
+    a = quiet(scalar_baseline, cleaned, truth, lat, seed=0)
+    b = quiet(scalar_baseline, cleaned, truth, lat, seed=0)
+    pd.testing.assert_frame_equal(a, b)  # exactly reproducible for a fixed seed
+    assert list(a.index) == list(bn.evaluate.BASELINE_METHODS.values())
+    assert (a["ari"] > 0.1).all() and (a["nmi"] > 0.1).all(), a
+    assert (a["k"] == truth["motif"].nunique()).all()
+    assert a.attrs["scalars"] == "speed, angular_velocity, body_length, head_angle"
+    # the model's k is the baseline's k when given
+    c = quiet(scalar_baseline, cleaned, truth, lat, n_clusters=5, methods=["kmeans"], seed=0)
+    assert c["k"].tolist() == [5] and c["n_found"].iloc[0] <= 5
+
+
+def test_same_frames_as_truth_agreement(tiny):
+    cleaned, truth = tiny
+    lat = fake_latents(cleaned)
+    for max_frames in (100_000, 1_000):  # all frames, and truth_agreement's seeded subsample
+        agreement = truth_agreement(lat, truth, max_frames=max_frames, seed=3)
+        base = quiet(scalar_baseline, cleaned, truth, lat, max_frames=max_frames, seed=3)
+        assert (base["frames"] == agreement["frames"]).all()
+        assert (base["k"] == agreement["k"]).all()
+        picked = scored_frames(lat, truth, max_frames=max_frames, seed=3)
+        assert len(picked) == agreement["frames"]
+        n_ok = sum(int(np.isfinite(z).all(axis=1).sum()) for z in lat.values())
+        assert len(picked) == min(n_ok, max_frames)
+        for s, part in picked.groupby("session"):
+            assert np.isfinite(lat[s][part["frame"].to_numpy()]).all()
+    other = scored_frames(lat, truth, max_frames=1_000, seed=4)
+    assert not scored_frames(lat, truth, max_frames=1_000, seed=3).equals(other)  # the seed picks the subsample
+    table = with_baseline(agreement, base, name="latents + k-means")
+    assert list(table.columns) == ["ari", "nmi", "k", "frames"]
+    assert table.index[0] == "latents + k-means" and len(table) == 3
+
+
+def test_same_frames_as_labels_scores(tiny):
+    cleaned, truth = tiny
+    z = bn.evaluate.baseline_scalars(cleaned)  # a stand-in model: k-means on the scalars, some frames uncoded
+    labels = bn.segment.MotifModel("kmeans", n_motifs=6, seed=0).fit(z).predict(z)
+    labels.loc[labels.index % 7 == 0, "motif"] = -1  # frames without a code are not scored
+    recovered = bn.segment.recovery(labels, truth)
+    agreement = bn.codes.truth_agreement(labels, truth, columns=["motif"])
+    base = quiet(scalar_baseline, cleaned, truth, labels, n_clusters=recovered["n_true"], seed=0)
+    assert (base["frames"] == recovered["frames"]).all()
+    assert (base["frames"] == agreement.loc["motif", "frames"]).all()
+    assert len(scored_frames(labels, truth)) == recovered["frames"]
+    table = with_baseline(agreement, base)
+    assert list(table.columns) == list(agreement.columns)
+    assert table.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_codes_used"] == base.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_found"]
+    # the frames where the scalars are missing are left out of the baseline's score, with a warning that counts them
+    full = truth[["session", "frame", "motif"]]
+    with pytest.warns(DataWarning, match=r"no scalars for \d+ of the 3600 scored frames"):
+        scored = scalar_baseline(cleaned, truth, full, methods=["kmeans"], seed=0)
+    assert 0 < scored.attrs["frames_without_scalars"] < 3600 * 0.2
+    assert scored["frames"].iloc[0] == 3600 - scored.attrs["frames_without_scalars"]
+
+
+def test_real_skeleton_without_head(shared):
+    """VAME's sample (nose, four paws, tail root) has no neck or ears: no head angle, the other scalars work."""
+    f = shared / "vame-tests" / "cropped_video.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = bn.io.load_poses(f, fps=30)
+        ds = bn.skeleton.attach(ds, bn.skeleton.infer_skeleton({"a": ds}))
+        half = ds.sizes["time"] // 2
+        cleaned = {}
+        for i in range(2):
+            part = ds.isel(time=slice(i * half, (i + 1) * half))
+            part = part.assign_coords(time=("time", np.arange(half) / 30.0))
+            part.attrs["session"] = f"part{i}"
+            cleaned[f"part{i}"] = bn.preprocess.clean(part)
+    assert not bn.manifest.has_truth("vame-tests")  # real data: the notebooks show no truth score at all
+    with pytest.raises(ParameterError, match="no ground truth"):
+        scalar_baseline(cleaned, None, {s: np.zeros((half, 2)) for s in cleaned})
+    z = bn.evaluate.baseline_scalars(cleaned)
+    assert z["part0"].attrs["scalars"] == "speed, angular_velocity, body_length"
+    # a stand-in truth (blocks of frames) only to drive the scoring on this skeleton
+    stand_in = pd.concat([pd.DataFrame({"session": s, "frame": np.arange(half), "motif": (np.arange(half) // 60) % 3})
+                          for s in cleaned])
+    lat = {s: np.where(np.isnan(z[s].values[:, :, 0]).any(axis=1, keepdims=True), np.nan, 0.0) + np.ones((half, 2))
+           for s in cleaned}
+    base = quiet(scalar_baseline, cleaned, stand_in, lat, seed=0)
+    assert base.attrs["scalars"] == "speed, angular_velocity, body_length"
+    assert np.isfinite(base[["ari", "nmi"]].to_numpy(float)).all() and (base["k"] == 3).all()
+
+
+def test_bad_inputs(tiny):
+    cleaned, truth = tiny
+    lat = fake_latents(cleaned)
+    with pytest.raises(ParameterError, match="no ground truth"):
+        scalar_baseline(cleaned, None, lat)
+    with pytest.raises(ParameterError, match="no ground truth"):
+        scalar_baseline(cleaned, truth.iloc[:0], lat)
+    with pytest.raises(ParameterError, match="lacks column"):
+        scalar_baseline(cleaned, truth.drop(columns="motif"), lat)
+    with pytest.raises(ParameterError, match="at least 2 clusters"):
+        scalar_baseline(cleaned, truth, lat, n_clusters=1)
+    one = truth.assign(motif=0)
+    with pytest.raises(ParameterError, match="at least 2 clusters"):
+        scalar_baseline(cleaned, one, lat)
+    with pytest.raises(ParameterError, match="choose one or more"):
+        scalar_baseline(cleaned, truth, lat, methods=["dbscan"])
+    with pytest.raises(ParameterError, match="not in the data"):
+        scalar_baseline({s: cleaned[s] for s in list(cleaned)[:1]}, truth, lat)
+    with pytest.raises(ParameterError, match="unknown scalar"):
+        scalar_baseline(cleaned, truth, lat, scalars=["wingspan"])
+    with pytest.raises(ParameterError, match="no 'code' column"):
+        scalar_baseline(cleaned, truth, truth[["session", "frame", "motif"]], column="code")
+    with pytest.raises(ParameterError, match="latents but"):
+        scalar_baseline(cleaned, truth, {s: z[:-5] for s, z in lat.items()})
