@@ -2,6 +2,11 @@
 
     python benchmarks/power_bound.py [--cohorts 4000] [--observed 100]
 
+Step 11 replaced that goal: ``benchmarks/bench_power.py`` (``behavnb.stats.power``) measures the default test against
+the oracle for the generator's planted effect, with Monte Carlo intervals, the entry-rate oracle and test, and the
+minimum-detectable-effect tables (results in ``benchmarks/notes/power.md``). This script is kept so that the step-8
+numbers in RESULTS.md stay reproducible; its oracle now uses the same ``stats.power.true_rates``.
+
 Three numbers put the measured power of the default test in context:
 
 1. **Oracle bound.** Each simulated animal's *true* long-run usage of the target motif is known exactly from its
@@ -27,25 +32,16 @@ from scipy import stats as st
 from behavnb.errors import BehavnbError
 
 
-def stationary_usage(transitions: np.ndarray, duration_mean: np.ndarray) -> np.ndarray:
-    """Long-run fraction of time in each motif of a semi-Markov chain: jump-chain stationary x mean duration."""
-    w, v = np.linalg.eig(transitions.T)
-    pi = np.real(v[:, np.argmin(np.abs(w - 1))])
-    pi = pi / pi.sum()
-    time_share = pi * duration_mean
-    return time_share / time_share.sum()
-
-
 def oracle(n_cohorts: int, n: int, factor: float, target: int, seed: int) -> dict:
+    from behavnb.stats.power import true_rates
     from behavnb.synth import Effects
     from behavnb.synth.programs import animal_program
 
     rng = np.random.default_rng(seed)
     effect = Effects(usage={"rear": factor})
 
-    def draw(effects, k):
-        return np.array([stationary_usage(p.transitions, p.duration_mean)[target]
-                         for p in (animal_program(effects, rng) for _ in range(k))])
+    def draw(effects, k):  # the same draws, in the same order, as the step-8 version
+        return true_rates([animal_program(effects, rng) for _ in range(k)])[0][:, target]
 
     wt, ko = draw(None, n_cohorts * n).reshape(n_cohorts, n), draw(effect, n_cohorts * n).reshape(n_cohorts, n)
     t_p = st.ttest_ind(np.log(ko), np.log(wt), axis=1).pvalue
