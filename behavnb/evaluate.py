@@ -289,7 +289,7 @@ BASELINE_METHODS = {"kmeans": "scalars + k-means (baseline)", "hmm": "scalars + 
 
 
 def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASELINE_SCALARS, *,
-                     log_speeds: bool = False) -> dict[str, xr.DataArray]:
+                     log_speeds: bool = False, fill_missing: bool = True) -> dict[str, xr.DataArray]:
     """The baseline's per-frame scalars of every session, z-scored over all sessions together.
 
     Parameters
@@ -304,12 +304,18 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
         Take ``log1p`` of the speed first, as notebook 04 feeds it to VAME. Off by default: on the synthetic
         demo cohort the plain z-scored speed gives the stronger baseline (k-means ARI 0.60 against 0.57 with
         ``log1p``; HMM 0.61 against 0.56), and a baseline should be the strongest simple one.
+    fill_missing : bool
+        Fill a scalar missing in some frames (a body point still missing after cleaning) by linear
+        interpolation in time, the nearest value at a recording's ends, as the models' inputs bridge such
+        frames, so the baseline labels every frame a model labels. False: those frames stay NaN.
 
     Returns
     -------
     dict
-        ``{session: DataArray (time, latent, individual)}`` with the scalar names as ``latent`` and the names kept
-        in ``attrs["scalars"]``; NaN where a scalar is missing. ``segment.MotifModel`` takes it as latents.
+        ``{session: DataArray (time, latent, individual)}`` with the scalar names as ``latent``, the names kept
+        in ``attrs["scalars"]`` and the number of frames filled in ``attrs["frames_filled"]``; NaN only where a
+        scalar is missing in a whole recording (or anywhere, without ``fill_missing``). ``segment.MotifModel``
+        takes it as latents.
 
     Raises
     ------
@@ -339,24 +345,32 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
                                      f"per frame and animal (time, individual).")
             v = da.transpose("time", "individual").values.astype(np.float64)
             cols.append(np.log1p(np.abs(v)) if log_speeds and n in F.LOG_FEATURES else v)
-        arrays[s] = (np.stack(cols, axis=1), [str(i) for i in ds["individual"].values])
-    pooled = np.concatenate([a.transpose(0, 2, 1).reshape(-1, len(kept)) for a, _ in arrays.values()])
+        a = np.stack(cols, axis=1)
+        filled = 0
+        if fill_missing and np.isnan(a).any():
+            before = np.isnan(a).any(axis=1).sum()
+            flat = pd.DataFrame(a.reshape(len(a), -1)).interpolate(limit_direction="both").to_numpy()
+            a = flat.reshape(a.shape)
+            filled = int(before - np.isnan(a).any(axis=1).sum())
+        arrays[s] = (a, [str(i) for i in ds["individual"].values], filled)
+    pooled = np.concatenate([a.transpose(0, 2, 1).reshape(-1, len(kept)) for a, _, _ in arrays.values()])
     mean, std = np.nanmean(pooled, axis=0), np.nanstd(pooled, axis=0)
     std = np.where(std > 0, std, 1.0)
     out = {}
-    for s, (a, inds) in arrays.items():
+    for s, (a, inds, filled) in arrays.items():
         z = (a - mean[None, :, None]) / std[None, :, None]
         out[str(s)] = xr.DataArray(z, dims=("time", "latent", "individual"),
                                    coords={"latent": list(kept), "individual": inds}, name="scalars",
-                                   attrs={"model": "scalars", "scalars": ", ".join(kept)})
+                                   attrs={"model": "scalars", "scalars": ", ".join(kept), "frames_filled": filled})
     return out
 
 
 def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
                     frames: pd.DataFrame | Mapping[str, object], *, n_clusters: int | None = None,
                     column: str = "motif", methods: Sequence[str] = ("kmeans", "hmm"),
-                    scalars: Sequence[str] = BASELINE_SCALARS, log_speeds: bool = False, covariance: str = "tied",
-                    sticky: float = 10.0, max_frames: int | None = 100_000, seed: int = 0) -> pd.DataFrame:
+                    scalars: Sequence[str] = BASELINE_SCALARS, log_speeds: bool = False, fill_missing: bool = True,
+                    covariance: str = "tied", sticky: float = 10.0, max_frames: int | None = 100_000,
+                    seed: int = 0) -> pd.DataFrame:
     """The simplest honest baseline for a model's agreement with the truth: clusters of per-frame kinematic scalars.
 
     Body speed, angular velocity, body length and head angle (those the skeleton supports) are
@@ -383,6 +397,9 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
         The scalars to use, of which those the skeleton supports are kept.
     log_speeds : bool
         ``log1p`` of the speed before z-scoring (off: see :func:`baseline_scalars`).
+    fill_missing : bool
+        Interpolate scalars missing in some frames (see :func:`baseline_scalars`), so that the baseline is scored
+        on every frame the model is. Frames still without scalars are left out of its score, with a DataWarning.
     covariance, sticky : str, float
         The HMM's covariance and self-transition prior (notebook 06's defaults).
     max_frames : int, optional
@@ -395,7 +412,8 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     DataFrame
         One row per method (``BASELINE_METHODS``' names); columns ``ari``, ``nmi``, ``purity``,
         ``matched_accuracy`` (share of frames whose cluster is Hungarian-matched to their true motif), ``k``,
-        ``n_found``, ``frames``. ``attrs``: ``scalars`` (those used) and ``frames_without_scalars``.
+        ``n_found``, ``frames``. ``attrs``: ``scalars`` (those used), ``frames_filled`` (interpolated, over all
+        frames of the scored sessions) and ``frames_without_scalars`` (scored frames left out).
 
     Raises
     ------
@@ -424,7 +442,7 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     if missing:
         raise ParameterError(f"session(s) {missing[:5]} of the model's frames are not in the data given to the "
                              f"baseline; pass the cleaned poses (or features) of every scored session.")
-    z = baseline_scalars({s: data[s] for s in sessions}, scalars, log_speeds=log_speeds)
+    z = baseline_scalars({s: data[s] for s in sessions}, scalars, log_speeds=log_speeds, fill_missing=fill_missing)
     rows = {}
     for method in methods:
         kw = {"covariance": covariance, "sticky": sticky} if method == "hmm" else {}
@@ -439,10 +457,12 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
             "k": k, "n_found": int(len(np.unique(c))), "frames": int(ok.sum())}
     lost = len(scored) - int(ok.sum())
     if lost:
-        warnings.warn(f"the scalar baseline has no scalars for {lost} of the {len(scored)} scored frames (a keypoint "
-                      f"missing after cleaning); its scores leave them out.", DataWarning, stacklevel=2)
-    out = pd.DataFrame(rows).T
-    out.attrs.update(scalars=z[sessions[0]].attrs["scalars"], frames_without_scalars=lost)
+        why = "a scalar missing in a whole recording" if fill_missing else "body points missing; fill_missing=False"
+        warnings.warn(f"the scalar baseline has no scalars for {lost} of the {len(scored)} scored frames ({why}); its "
+                      f"scores leave them out.", DataWarning, stacklevel=2)
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.attrs.update(scalars=z[sessions[0]].attrs["scalars"], frames_without_scalars=lost,
+                     frames_filled=int(sum(v.attrs["frames_filled"] for v in z.values())))
     return out
 
 

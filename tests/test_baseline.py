@@ -31,14 +31,12 @@ def tiny():
 
 
 def fake_latents(cleaned: dict, seed: int = 0) -> dict:
-    """Stand-in model latents: noise, NaN wherever the scalars are missing and in a few extra frames."""
+    """Stand-in model latents: noise, NaN in some frames (frames the model has no latent for)."""
     rng = np.random.default_rng(seed)
-    z = bn.evaluate.baseline_scalars(cleaned)
     out = {}
-    for s, da in z.items():
-        x = rng.normal(size=(da.sizes["time"], 3))
-        x[np.isnan(da.values[:, :, 0]).any(axis=1)] = np.nan
-        x[rng.choice(len(x), 40, replace=False)] = np.nan  # frames the model has no latent for
+    for s, ds in cleaned.items():
+        x = rng.normal(size=(ds.sizes["time"], 3))
+        x[rng.choice(len(x), 40, replace=False)] = np.nan
         out[s] = x
     return out
 
@@ -69,7 +67,7 @@ def test_same_frames_as_truth_agreement(tiny):
     lat = fake_latents(cleaned)
     for max_frames in (100_000, 1_000):  # all frames, and truth_agreement's seeded subsample
         agreement = truth_agreement(lat, truth, max_frames=max_frames, seed=3)
-        base = quiet(scalar_baseline, cleaned, truth, lat, max_frames=max_frames, seed=3)
+        base = scalar_baseline(cleaned, truth, lat, max_frames=max_frames, seed=3)
         assert (base["frames"] == agreement["frames"]).all()
         assert (base["k"] == agreement["k"]).all()
         picked = scored_frames(lat, truth, max_frames=max_frames, seed=3)
@@ -99,12 +97,20 @@ def test_same_frames_as_labels_scores(tiny):
     table = with_baseline(agreement, base)
     assert list(table.columns) == list(agreement.columns)
     assert table.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_codes_used"] == base.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_found"]
-    # the frames where the scalars are missing are left out of the baseline's score, with a warning that counts them
+    # scalars missing in some frames are interpolated: the baseline scores every frame, and says how many it filled
     full = truth[["session", "frame", "motif"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        filled = scalar_baseline(cleaned, truth, full, methods=["kmeans"], seed=0)
+    assert filled["frames"].iloc[0] == 3600 and filled.attrs["frames_without_scalars"] == 0
+    n_nan = sum(int(np.isnan(v.values).any(axis=1).sum())
+                for v in bn.evaluate.baseline_scalars(cleaned, fill_missing=False).values())
+    assert filled.attrs["frames_filled"] == n_nan > 0
+    # without filling, those frames are left out of the baseline's score, with a warning that counts them
     with pytest.warns(DataWarning, match=r"no scalars for \d+ of the 3600 scored frames"):
-        scored = scalar_baseline(cleaned, truth, full, methods=["kmeans"], seed=0)
-    assert 0 < scored.attrs["frames_without_scalars"] < 3600 * 0.2
-    assert scored["frames"].iloc[0] == 3600 - scored.attrs["frames_without_scalars"]
+        scored = scalar_baseline(cleaned, truth, full, methods=["kmeans"], fill_missing=False, seed=0)
+    assert scored.attrs["frames_without_scalars"] == n_nan
+    assert scored["frames"].iloc[0] == 3600 - n_nan
 
 
 def test_real_skeleton_without_head(shared):
@@ -129,9 +135,8 @@ def test_real_skeleton_without_head(shared):
     # a stand-in truth (blocks of frames) only to drive the scoring on this skeleton
     stand_in = pd.concat([pd.DataFrame({"session": s, "frame": np.arange(half), "motif": (np.arange(half) // 60) % 3})
                           for s in cleaned])
-    lat = {s: np.where(np.isnan(z[s].values[:, :, 0]).any(axis=1, keepdims=True), np.nan, 0.0) + np.ones((half, 2))
-           for s in cleaned}
-    base = quiet(scalar_baseline, cleaned, stand_in, lat, seed=0)
+    lat = {s: np.ones((half, 2)) for s in cleaned}
+    base = scalar_baseline(cleaned, stand_in, lat, seed=0)
     assert base.attrs["scalars"] == "speed, angular_velocity, body_length"
     assert np.isfinite(base[["ari", "nmi"]].to_numpy(float)).all() and (base["k"] == 3).all()
 
