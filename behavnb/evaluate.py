@@ -301,9 +301,10 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
         Scalars to use (keys of ``features.FEATURES``, one number per frame). Those the skeleton of every
         session supports are kept (``features.supported``): no head angle without a nose and a neck or ears.
     log_speeds : bool
-        Take ``log1p`` of the speed first, as notebook 04 feeds it to VAME. Off by default: on the synthetic
-        demo cohort the plain z-scored speed gives the stronger baseline (k-means ARI 0.60 against 0.57 with
-        ``log1p``; HMM 0.61 against 0.56), and a baseline should be the strongest simple one.
+        Take ``log1p`` of the speed first, as notebook 04 feeds it to VAME. Off by default: on the first
+        (v1) synthetic demo cohort the plain z-scored speed gave the stronger baseline (k-means ARI 0.60
+        against 0.57 with ``log1p``; HMM 0.61 against 0.56; benchmarks/notes/baseline.md), and a baseline
+        should be the strongest simple one.
     fill_missing : bool
         Fill a scalar missing in some frames (a body point still missing after cleaning) by linear
         interpolation in time, the nearest value at a recording's ends, as the models' inputs bridge such
