@@ -266,6 +266,27 @@ def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None =
     number of motifs. Frames with NaN latents are left out; a seeded subsample of ``max_frames`` is
     clustered (:func:`scored_frames` chooses them). ARI 1 = identical partitions, 0 = chance.
     :func:`scalar_baseline` with the same latents, k and seed scores the simplest baseline on the same frames.
+
+    Parameters
+    ----------
+    latents : dict
+        ``{session: (time, latent)}`` of one animal per session.
+    truth : DataFrame
+        ``manifest.load_truth``'s table.
+    n_clusters : int, optional
+        k; None: the number of true motifs among the scored frames.
+    max_frames, seed : int
+        The seeded subsample clustered and scored, and the seed of k-means.
+
+    Returns
+    -------
+    dict
+        ``ari``, ``nmi``, ``k``, ``frames``.
+
+    Raises
+    ------
+    ParameterError
+        No truth, or a session whose latents and truth differ in length.
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
