@@ -3,10 +3,15 @@
 For every (level, metric, motif) of a per-animal table: sessions are averaged per subject, then
 - two groups: Mann-Whitney U (exact without ties up to 40 animals, the normal approximation from 20 animals per
   group, else 10,000 permutations), effect sizes (log2 fold change
-  for usage, counts and rates; Hedges' g and Cliff's delta for all) with bootstrap CIs over animals;
+  for usage, counts and rates; Hedges' g and Cliff's delta for all) with confidence intervals over animals (the
+  method per effect: ``effects.DEFAULT_CI``, chosen by simulated coverage; ``ci=`` for another);
 - three or more: Kruskal-Wallis, with Holm-corrected pairwise Mann-Whitney post-hoc tests in ``posthoc``.
 q-values (BH, or BY) are computed over one declared family: every row of the call (``family="all"``), or
-each metric separately (``family="metric"``).
+each metric separately (``family="metric"``). With ``family="all"``, when every session has the same length, bout
+count and bout rate are the same test (one is the other divided by the same minutes, so the ranks and p-values are
+identical): only bout *rate* enters the family (it stays comparable across session lengths and studies); the
+bout_count rows keep their p and effect, with q NaN, ``in_family`` False and a ``note`` (``dedupe=False`` keeps
+both).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from behavnb.errors import ParameterError
 RATIO_METRICS = ("usage", "bout_count", "bout_rate")
 # every two-group results table has these columns (plus n_<group> and mean_<group> per group), tested or not
 RESULT_COLUMNS = ("test", "statistic", "p", "effect_name", "effect", "ci_low", "ci_high", "hedges_g", "cliffs_delta", "q")
+# duplicate metric -> the metric it duplicates when sessions have equal length (the one kept in the FDR family)
+DUPLICATES = {"bout_count": "bout_rate"}
 
 
 def untestable_reason(table: pd.DataFrame, groups: Sequence[str] | None = None, *, group_column: str = "group",
@@ -57,6 +64,18 @@ def untestable_reason(table: pd.DataFrame, groups: Sequence[str] | None = None, 
     return None
 
 
+def _snap(x, digits: int = 12):
+    """Values rounded to ``digits`` significant digits, so that floating-point noise (a rate of 27.0000000000001 and
+    one of 27.000000000000096, both 54 bouts over 2 min) does not break ties: rank tests treat ties differently."""
+    import numpy as np
+
+    x = np.asarray(x, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(x)))
+    scale = 10.0 ** (np.where(np.isfinite(mag), mag, 0) - digits + 1)
+    return np.where(np.isfinite(x) & (x != 0), np.round(x / scale) * scale, x)
+
+
 @dataclass
 class Results:
     table: pd.DataFrame
@@ -72,21 +91,24 @@ class Results:
 
 def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequence[str] | None = None,
             metrics: Sequence[str] | None = None, family: str = "all", fdr: str = "bh", n_boot: int = 2000,
-            level: float = 0.95, test: str = "mann-whitney", seed: int = 0, small: str = "raise") -> Results:
+            level: float = 0.95, test: str = "mann-whitney", seed: int = 0, small: str = "raise",
+            ci: str | None = None, dedupe: bool = True) -> Results:
     """Group differences per motif and metric (see module doc). ``groups``: the order, reference first.
 
     ``test`` (two groups): "mann-whitney" (default) or "welch" (Welch's t-test on the per-animal values).
     ``small``: what to do when a group has fewer than 2 animals, or there is one group only: "raise" a
     ``ParameterError`` (default), or "skip": every row keeps its group sizes and means (descriptive) with
     NaN tests, and ``info["skipped"]`` says why. Rows of two-group results always have every column of
-    ``RESULT_COLUMNS`` (NaN where a row could not be tested).
+    ``RESULT_COLUMNS`` (NaN where a row could not be tested), plus ``in_family`` and ``note``.
+    ``ci``: the interval method of ``effects.bootstrap_ci`` for every effect (None: ``effects.DEFAULT_CI``, per
+    effect). ``dedupe``: keep bout_count out of the FDR family when it duplicates bout_rate (module doc).
 
     Raises
     ------
     ParameterError
         A missing grouping column, an unknown ``test``/``family``/``small``, or (``small="raise"``) too few animals.
     """
-    from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g
+    from behavnb.stats.effects import CI_METHODS, DEFAULT_CI, bootstrap_ci, cliffs_delta, hedges_g
     from behavnb.stats.multitest import adjust
     from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
     from behavnb.stats.tables import per_subject
@@ -99,6 +121,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         raise ParameterError(f"family must be 'all' or 'metric', not {family!r}.")
     if small not in ("raise", "skip"):
         raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
+    if ci is not None and ci not in CI_METHODS:
+        raise ParameterError(f"ci must be one of {list(CI_METHODS)} or None (the default per effect), not {ci!r}.")
     t = table if metrics is None else table[table["metric"].isin(metrics)]
     subj = per_subject(t.rename(columns={group_column: "group"}) if group_column != "group" else t)
     names = list(groups) if groups is not None else sorted(subj["group"].astype(str).unique())
@@ -112,9 +136,9 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
                              f"the descriptive table alone.")
     skipped = untestable_reason(subj, names) if small == "skip" else None
     keys = [c for c in ("level", "metric", "motif", "time_bin") if c in subj]
-    rows, post = [], []
+    rows, post, ci_used = [], [], {}
     for key, g in subj.groupby(keys, sort=True):
-        vals = {name: g.loc[g["group"].astype(str) == name, "value"].dropna().to_numpy(float) for name in names}
+        vals = {name: _snap(g.loc[g["group"].astype(str) == name, "value"].dropna().to_numpy(float)) for name in names}
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         for name in names:
             row[f"n_{name}"] = len(vals[name])
@@ -128,7 +152,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             u, p = mann_whitney(a, b) if test == "mann-whitney" else welch(a, b)
             eff = "log2_fold_change" if row["metric"] in RATIO_METRICS else "hedges_g"
             if n_boot:
-                est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed)
+                est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed, method=ci)
+                ci_used[eff] = ci or DEFAULT_CI[eff]
             else:  # no confidence interval asked for (e.g. calibration runs)
                 from behavnb.stats.effects import FUNCTIONS
 
@@ -149,16 +174,64 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         out = out.reindex(columns=front + [c for c in RESULT_COLUMNS if c != "q"]
                           + [c for c in out.columns if c not in front and c not in RESULT_COLUMNS])
         out["p"] = out["p"].astype(float)
+    out["in_family"], out["note"] = True, ""
+    duplicated = equal_length_duplicates(t) if dedupe and family == "all" else {}
+    for dup, kept in duplicated.items():
+        if kept in set(out["metric"]):
+            rows_ = out["metric"] == dup
+            out.loc[rows_, "in_family"] = False
+            out.loc[rows_, "note"] = (f"same test as {kept} (sessions of equal length): outside the FDR family; "
+                                      f"see {kept}'s q")
+    fam = out["in_family"].to_numpy()
+    out["q"] = float("nan")
     if family == "all":
-        out["q"] = adjust(out["p"].to_numpy(), fdr)
+        out.loc[fam, "q"] = adjust(out.loc[fam, "p"].to_numpy(), fdr)
     else:
         out["q"] = out.groupby("metric")["p"].transform(lambda p: pd.Series(adjust(p.to_numpy(), fdr), index=p.index))
     info = {"test": test, "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
-            "n_tests": int(out["p"].notna().sum()), "n_boot": n_boot, "level": level,
+            "n_tests": int(out.loc[out["in_family"], "p"].notna().sum()), "n_boot": n_boot, "level": level,
+            "ci": ci_used, "outside_family": {d: k for d, k in duplicated.items() if not out.loc[out["metric"] == d, "in_family"].all()},
             "sessions_per_subject": float(t.groupby("subject")["session"].nunique().mean()) if "session" in t else 1.0,
             "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else [],
             "skipped": skipped}
     return Results(out, pd.concat(post, ignore_index=True) if post else None, info)
+
+
+def equal_length_duplicates(table: pd.DataFrame, rtol: float = 1e-6) -> dict[str, str]:
+    """``{"bout_count": "bout_rate"}`` when every row's bout rate is its bout count over the same minutes (all
+    sessions, animals and time bins of equal length), so that the two metrics give identical tests; else ``{}``.
+
+    Parameters
+    ----------
+    table
+        A per-session (or per-subject) long table with ``metric`` and ``value`` (``animal_table``).
+    rtol
+        Relative tolerance for "the same minutes".
+
+    Returns
+    -------
+    dict
+        Duplicate metric -> the metric kept in the family.
+    """
+    import numpy as np
+
+    out = {}
+    for dup, kept in DUPLICATES.items():
+        if "metric" not in table or not {dup, kept} <= set(table["metric"].unique()):
+            continue
+        keys = [c for c in table.columns if c not in ("metric", "value")]
+        a = table[table["metric"] == dup].set_index(keys)["value"]
+        b = table[table["metric"] == kept].set_index(keys)["value"]
+        both = pd.concat([a.rename("dup"), b.rename("kept")], axis=1, join="inner").dropna()
+        if not len(both):
+            continue
+        pos = both[both["dup"] > 0]
+        if not len(pos) or ((both["dup"] == 0) != (both["kept"] == 0)).any():
+            continue
+        ratio = (pos["kept"] / pos["dup"]).to_numpy()
+        if np.all(np.abs(ratio - ratio[0]) <= rtol * abs(ratio[0])):
+            out[dup] = kept
+    return out
 
 
 def methods_text(results: Results) -> str:
@@ -182,13 +255,31 @@ def methods_text(results: Results) -> str:
             "Kruskal-Wallis tests followed by pairwise two-sided Mann-Whitney U tests with Holm correction")
     fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
     family = ("all tests of the analysis" if i["family"] == "all" else "the tests of each metric")
-    eff = (f" Effect sizes are the log2 fold change of group means (usage, bout counts, bout rates) or Hedges' g "
-           f"(durations), with {int(i['level'] * 100)} % percentile bootstrap confidence intervals from "
-           f"{i['n_boot']:,} resamples of animals within groups, and Cliff's delta." if len(i["groups"]) == 2 else "")
+    eff = ""
+    if len(i["groups"]) == 2:
+        from behavnb.stats.effects import CI_NAMES
+
+        level = int(round(i["level"] * 100))
+        how = {"log2_fold_change": "the log2 fold change", "hedges_g": "Hedges' g"}
+        detail = {"t": {"hedges_g": " (Hedges & Olkin's standard error, t quantile with na + nb - 2 df)",
+                        "log2_fold_change": " (delta-method standard error, Welch degrees of freedom)"}}
+        parts = []
+        for e, m in sorted((i.get("ci") or {}).items()):
+            boot = (f" ({i['n_boot']:,} resamples of animals within groups)" if m != "t" else
+                    detail["t"].get(e, ""))
+            parts.append(f"{level} % {CI_NAMES.get(m, m)} confidence intervals{boot} for {how.get(e, e)}")
+        cis = (" Confidence intervals: " + "; ".join(parts) + ", each method chosen for its simulated coverage of "
+               "at least 0.94 with 8 animals per group.") if parts else ""
+        eff = (f" Effect sizes are the log2 fold change of group means (usage, bout counts, bout rates) or Hedges' g "
+               f"(durations), and Cliff's delta.{cis}")
+    dup = i.get("outside_family") or {}
+    dup_text = "".join(f" {d.replace('_', ' ').capitalize()} duplicates {k.replace('_', ' ')} when sessions have equal "
+                       f"length (identical tests), so only {k.replace('_', ' ')} was included in the family; {d.replace('_', ' ')} "
+                       f"is reported without a q-value." for d, k in dup.items())
     return (f"Behavioural motifs were compared between groups {groups} with the animal as the unit of analysis: "
             f"per-session measures ({', '.join(i['metrics'])}) were averaged over each animal's sessions "
             f"(mean {i['sessions_per_subject']:.1f} sessions per animal) before testing, so that repeated sessions "
             f"were not treated as independent. Groups were compared with {test}.{eff} P-values were corrected for "
             f"multiple comparisons with the {fdr} false discovery rate over {family} ({i['n_tests']} tests); we "
-            f"report q-values. Analyses used behavnb {behavnb.__version__}, SciPy {scipy.__version__} and "
+            f"report q-values.{dup_text} Analyses used behavnb {behavnb.__version__}, SciPy {scipy.__version__} and "
             f"statsmodels {statsmodels.__version__}.")

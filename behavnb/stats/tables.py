@@ -47,18 +47,72 @@ def check_design(labels: pd.DataFrame, sessions: pd.DataFrame, group_column: str
     return meta.reset_index()
 
 
+def motif_set(labels: pd.DataFrame, n_motifs: int | None = None, *, motifs: Sequence[int] | None = None,
+              column: str = "motif") -> np.ndarray:
+    """The motif ids that the statistics tables list, one row each (zeros where a session never uses one).
+
+    Never the largest label + 1: labels numbered 1..K would gain an empty motif 0 whose p = 1 tests would join the
+    FDR family. In order: ``motifs`` (the ids), ``n_motifs`` (ids 0 .. n_motifs - 1), the labels' stored metadata
+    (``labels.attrs["motifs"]`` or ``labels.attrs["n_motifs"]``), else every label value used anywhere in the study.
+
+    Parameters
+    ----------
+    labels
+        Per-frame labels (``column``; NA or negative = unlabelled).
+    n_motifs, motifs
+        The declared label set, if known (``motifs`` wins over ``n_motifs``).
+    column
+        The label column.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted unique motif ids (int64).
+
+    Raises
+    ------
+    ParameterError
+        Declared ids that are negative or repeated, or labels that use an id outside the declared set.
+    """
+    declared = motifs if motifs is not None else (range(int(n_motifs)) if n_motifs is not None else None)
+    if declared is None:
+        declared = labels.attrs.get("motifs")
+        if declared is None and labels.attrs.get("n_motifs") is not None:
+            declared = range(int(labels.attrs["n_motifs"]))
+    used = pd.to_numeric(labels[column], errors="coerce").dropna().to_numpy()
+    used = np.unique(used[used >= 0].astype(np.int64))
+    if declared is None:
+        return used
+    ids = np.asarray(list(declared), dtype=np.int64)
+    if (ids < 0).any() or len(np.unique(ids)) != len(ids):
+        raise ParameterError(f"motif ids must be distinct and >= 0; got {[int(i) for i in ids[:20]]}.")
+    extra = np.setdiff1d(used, ids)
+    if len(extra):
+        how = f"motifs={[int(i) for i in ids[:10]]}{' …' if len(ids) > 10 else ''}" if motifs is not None else \
+            f"n_motifs={len(ids)} (ids 0..{len(ids) - 1})" if n_motifs is not None else "the labels' stored metadata"
+        raise ParameterError(f"the labels use motif id(s) {[int(i) for i in extra[:10]]} outside {how}. Pass motifs=[...] with "
+                             f"every id (e.g. motifs=range(1, 26) for ids 1..25), or leave n_motifs and motifs at None "
+                             f"to use the ids present in the labels.")
+    return np.sort(ids)
+
+
 def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: float | None = None,
-                    column: str = "motif", bin_s: float | None = None) -> pd.DataFrame:
+                    column: str = "motif", bin_s: float | None = None, motifs: Sequence[int] | None = None
+                    ) -> pd.DataFrame:
     """Per session, animal (and time bin) and motif: usage, bout_count, bout_rate (per min), mean_bout_s.
 
     Long format: session, individual[, time_bin], motif, metric, value. With ``bin_s`` each session is cut
-    into bins of that many seconds (bouts belong to the bin of their start).
+    into bins of that many seconds (bouts belong to the bin of their start). The motifs listed are ``motif_set``'s
+    (``motifs``, ``n_motifs``, stored metadata or the ids used across the study; never max + 1).
     """
     from behavnb.segment.tables import bout_stats, bouts, fps_of, usage
 
     fps = float(fps) if fps else fps_of(labels)
-    lab = labels.assign(motif=labels[column]) if column != "motif" else labels
-    k = int(n_motifs) if n_motifs is not None else int(lab["motif"].max()) + 1
+    ids = motif_set(labels, n_motifs, motifs=motifs, column=column)
+    raw = pd.to_numeric(labels[column], errors="coerce").fillna(-1).to_numpy().astype(np.int64)
+    code = np.where(raw >= 0, np.searchsorted(ids, np.maximum(raw, 0)), -1)  # ids -> 0..k-1, -1 = unlabelled
+    lab = labels.assign(motif=code)
+    k = len(ids)
     if bin_s:
         b = np.floor(lab["frame"].to_numpy() / (bin_s * fps)).astype(int)
         lab = lab.assign(time_bin=b, session=lab["session"].astype(str) + "\x1f" + b.astype(str))
@@ -68,6 +122,7 @@ def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: f
                                                       "mean_duration_s": "mean_bout_s"})
     wide = u.merge(st, on=["session", "individual", "motif"], how="left")
     long = wide.melt(id_vars=["session", "individual", "motif"], value_vars=list(METRICS), var_name="metric")
+    long["motif"] = ids[long["motif"].to_numpy().astype(np.int64)] if k else long["motif"]
     if bin_s:
         parts = long["session"].str.split("\x1f", expand=True)
         long["session"], long["time_bin"] = parts[0], parts[1].astype(int)
@@ -76,14 +131,16 @@ def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: f
 
 def animal_table(labels: pd.DataFrame, sessions: pd.DataFrame, n_motifs: int | None = None, *,
                  group_column: str = "group", fps: float | None = None, column: str = "motif",
-                 bin_s: float | None = None, level: str = "motif") -> pd.DataFrame:
+                 bin_s: float | None = None, level: str = "motif", motifs: Sequence[int] | None = None) -> pd.DataFrame:
     """Per-session metrics joined with metadata: session, subject, group[, sex, cohort], individual[, time_bin],
-    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type).
+    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type). The motifs are
+    ``motif_set``'s: ``motifs`` (ids), ``n_motifs`` (0 .. n - 1), the labels' stored metadata, else the ids used
+    anywhere in the study (labels numbered 1..25 give 25 motifs, not 26).
 
     A description, so any group size is accepted (a pilot with one animal per group, a single group); the
     tests (``compare``, ...) are the ones that need two or more animals per group."""
     meta = check_design(labels, sessions, group_column, min_animals=1)  # descriptive: any group size
-    long = session_metrics(labels, n_motifs, fps=fps, column=column, bin_s=bin_s)
+    long = session_metrics(labels, n_motifs, fps=fps, column=column, bin_s=bin_s, motifs=motifs)
     keep = ["session"] + [c for c in (*META, group_column) if c in meta and c != "session"]
     keep = list(dict.fromkeys(keep))
     out = long.merge(meta[keep].astype({"session": str}), on="session", how="left")
