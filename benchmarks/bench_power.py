@@ -16,8 +16,10 @@ Sections (``behavnb.stats.power``; every rate with its 95 % Wilson Monte Carlo i
   shows; with the parametric prediction from the generator's observed between-animal SD.
 - ``paired`` (not run by default): the default and the rate test alone on ``--paired-cohorts`` planted-effect and
   null cohorts per n, for tighter rates and McNemar's exact test on the cohorts where only one of them rejects.
+- ``length`` (not run by default): the default test and Welch on log usage at n = 8 with 2 sessions of 5 and of
+  20 min per animal: the part of the gap to the oracle that is recording noise.
 - ``mde``: minimum detectable effects (80 % power, alpha 0.05, n = 8, 12, 16, 24) for usage and entry rate, from
-  the generator's between-animal SD (one null cohort of 100 + 100 animals, 2 x 5 min) and from BehaviorFlow's
+  the generator's between-animal SD (one null cohort of 1,000 + 1,000 animals, 2 x 5 min) and from BehaviorFlow's
   CSI/Control labels (59 mice, one 9.75 min session each, 25 k-means clusters), for the default test
   (Mann-Whitney, by simulation) and the t-test (analytic).
 """
@@ -36,6 +38,7 @@ from _machine import machine
 from behavnb.errors import BehavnbError, DataWarning
 
 TESTS = ["default", "welch-log-usage", "rate", "rate-mwu", "gee-poisson"]
+GENERATOR_ANIMALS = 1000  # per group, for the generator's between-animal SD (500 left +-0.01 between seeds)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -81,8 +84,8 @@ def small_section(out: dict, ns: list[int], cohorts: int) -> None:
     out["small"] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        sd = generator_variability(n_animals=100, seed=7).set_index("name")
-        sd_rate = generator_variability(n_animals=100, seed=7, metric="bout_rate").set_index("name")
+        sd = generator_variability(n_animals=GENERATOR_ANIMALS, seed=7).set_index("name")
+        sd_rate = generator_variability(n_animals=GENERATOR_ANIMALS, seed=7, metric="bout_rate").set_index("name")
     for n in ns:
         t0 = time.perf_counter()
         res = power(TESTS, n=n, effect=1.3, null=False, n_cohorts=cohorts, seed=2000 + n)
@@ -124,6 +127,20 @@ def paired_section(out: dict, ns: list[int], cohorts: int) -> None:
         print(res.to_string(), "\n", disc, flush=True)
 
 
+def length_section(out: dict, ns: list[int], cohorts: int) -> None:
+    """The default test's power against recording length (2 sessions per animal): how much of its gap to the
+    oracle is recording noise."""
+    from behavnb.stats.power import power
+
+    out["length"] = {}
+    for n in ns:
+        for minutes in (5, 20):
+            res = power(["default", "welch-log-usage"], n=n, effect="default", duration_s=60.0 * minutes, null=False,
+                        n_cohorts=cohorts, seed=3000 + n)
+            out["length"][f"n={n}, 2 x {minutes} min"] = _records(res)
+            print(n, minutes, res.to_string(), flush=True)
+
+
 def _behaviorflow_labels() -> pd.DataFrame:
     import behavnb as bn
 
@@ -138,7 +155,7 @@ def mde_section(out: dict) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         for metric in ("usage", "bout_rate"):
-            sources[("generator", metric)] = generator_variability(n_animals=100, seed=7, metric=metric)
+            sources[("generator", metric)] = generator_variability(n_animals=GENERATOR_ANIMALS, seed=7, metric=metric)
         try:
             labels = _behaviorflow_labels()
         except BehavnbError as exc:  # the real labels are not on this machine
@@ -166,7 +183,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, nargs="+", default=[8, 16], help="animals per group")
     ap.add_argument("--paired-cohorts", type=int, default=1000, help="cohorts per scenario of the paired section")
     ap.add_argument("--sections", nargs="+", default=["oracle", "power", "small", "mde"],
-                    choices=["oracle", "power", "small", "mde", "paired"])
+                    choices=["oracle", "power", "small", "mde", "paired", "length"])
     ap.add_argument("--out", default=None, help="write the results as JSON here (also after each section)")
     args = ap.parse_args()
     out = {"machine": machine(), "args": vars(args)}
@@ -176,7 +193,8 @@ def main() -> None:
             "power": lambda: power_section(out, args.n, args.cohorts),
             "small": lambda: small_section(out, args.n, args.cohorts),
             "mde": lambda: mde_section(out),
-            "paired": lambda: paired_section(out, args.n, args.paired_cohorts)}
+            "paired": lambda: paired_section(out, args.n, args.paired_cohorts),
+            "length": lambda: length_section(out, [8], args.cohorts)}
     for name in args.sections:
         s0 = time.perf_counter()
         runs[name]()

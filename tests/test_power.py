@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as st
 
 from behavnb.errors import BehavnbError, DataWarning, ParameterError
-from behavnb.stats import power as pw
 from behavnb.stats.rates import entry_rates, rate_test
+
+# the module, even if ``behavnb.stats`` one day exports the function ``power`` under the same name
+pw = importlib.import_module("behavnb.stats.power")
 
 
 def _contains(frame: pd.DataFrame) -> None:
