@@ -128,10 +128,14 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
     entry = info(name)
     root = dataset_dir(name)
     out: dict[str, Path] = {}
-    if entry.get("generator") and not all((root / f["path"]).exists() for f in entry["files"]):
-        _generate(name, entry, root)
-    marker = root / ".generated.json"  # hashes of what this machine generated (see _generate)
-    made = json.loads(marker.read_text()) if entry.get("generator") and marker.exists() else {}
+    marker = root / ".generated.json"  # what this machine generated, and for which registry entry (see _generate)
+    if entry.get("generator"):
+        state = json.loads(marker.read_text()) if marker.exists() else {}
+        # generated for another version of the registry (an older generator): make it again
+        stale = marker.exists() and state.get("registered") != _registered(entry)
+        if stale or not all((root / f["path"]).exists() for f in entry["files"]):
+            _generate(name, entry, root)
+    made = json.loads(marker.read_text()).get("made", {}) if entry.get("generator") and marker.exists() else {}
     for spec in entry.get("files", []):
         local = root / spec["path"]
         if not local.exists():
@@ -154,6 +158,11 @@ def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
     return out
 
 
+def _registered(entry: dict) -> dict[str, str]:
+    """The registered sha256 of each file of a dataset entry."""
+    return {f["path"]: f["sha256"] for f in entry.get("files", [])}
+
+
 def _generate(name: str, entry: dict, root: Path) -> None:
     """Generate a synthetic dataset into a temporary folder, then move it into place whole."""
     import importlib
@@ -167,7 +176,7 @@ def _generate(name: str, entry: dict, root: Path) -> None:
     try:
         make(tmp, **entry["generator"].get("params", {}))
         hashes = {f["path"]: sha256(tmp / f["path"]) for f in entry.get("files", []) if (tmp / f["path"]).exists()}
-        (tmp / ".generated.json").write_text(json.dumps(hashes, indent=1))
+        (tmp / ".generated.json").write_text(json.dumps({"registered": _registered(entry), "made": hashes}, indent=1))
         if root.exists():
             if data_dir() in (root, *root.parents) and generated_dir() not in (root, *root.parents):
                 raise DatasetNotFoundError(f"{root} is inside the data folder {data_dir()}; behavnb never replaces "
@@ -336,6 +345,69 @@ def validate_sessions(table: pd.DataFrame, *, base: Path | None = None, source: 
         )
     table["file"] = [str(p.resolve()) for p in paths]
     return table.reset_index(drop=True)
+
+
+#: optional sessions-table columns that give each session its own camera geometry (pixels)
+GEOMETRY_COLUMNS = ("px_per_cm", "arena_xmin", "arena_ymin", "arena_xmax", "arena_ymax")
+
+
+def session_geometry(table: pd.DataFrame, dataset_info: dict | None = None, *,
+                     px_per_cm: float | None = None) -> dict[str, dict]:
+    """Each session's image scale and arena, for sessions filmed with different camera settings.
+
+    Precedence: an explicit ``px_per_cm`` (one scale for every session) wins; then the sessions table's
+    own ``px_per_cm`` and ``arena_xmin/ymin/xmax/ymax`` columns (pixels; a rectangle), row by row; then
+    the dataset's registry entry (``px_per_cm``, ``arena``); else nothing (the data stay in pixels, the
+    arena is estimated from the positions later).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A sessions table (``session`` column required).
+    dataset_info : dict, optional
+        The dataset's registry entry (``manifest.info(name)``), for dataset-wide defaults.
+    px_per_cm : float, optional
+        One scale for every session, overriding the table and the registry.
+
+    Returns
+    -------
+    dict
+        session -> ``{"px_per_cm": float | None, "arena": dict | None}`` (arena in pixels, as the registry
+        gives it: ``{"shape": "rectangle", "xmin": ..., "ymin": ..., "xmax": ..., "ymax": ...}``).
+
+    Raises
+    ------
+    SessionsTableError
+        If a geometry column holds a non-positive or non-numeric scale, or an arena row is incomplete or
+        has min >= max.
+    """
+    import numpy as np
+    import pandas as pd
+
+    info_ = dataset_info or {}
+    where = table.attrs.get("path", "sessions table")
+    out: dict[str, dict] = {}
+    cols = {c: pd.to_numeric(table[c], errors="coerce") if c in table else pd.Series(np.nan, index=table.index)
+            for c in GEOMETRY_COLUMNS}
+    bad = table.loc[cols["px_per_cm"].notna() & ~(cols["px_per_cm"] > 0), "session"].tolist()
+    if "px_per_cm" in table:
+        bad += table.loc[table["px_per_cm"].notna() & cols["px_per_cm"].isna(), "session"].tolist()
+    if bad:
+        raise SessionsTableError(f"{where}: px_per_cm must be a positive number (pixels per centimetre), bad in "
+                                 f"session(s) {sorted(set(bad))[:5]}; fix the column or leave the cell empty.")
+    box = pd.DataFrame({c: cols[c] for c in GEOMETRY_COLUMNS[1:]})
+    partial = box.notna().any(axis=1) & ~box.notna().all(axis=1)
+    inverted = box.notna().all(axis=1) & ((box["arena_xmin"] >= box["arena_xmax"]) | (box["arena_ymin"] >= box["arena_ymax"]))
+    if (partial | inverted).any():
+        raise SessionsTableError(f"{where}: arena_xmin/ymin/xmax/ymax must all be given with min < max (pixels), "
+                                 f"bad in session(s) {table.loc[partial | inverted, 'session'].tolist()[:5]}.")
+    for i, session in zip(table.index, table["session"].astype(str)):
+        scale = px_per_cm if px_per_cm is not None else (
+            float(cols["px_per_cm"][i]) if pd.notna(cols["px_per_cm"][i]) else info_.get("px_per_cm"))
+        arena = ({"shape": "rectangle", **{c[6:]: float(box.loc[i, c]) for c in box}} if box.loc[i].notna().all()
+                 else info_.get("arena"))
+        out[session] = {"px_per_cm": None if scale is None else float(scale), "arena": arena}
+    return out
 
 
 def check_keypoint_sets(table: pd.DataFrame) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from behavnb import manifest
+from behavnb.errors import SessionsTableError
 
 POSE_DATASETS = {  # name -> (sessions, keypoints, individuals)
     "embedded-demo": (5, 14, 1),
@@ -138,12 +141,57 @@ def test_folder_with_csv_and_h5_twins_keeps_one_per_stem(tmp_path):
     assert any("twin" in str(w.message) and "aDLC_resnet50.csv" in str(w.message) for w in caught)
 
 
-def test_synthetic_entries_state_the_pixel_geometry():
-    from behavnb.synth.motion import Arena
+def test_synthetic_sessions_state_each_cameras_geometry():
+    """Cameras differ per session: the sessions table gives each one's scale and arena, and they are right."""
+    from behavnb import synth
 
-    a = Arena()
-    for name in ("synthetic-demo", "synthetic-tiny"):
-        entry = manifest.info(name)
-        assert entry["px_per_cm"] == a.px_per_cm
-        lo, hi = a.border_px, a.border_px + a.size_cm * a.px_per_cm
-        assert entry["arena"] == {"shape": "rectangle", "xmin": lo, "ymin": lo, "xmax": hi, "ymax": hi}
+    c = synth.make_cohort(None, animals_per_group=2, sessions_per_animal=1, duration_s=5, seed=4,
+                          noise=synth.NoiseSpec.none())
+    geo = manifest.session_geometry(c.sessions)
+    assert len({g["px_per_cm"] for g in geo.values()}) == len(geo)  # every session its own scale
+    for row in c.sessions.itertuples():
+        g = geo[row.session]
+        t = c.truth[c.truth.session == row.session]
+        kp = list(c.poses[row.session]["keypoint"].values)
+        centre = c.clean[row.session][:, :2, kp.index("mid_spine"), 0]
+        x = g["arena"]["xmin"] + t["x_cm"].to_numpy() * g["px_per_cm"]
+        y = g["arena"]["ymax"] - t["y_cm"].to_numpy() * g["px_per_cm"]
+        np.testing.assert_allclose(centre, np.stack([x, y], 1), atol=0.01)
+        assert g["arena"]["xmax"] - g["arena"]["xmin"] == pytest.approx(50 * g["px_per_cm"], abs=0.01)
+
+
+def test_session_geometry_precedence_and_bad_columns():
+    table = pd.DataFrame({"session": ["a", "b"], "px_per_cm": [7.5, None],
+                          "arena_xmin": [10, None], "arena_ymin": [20, None], "arena_xmax": [400, None],
+                          "arena_ymax": [420, None]})
+    registry = {"px_per_cm": 8.0, "arena": {"shape": "circle", "cx": 1, "cy": 1, "r": 1}}
+    geo = manifest.session_geometry(table, registry)
+    assert geo["a"] == {"px_per_cm": 7.5, "arena": {"shape": "rectangle", "xmin": 10.0, "ymin": 20.0,
+                                                    "xmax": 400.0, "ymax": 420.0}}
+    assert geo["b"] == {"px_per_cm": 8.0, "arena": registry["arena"]}  # empty cells: the dataset's
+    assert manifest.session_geometry(table, registry, px_per_cm=5.0)["a"]["px_per_cm"] == 5.0
+    assert manifest.session_geometry(table[["session"]])["a"] == {"px_per_cm": None, "arena": None}
+    with pytest.raises(SessionsTableError, match="px_per_cm must be a positive"):
+        manifest.session_geometry(table.assign(px_per_cm=["x", 0]))
+    with pytest.raises(SessionsTableError, match="arena_xmin/ymin/xmax/ymax"):
+        manifest.session_geometry(table.assign(arena_xmax=[5, None]))
+    with pytest.raises(SessionsTableError, match="arena_xmin/ymin/xmax/ymax"):
+        manifest.session_geometry(table.assign(arena_ymax=[None, None]))
+
+
+def test_a_cache_generated_for_another_registry_version_is_made_again(tmp_path, monkeypatch):
+    """After the generator changes (new sha256 in the registry), an old cached copy is regenerated, not used."""
+    import json
+
+    monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BEHAVNB_CACHE_DIR", str(tmp_path / "cache"))
+    files = manifest.fetch("synthetic-tiny", progress=False)
+    root = files["sessions.csv"].parent
+    marker = json.loads((root / ".generated.json").read_text())
+    assert marker["registered"] == {f["path"]: f["sha256"] for f in manifest.info("synthetic-tiny")["files"]}
+    # pretend the copy was made by an older generator: other registered hashes and other bytes
+    marker["registered"] = {k: "0" * 64 for k in marker["registered"]}
+    (root / ".generated.json").write_text(json.dumps(marker))
+    files["sessions.csv"].write_text("old,version\n")
+    again = manifest.fetch("synthetic-tiny", progress=False)
+    assert manifest.sha256(again["sessions.csv"]) == marker["made"]["sessions.csv"]

@@ -137,6 +137,8 @@ class Pipeline:
     (:func:`keep_landmarks`); ``drop`` leaves it altogether. With several individuals, ``identities``
     links fragment tracks into ``n_animals`` identities (gaps up to ``stitch_gap``, leftovers shorter
     than ``min_track`` dropped) and repairs identity swaps (:mod:`behavnb.preprocess.identity`).
+    ``px_per_cm`` is one scale, or a mapping session -> scale where cameras differ between sessions
+    (:func:`behavnb.manifest.session_geometry` reads it from the sessions table).
     """
 
     confidence: float | None = 0.6
@@ -154,7 +156,7 @@ class Pipeline:
     anterior: Sequence[str] | None = None
     posterior: Sequence[str] | None = None
     axis: str = "x"
-    px_per_cm: float | None = None
+    px_per_cm: float | Mapping[str, float | None] | None = None
     body_length: bool = False
     on_empty: str = "drop"
     drop: Sequence[str] = field(default_factory=list)
@@ -186,8 +188,18 @@ class Pipeline:
         centre = self.centre if self.centre is not None or self.heading else ref.get("centre")
         ds = align(ds, centre=centre, heading=self.heading, anterior=ref.get("anterior"),
                    posterior=ref.get("posterior"), axis=self.axis)
-        ds = scale(ds, px_per_cm=self.px_per_cm, body_length=self.body_length)
+        ds = scale(ds, px_per_cm=self._scale_of(ds), body_length=self.body_length)
         return ds
+
+    def _scale_of(self, ds: xr.Dataset) -> float | None:
+        """The session's scale: one for all, or looked up by the session id (cameras differ per session)."""
+        if not isinstance(self.px_per_cm, Mapping):
+            return self.px_per_cm
+        session = ds.attrs.get("session")
+        if session not in self.px_per_cm:
+            raise ParameterError(f"session {session!r} has no entry in px_per_cm (a per-session mapping): give every "
+                                 "session its scale (a sessions-table px_per_cm column), or one number for all.")
+        return self.px_per_cm[session]
 
     def _reference(self, ds: xr.Dataset) -> dict[str, list[str]]:
         if self.heading is not None:

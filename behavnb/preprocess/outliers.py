@@ -6,6 +6,8 @@ so a threshold means the same on a paw as on the nose, in pixels or in centimetr
 
 from __future__ import annotations
 
+import warnings
+
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -44,12 +46,30 @@ def _robust_scale(x: np.ndarray, floor: np.ndarray | float) -> tuple[np.ndarray,
     return med, np.maximum(np.nan_to_num(sd, nan=0.0), floor)
 
 
+def _pair_axis(pos: np.ndarray, il: int, ir: int, anterior: Sequence[int], along: np.ndarray,
+               body: np.ndarray) -> np.ndarray:
+    """Unit axis (time, 2, individual) a left/right pair is judged against. A pair on the head (both in the
+    anterior set, e.g. the ears) is judged against the head's own axis, from its midpoint to the front
+    points ahead of it (the nose), so that a head turned far to one side (a mouse licking its flank) keeps
+    its ears on their own sides; every other pair against the body axis."""
+    on_head = il in anterior and ir in anterior
+    ahead = [k for k in anterior if k not in (il, ir) and np.all(along[k] > along[[il, ir]].mean(axis=0))]
+    axis = body
+    if on_head and ahead:
+        with warnings.catch_warnings():  # frames where every front point is missing: the body axis (below)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            local = np.nanmean(pos[:, :2, ahead], axis=2) - 0.5 * (pos[:, :2, il] + pos[:, :2, ir])
+        axis = np.where(np.isfinite(local).all(axis=1, keepdims=True), local, body)
+    return axis / np.linalg.norm(axis, axis=1, keepdims=True)
+
+
 def fix_swaps(ds: xr.Dataset, pairs: Sequence[tuple[str, str]] | None = None,
               anterior: Sequence[str] | None = None, posterior: Sequence[str] | None = None,
               margin: float = 0.3) -> xr.Dataset:
     """Swap left/right partners back where they sit on the wrong side of the body axis.
 
-    The expected side of each pair is its side in most frames. A frame counts as swapped when the
+    Pairs on the head (ears) are judged against the head's own axis (towards the nose), others against the
+    body axis. The expected side of each pair is its side in most frames. A frame counts as swapped when the
     pair's lateral separation has the other sign and exceeds ``margin`` times its typical size (so
     points that cross the midline, like paws under the body, are left alone). Pairs default to
     names with left/right tokens (``ear_left``/``ear_right``, ``EarL``/``EarR``).
@@ -65,12 +85,19 @@ def fix_swaps(ds: xr.Dataset, pairs: Sequence[tuple[str, str]] | None = None,
     pos = position_array(ds)
     conf = np.array(ds["confidence"].transpose("time", "keypoint", "individual").values)
     front, back = body_axis(pos, ant, post)
-    axis = front[:, :2] - back[:, :2]
-    axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+    body = front[:, :2] - back[:, :2]
+    along = np.nanmedian(np.einsum("tsi,tski->tki", body / np.linalg.norm(body, axis=1, keepdims=True),
+                                   pos[:, :2] - back[:, :2, None]), axis=0)  # (keypoint, individual)
+    # the trunk's axis ends at the rearmost front point (the neck, not the nose): a head turned far to one
+    # side must not swing the axis the paws and hips are judged against
+    neck = ant[int(np.argmin(np.nanmean(along[ant], axis=1)))]
+    trunk = pos[:, :2, neck] - back[:, :2]
+    body = np.where(np.isfinite(trunk).all(axis=1, keepdims=True), trunk, body)
     swapped = np.zeros(ds["flag"].shape, dtype=bool)
     counts = {}
     for left, right in pairs:
         il, ir = keypoint_index(ds, [left, right], "fix_swaps pairs")
+        axis = _pair_axis(pos, il, ir, ant, along, body)
         sep = pos[:, :2, il] - pos[:, :2, ir]  # (time, 2, individual)
         lateral = axis[:, 0] * sep[:, 1] - axis[:, 1] * sep[:, 0]
         typical = np.nanmedian(lateral[:: max(1, len(lateral) // 20000)], axis=0)  # expected signed separation per individual

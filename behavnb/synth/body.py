@@ -33,20 +33,28 @@ LR_PAIRS = [("ear_left", "ear_right"), ("hip_left", "hip_right"), ("paw_front_le
             ("paw_hind_left", "paw_hind_right")]
 HEAD = ("nose", "ear_left", "ear_right")
 NECK_X = 2.5
-#: gait phase of each paw: a trot, diagonal pairs together
-_PAW_PHASE = {"paw_front_left": 0.0, "paw_hind_right": 0.0, "paw_front_right": np.pi, "paw_hind_left": np.pi}
+#: phase offsets of the paws (rad) in a trot (diagonal pairs together) and in a half-bound (the hind pair
+#: together, the forepaws slightly apart); a gait's ``bound`` parameter moves between the two
+_TROT = {"paw_front_left": 0.0, "paw_hind_right": 0.0, "paw_front_right": np.pi, "paw_hind_left": np.pi}
+_BOUND = {"paw_front_left": 0.8 * np.pi, "paw_front_right": 1.2 * np.pi, "paw_hind_left": 0.0, "paw_hind_right": 0.0}
 
 
 def keypoint_names(paws: bool = True) -> list[str]:
     return list(SKELETON) + (list(PAWS) if paws else [])
 
 
+def stride_hz(speed: np.ndarray) -> np.ndarray:
+    """Stride frequency (Hz) at a forward speed (cm/s): ~3 Hz at 10 cm/s to ~6-7 Hz at 40 cm/s (see
+    :mod:`behavnb.synth.behaviours` for the sources)."""
+    return np.clip(2.0 + 0.12 * np.asarray(speed, dtype=float), 2.0, 8.0)
+
+
 def pose_body_frame(params: dict[str, np.ndarray], phases: dict[str, np.ndarray], body_scale: float,
                     paws: bool = True) -> np.ndarray:
-    """Keypoints in the body frame, (time, keypoint, 3), from kinematic parameter series.
+    """Keypoints in the body frame, (time, keypoint, 3), from per-frame body-model parameters.
 
-    params: ``speed`` (cm/s), ``omega`` (rad/s), ``pitch`` (rad), ``groom``, ``scan``, ``gait`` (0-1).
-    phases: ``gait``, ``groom``, ``scan``, ``breath`` (rad), running phases of the rhythms.
+    params: the series of :data:`behavnb.synth.behaviours.PARAMS`; phases: running phases (rad) of the
+    ``gait``, ``scan``, ``sniff``, ``groom``, ``lick`` and ``breath`` rhythms.
     """
     names = keypoint_names(paws)
     rest = np.array([SKELETON.get(n) or PAWS[n] for n in names], dtype=float)  # (K, 3)
@@ -56,53 +64,81 @@ def pose_body_frame(params: dict[str, np.ndarray], phases: dict[str, np.ndarray]
     z = np.broadcast_to(rest[:, 2], (t_len, len(names))).copy()
     idx = {n: i for i, n in enumerate(names)}
     head = [idx[n] for n in HEAD]
+    nose = idx["nose"]
+    front_paws = [idx[n] for n in ("paw_front_left", "paw_front_right")] if paws else []
     col = lambda a: a[:, None]  # noqa: E731
+    sin, cos = np.sin, np.cos
 
     # breathing: the flanks move in and out a little, always
-    y *= 1 + 0.03 * col(np.sin(phases["breath"]))
+    y *= 1 + 0.03 * col(sin(phases["breath"]))
 
-    # gait: paws step back and forth, hips sway, the tail swings
-    g = params["gait"] * np.clip(params["speed"] / 10.0, 0.3, 2.0)
+    # gait: each paw swings through half a stride length (speed / stride frequency) about its rest place
+    # and lifts in its swing phase; the hips sway and the head bobs twice per stride
+    g = params["gait"]
+    half_stride = 0.5 * np.clip(params["speed"] / stride_hz(params["speed"]), 0.3, 4.0) * g
     if paws:
-        for n, ph in _PAW_PHASE.items():
-            x[:, idx[n]] += 0.9 * g * np.sin(phases["gait"] + ph)
-            z[:, idx[n]] += 0.4 * g * np.clip(np.cos(phases["gait"] + ph), 0, None)
+        b = params["bound"]
+        for n in _TROT:
+            ph = phases["gait"] + (1 - b) * _TROT[n] + b * _BOUND[n]
+            x[:, idx[n]] += half_stride * sin(ph)
+            z[:, idx[n]] += 0.5 * g * np.clip(cos(ph), 0, None)
     for n in ("hip_left", "hip_right"):
-        y[:, idx[n]] += 0.2 * g * np.sin(phases["gait"])
+        y[:, idx[n]] += 0.2 * g * sin(phases["gait"])
+    x[:, head] += col(0.1 * g * sin(2 * phases["gait"]))
 
-    # head scan (sniffing): the head sweeps about the neck, the nose twitches
-    yaw = 0.55 * params["scan"] * np.sin(phases["scan"]) + 0.05 * params["scan"] * np.sin(3.7 * phases["scan"])
+    # sniffing: the nose oscillates fast and the head bobs with it
+    s_amp = params["sniff_amp"]
+    x[:, head] += col(0.4 * s_amp * sin(phases["sniff"]))
+    x[:, nose] += s_amp * sin(phases["sniff"])
+    y[:, nose] += 0.4 * s_amp * cos(phases["sniff"])
+
+    # the head turns about the neck: a held yaw, a slow scan, and in body licking a sweep along the flank
+    lick = params["lick_amp"]
+    yaw = params["head_yaw"] + params["scan_amp"] * sin(phases["scan"]) + 0.25 * lick * sin(phases["lick"])
     hx, hy = x[:, head] - NECK_X, y[:, head]
-    c, s = col(np.cos(yaw)), col(np.sin(yaw))
+    c, s = col(cos(yaw)), col(sin(yaw))
     x[:, head], y[:, head] = NECK_X + c * hx - s * hy, s * hx + c * hy
+    x[:, nose] -= lick * (1.0 + 0.6 * sin(phases["lick"]))  # the nose works back along the flank
+    z[:, head] -= col(0.8 * lick)
 
-    # grooming: the head tucks in, the nose and front paws move rhythmically near the face
-    gr = col(params["groom"])
+    # face washing: the head tucks in, both forepaws stroke over the face in ellipses, the nose follows
+    ga = params["groom_amp"]
     anterior = rest[:, 0] > 0
-    x[:, anterior] *= 1 - 0.3 * gr
-    z[:, head] -= 0.6 * gr
-    stroke = np.sin(phases["groom"])
-    x[:, idx["nose"]] += 0.35 * params["groom"] * stroke
-    y[:, idx["nose"]] += 0.3 * params["groom"] * np.cos(phases["groom"])
-    if paws:
-        for n, side in (("paw_front_left", 1), ("paw_front_right", -1)):
-            reach = params["groom"] * (0.6 + 0.4 * np.sin(phases["groom"] + (0 if side > 0 else np.pi)))
-            x[:, idx[n]] += reach * (x[:, idx["nose"]] - 0.6 - x[:, idx[n]])
-            y[:, idx[n]] += reach * (side * 0.4 - y[:, idx[n]])
-            z[:, idx[n]] += reach * 1.2
+    x[:, anterior] *= 1 - 0.25 * col(ga)
+    z[:, head] -= col(0.6 * ga)
+    x[:, nose] += 0.3 * ga * sin(phases["groom"])
+    y[:, nose] += 0.25 * ga * cos(phases["groom"])
+    for i, side in zip(front_paws, (1.0, -1.0)):
+        reach = col(ga)[:, 0]
+        tx = x[:, nose] - 0.7 + 0.5 * sin(phases["groom"])
+        ty = side * (0.45 + 0.35 * cos(phases["groom"]))
+        x[:, i] += reach * (tx - x[:, i])
+        y[:, i] += reach * (ty - y[:, i])
+        z[:, i] += reach * (1.2 + 0.4 * sin(phases["groom"]))
 
-    # rearing: the front of the body pitches up; from above it shortens, in 3D the nose and neck rise
+    # hunching: the front half shortens, the back half less, the back arches
+    curl = col(params["curl"])
+    x *= 1 - np.where(anterior, 1.0, 0.5) * curl
+    z[:, idx["mid_spine"]] += 2.0 * curl[:, 0]
+
+    # rearing: the forepaws leave the floor to the chest, the front of the body pitches up; from above it
+    # foreshortens, in 3D the nose and neck rise
+    up = params["paws_up"]
+    for i in front_paws:
+        x[:, i] += up * (NECK_X - 0.3 - x[:, i])
+        z[:, i] += 2.5 * up
     p = col(params["pitch"])
     xa = x[:, anterior]
-    x[:, anterior] = xa * np.cos(p)
-    z[:, anterior] += xa * np.sin(p)
+    x[:, anterior] = xa * cos(p)
+    z[:, anterior] += xa * sin(p)
 
-    # turning bends the spine into an arc (curvature follows the turning rate), walking undulates it
-    kappa = 0.035 * params["omega"] + 0.012 * g * np.sin(phases["gait"] + np.pi / 2)
+    # the spine bends into an arc: with the turning rate, a held bend (body licking, lying curled), and the
+    # lateral undulation of the trunk once per stride
+    kappa = 0.035 * params["omega"] + params["bend"] / SKELETON["nose"][0] + 0.012 * g * sin(phases["gait"] + np.pi / 2)
     a = col(kappa) * x
     sx = x * np.sinc(a / np.pi)
     sy = x * (a / 2) * np.sinc(a / (2 * np.pi)) ** 2
-    x, y = sx - y * np.sin(a), sy + y * np.cos(a)
+    x, y = sx - y * sin(a), sy + y * cos(a)
     return np.stack([x, y, z], axis=-1) * body_scale
 
 

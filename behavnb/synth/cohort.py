@@ -12,6 +12,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from behavnb.errors import ParameterError
+from behavnb.synth.behaviours import BEHAVIOURS
 from behavnb.synth.body import LR_PAIRS, keypoint_names, place, pose_body_frame
 from behavnb.synth.motion import (
     SOCIAL,
@@ -58,9 +59,11 @@ def conventions(arena: Arena) -> dict[str, str]:
         "truth_frame": "x_cm, y_cm: the animal's centre (mid-spine) in arena centimetres, origin at the arena's "
                        f"bottom-left corner, x to the right, y up (0..{arena.size_cm:g} cm)",
         "heading": "radians, counter-clockwise from +x in the arena frame (y up), wrapped to (-pi, pi]",
-        "pose_files": "keypoints are in image pixels with y pointing down (the camera's frame): "
-                      "x_px = border_px + x_cm * px_per_cm, y_px = image_px - border_px - y_cm * px_per_cm "
-                      f"(border_px {arena.border_px:g}, px_per_cm {arena.px_per_cm:g}, image_px {arena.image_px:g})",
+        "pose_files": "keypoints are in image pixels with y pointing down (the camera's frame), each session "
+                      "through its own camera (sessions.csv: px_per_cm, arena_xmin/ymin/xmax/ymax in pixels): "
+                      "x_px = arena_xmin + x_cm * px_per_cm, y_px = arena_ymax - y_cm * px_per_cm; cameras "
+                      f"differ from the nominal {arena.px_per_cm:g} px/cm by up to {arena.scale_jitter:.0%} in "
+                      f"scale and {arena.offset_px:g} px in placement; images are {arena.image_px:g} px square",
         "image_heading": "a heading measured in image pixels (e.g. tail base -> nose from the pose files) is "
                          "-heading, because image y points down",
         "z": "with dims=3, z is height above the floor in cm times px_per_cm (pixels), not flipped",
@@ -133,8 +136,6 @@ def _with_social(series, label, social, lengths, program, leader, fps, arena, rn
             centre[a:b], heading[a:b] = pos, head
             series["speed"][a:b] = np.linalg.norm(np.diff(pos, axis=0, prepend=p0[None]), axis=1) * fps
             series["omega"][a:b] = np.diff(head, prepend=th0) * fps
-            for k in ("pitch", "groom"):
-                series[k][a:b] = 0.0
             # what the follower is doing: sniffing in contact, walking or running while it moves, and when
             # (nearly) still, sniffing the leader it follows or resting
             raw_speed = series["speed"][a:b]
@@ -143,12 +144,38 @@ def _with_social(series, label, social, lengths, program, leader, fps, arena, rn
             still = sniff if kind == "follow" else rest
             label[a:b] = np.where(contact, sniff, np.where(moving >= MOVING_CM_S, np.where(moving > RUN_CM_S, run, walk),
                                                            still))
-            series["gait"][a:b] = np.isin(label[a:b], (walk, run)).astype(float)
-            series["scan"][a:b] = (label[a:b] == sniff).astype(float)
+            _social_body(series, label, a, b)
             social[a:b] = SOCIAL.index(kind)
             state = (pos[-1], head[-1])
         t = b
     return centre, heading
+
+
+def _social_body(series: dict[str, np.ndarray], label: np.ndarray, a: int, b: int) -> None:
+    """The body model's parameters during a social episode, from what the follower is labelled doing
+    (typical values of each behaviour's ranges; no random draws, so the streams stay as they are)."""
+    lab = label[a:b]
+    for p in series:
+        if p not in ("speed", "omega"):
+            series[p][a:b] = 0.0
+    walk, run, sniff = (MOTIFS.index(m) for m in ("walk", "run", "sniff"))
+    moving = np.isin(lab, (walk, run))
+    series["gait"][a:b] = moving
+    series["bound"][a:b] = 0.7 * (lab == run)
+    is_sniff = (lab == sniff).astype(float)
+    series["sniff_amp"][a:b], series["sniff_hz"][a:b] = 0.3 * is_sniff, 8.0 * is_sniff
+    series["scan_amp"][a:b], series["scan_hz"][a:b] = 0.3 * is_sniff, 1.0 * is_sniff
+    series["breath_hz"][a:b] = np.where(moving | (lab == sniff), 8.0, 3.0)
+
+
+def hidden_rates(label: np.ndarray, keypoints: list[str]) -> np.ndarray:
+    """(time, keypoint): occlusion episode start rates that each frame's posture causes (e.g. forepaws
+    under a rearing mouse's head), from :data:`behavnb.synth.behaviours.BEHAVIOURS`."""
+    per_motif = np.zeros((len(MOTIFS), len(keypoints)))
+    for m, name in enumerate(MOTIFS):
+        for pattern, rate in BEHAVIOURS[name].hidden.items():
+            per_motif[m, [pattern in k for k in keypoints]] = rate
+    return per_motif[label]
 
 
 def make_cohort(
@@ -219,6 +246,7 @@ def make_cohort(
     root = np.random.SeedSequence(seed)
     sub_seeds = root.spawn(len(groups) * animals_per_group)  # behaviour, one per animal
     noise_seeds = root.spawn(len(groups) * animals_per_group)  # tracking noise, one per animal
+    camera_seeds = root.spawn(len(groups) * animals_per_group)  # each session's camera, one stream per animal
 
     rows, truth_parts, noise_parts, animals_json = [], [], [], {}
     poses: dict[str, xr.Dataset] = {}
@@ -229,6 +257,7 @@ def make_cohort(
             # settings, dims or format never change the behaviour truth of any session
             rng = np.random.default_rng(sub_seeds[g_i * animals_per_group + a])
             noise_rng = np.random.default_rng(noise_seeds[g_i * animals_per_group + a])
+            camera_rng = np.random.default_rng(camera_seeds[g_i * animals_per_group + a])
             subject = f"{group}_{a + 1:02d}"
             n_sess = (sessions_per_animal if isinstance(sessions_per_animal, int)
                       else int(rng.integers(sessions_per_animal[0], sessions_per_animal[1] + 1)))
@@ -240,17 +269,21 @@ def make_cohort(
                 session = f"{subject}_s{s + 1}"
                 sims = [_simulate_animal(programs[0], n_frames, fps, arena, paws, rng)]
                 sims += [_simulate_animal(p, n_frames, fps, arena, paws, rng, leader=sims[0]) for p in programs[1:]]
-                px = np.stack([arena.to_pixels(sim["keypoints"]) for sim in sims], axis=-1)  # (time, kp, 3, ind)
-                px[:, :, :2] = np.clip(px[:, :, :2], 0.0, arena.image_px)  # a camera sees nothing beyond its image
+                camera = arena.camera(camera_rng)
+                px = np.stack([camera.to_pixels(sim["keypoints"]) for sim in sims], axis=-1)  # (time, kp, 3, ind)
+                px[:, :, :2] = np.clip(px[:, :, :2], 0.0, camera.image_px)  # a camera sees nothing beyond its image
                 true_px = px.transpose(0, 2, 1, 3)[:, :dims]  # (time, space, keypoint, individual)
-                obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, noise_rng)
+                hidden = np.stack([hidden_rates(sim["label"], kps) for sim in sims], axis=-1)
+                obs, lik, code = corrupt(true_px, kps, LR_PAIRS, noise, noise_rng, hidden=hidden)
                 obs, lik = np.round(obs, 3), np.round(lik, 4)
                 raw = RawPoses(obs, lik, kps, individuals, "DeepLabCut" if fmt.startswith("dlc") else "SLEAP", space=space,
                                log=[f"synth.make_cohort: simulated session {session} (seed {seed})"])
                 poses[session] = make_poses(raw, fps=fps, source_file="", session=session)
                 clean[session] = np.round(true_px, 3)
                 rows.append({"session": session, "subject": subject, "group": group, "sex": sex,
-                             "cohort": f"c{a % 2 + 1}", "file": f"{session}{FORMATS[fmt]}", "fps": fps})
+                             "cohort": f"c{a % 2 + 1}", "file": f"{session}{FORMATS[fmt]}", "fps": fps,
+                             "px_per_cm": round(camera.px_per_cm, 4),
+                             **{f"arena_{k}": v for k, v in camera.arena_box(arena.size_cm).items()}})
                 for i_name, sim in zip(individuals, sims):
                     truth_parts.append(pd.DataFrame({
                         "session": session, "individual": i_name, "frame": np.arange(n_frames),

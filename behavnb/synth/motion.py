@@ -1,9 +1,9 @@
 """From motif bouts to movement: per-frame kinematic series, and the path through the arena.
 
-Targets are set per bout (each bout draws its own speed and turning rate around the motif's), blended
-across bout edges with a short moving average, and integrated into heading and position. The animal
-turns away from walls: when a bout would take it within ``margin`` of a wall, it turns towards the
-arena centre there and carries on. The path is integrated bout by bout (vectorised inside a bout),
+Body-model parameters are set per bout (each bout draws its own, :mod:`behavnb.synth.behaviours`),
+blended across bout edges with a short moving average; speed and turning rate are integrated into
+heading and position. When a bout would take the animal within ``margin`` of a wall, it turns along the
+wall there, veering slightly inwards, and carries on at most of its pace (thigmotaxis). The path is integrated bout by bout (vectorised inside a bout),
 because where a bout starts depends on where the last one ended.
 """
 
@@ -14,46 +14,69 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from behavnb.synth.programs import KINEMATICS, MOTIFS, PARAMS, AnimalProgram
+from behavnb.synth.behaviours import PARAMS, bout_parameters
+from behavnb.synth.body import stride_hz
+from behavnb.synth.programs import MOTIFS, AnimalProgram
 
-GAIT_HZ = (2.0, 0.12)  # gait frequency = a + b * speed (cm/s)
-GROOM_HZ, SCAN_HZ, BREATH_HZ = 5.0, 1.3, 2.5
 TURN_AWAY_RATE = 5.0  # rad/s when steering away from a wall
+WALL_VEER, WALL_PACE = 0.35, 0.8  # at a wall: rad inwards from the wall's direction; fraction of the speed kept
+#: the rhythms of the body model and the parameter that sets each one's frequency (Hz)
+RHYTHMS = {"scan": "scan_hz", "sniff": "sniff_hz", "groom": "groom_hz", "lick": "lick_hz", "breath": "breath_hz"}
+
+
+@dataclass
+class Camera:
+    """One session's top-view camera: its scale and where the arena sits in the image (pixels, y down)."""
+
+    px_per_cm: float
+    left_px: float  # image x of the arena's left wall
+    bottom_px: float  # image y of the arena's bottom wall (larger y is lower in the image)
+    image_px: float  # the image is square, this many pixels a side
+
+    def to_pixels(self, xy: np.ndarray) -> np.ndarray:
+        """Arena cm (y up) -> image px (y down), for arrays whose last axis is (x, y[, z]); z is scaled."""
+        out = xy * self.px_per_cm
+        out[..., 0] += self.left_px
+        out[..., 1] = self.bottom_px - out[..., 1]
+        return out
+
+    def arena_box(self, size_cm: float) -> dict[str, float]:
+        """The arena's walls in image pixels, as the sessions table and the registry give an arena."""
+        return {"xmin": round(self.left_px, 3), "ymin": round(self.bottom_px - size_cm * self.px_per_cm, 3),
+                "xmax": round(self.left_px + size_cm * self.px_per_cm, 3), "ymax": round(self.bottom_px, 3)}
 
 
 @dataclass
 class Arena:
-    """A square open field, in cm, with its camera mapping to pixels."""
+    """A square open field, in cm, and the cameras that film it: ``px_per_cm`` and ``border_px`` are the
+    nominal camera; each session's camera differs in scale by up to ``scale_jitter`` (a fraction) and in
+    placement by up to ``offset_px``, as cameras moved or refocused between sessions do."""
 
     size_cm: float = 50.0
     px_per_cm: float = 8.0
-    border_px: float = 100.0  # wide enough that a tail reaching over the wall stays in the image
+    border_px: float = 100.0
     margin_cm: float = 4.0
+    image_px: float = 640.0  # wide enough for the largest arena placement with a tail over the wall
+    scale_jitter: float = 0.15
+    offset_px: float = 40.0
 
-    @property
-    def image_px(self) -> float:
-        return self.size_cm * self.px_per_cm + 2 * self.border_px
+    def nominal(self) -> Camera:
+        return Camera(self.px_per_cm, self.border_px, self.border_px + self.size_cm * self.px_per_cm, self.image_px)
 
-    def to_pixels(self, xy: np.ndarray) -> np.ndarray:
-        """Arena cm (y up) -> image px (y down), for arrays whose last axis is (x, y[, z])."""
-        out = xy * self.px_per_cm
-        out[..., 0] += self.border_px
-        out[..., 1] = self.image_px - self.border_px - out[..., 1]
-        return out
+    def camera(self, rng: np.random.Generator) -> Camera:
+        """A session's camera, drawn around the nominal one."""
+        scale = self.px_per_cm * (1 + self.scale_jitter * rng.uniform(-1, 1))
+        dx, dy = self.offset_px * rng.uniform(-1, 1, 2)
+        top = self.border_px + dy  # image y of the arena's top wall
+        return Camera(float(scale), float(self.border_px + dx), float(top + self.size_cm * scale), self.image_px)
 
 
 def kinematic_series(program: AnimalProgram, motifs: np.ndarray, lengths: np.ndarray, fps: float,
                      rng: np.random.Generator, blend_s: float = 0.15) -> dict[str, np.ndarray]:
-    """Per-frame targets for every kinematic parameter, with per-bout variation, smoothly blended."""
-    table = np.array([[KINEMATICS[m][p] for p in PARAMS] for m in MOTIFS])  # (motif, param)
-    per_bout = table[motifs].copy()
-    n = len(motifs)
-    sp, om = PARAMS.index("speed"), PARAMS.index("omega")
-    per_bout[:, sp] *= program.speed_factor[motifs] * np.exp(rng.normal(0, 0.15, n))
-    per_bout[:, om] *= np.exp(rng.normal(0, 0.2, n))
-    wander = np.isin(motifs, [MOTIFS.index("walk"), MOTIFS.index("run")])
-    per_bout[wander, om] += rng.normal(0, 0.35, wander.sum())  # walks curve gently
-    per_bout[:, PARAMS.index("pitch")] *= np.exp(rng.normal(0, 0.1, n))
+    """Per-frame body-model parameters: each bout draws its own (:mod:`behavnb.synth.behaviours`), scaled
+    by the animal's speed factors, then smoothly blended across bout edges."""
+    per_bout = bout_parameters(motifs, MOTIFS, rng)
+    per_bout[:, PARAMS.index("speed")] *= program.speed_factor[motifs]
     frames = np.repeat(per_bout, lengths, axis=0)
     width = max(1, int(round(blend_s * fps)))
     frames = uniform_filter1d(frames, size=width, axis=0, mode="nearest")
@@ -61,21 +84,16 @@ def kinematic_series(program: AnimalProgram, motifs: np.ndarray, lengths: np.nda
 
 
 def rhythm_phases(series: dict[str, np.ndarray], fps: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Running phases of the gait, grooming, head-scan and breathing rhythms (no jumps at bout edges)."""
-    gait_hz = GAIT_HZ[0] + GAIT_HZ[1] * series["speed"]
-    start = rng.uniform(0, 2 * np.pi, 4)
-    step = 2 * np.pi / fps
-    return {
-        "gait": start[0] + np.cumsum(gait_hz * step),
-        "groom": start[1] + GROOM_HZ * step * np.arange(len(gait_hz)),
-        "scan": start[2] + SCAN_HZ * step * np.arange(len(gait_hz)),
-        "breath": start[3] + BREATH_HZ * step * np.arange(len(gait_hz)),
-    }
+    """Running phases (rad) of the gait and of every other rhythm: the integral of its frequency, so a
+    frequency that changes at a bout edge never makes the phase jump."""
+    hz = {"gait": stride_hz(series["speed"]) * (series["gait"] > 0), **{k: series[p] for k, p in RHYTHMS.items()}}
+    start = rng.uniform(0, 2 * np.pi, len(hz))
+    return {k: start[i] + np.cumsum(2 * np.pi * f / fps) for i, (k, f) in enumerate(hz.items())}
 
 
 def integrate_path(series: dict[str, np.ndarray], lengths: np.ndarray, fps: float, arena: Arena,
                    rng: np.random.Generator, start: tuple[np.ndarray, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Centre (time, 2) in cm and heading (time,) in rad; turns away from walls.
+    """Centre (time, 2) in cm and heading (time,) in rad; turns along walls.
 
     ``start`` is the (centre, heading) just before the first frame; default a random place.
     Modifies ``series['omega']`` and ``series['speed']`` in place where the animal steers off a wall,
@@ -107,12 +125,22 @@ def integrate_path(series: dict[str, np.ndarray], lengths: np.ndarray, fps: floa
             if k:
                 th, p = th_seg[k - 1], p_seg[k - 1]
             i += k
-            # turn towards the centre, quickly, slowing down meanwhile
-            target = np.arctan2(*(centre_xy - p)[::-1])
+            # meeting a wall, a mouse turns along it (thigmotaxis) and keeps most of its pace, veering a little
+            # inwards so that it leaves the wall again; in a corner it turns out along the corner's diagonal
+            inward = np.zeros(2)  # the inward normal of the wall(s) it would cross
+            q = p_seg[k]
+            inward[0] = float(q[0] < lo) - float(q[0] > hi)
+            inward[1] = float(q[1] < lo) - float(q[1] > hi)
+            inward = inward / np.linalg.norm(inward) if inward.any() else (centre_xy - p) / np.linalg.norm(centre_xy - p)
+            along = np.array([-inward[1], inward[0]])
+            if along @ np.array([np.cos(th), np.sin(th)]) < 0:
+                along = -along
+            direction = along * np.cos(WALL_VEER) + inward * np.sin(WALL_VEER)
+            target = np.arctan2(direction[1], direction[0])
             turn = (target - th + np.pi) % (2 * np.pi) - np.pi
             n_turn = max(2, int(np.ceil(abs(turn) / TURN_AWAY_RATE * fps)))
             omega[i:i + n_turn] = turn * fps / n_turn
-            speed[i:i + n_turn] *= 0.3
+            speed[i:i + n_turn] *= WALL_PACE
             steered_at = i
             continue
         heading[i:j], pos[i:j] = th_seg, p_seg

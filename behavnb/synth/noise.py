@@ -5,7 +5,7 @@ Applied in image pixels to ``position (time, space, keypoint, individual)``:
 - jitter: Gaussian, larger for paws and the tail tip;
 - likelihood: high for well-visible points, lower and more spread for paws;
 - occlusions: episodes where a point is lost (likelihood < 0.1; position NaN, or (0, 0) like
-  DeepLabCut writes);
+  DeepLabCut writes), more often where the posture hides it (forepaws under a rearing mouse's head);
 - jumps: a point detected far from where it is, with middling likelihood, for a few frames;
 - left/right swaps of paired keypoints; identity swaps between animals (multi-animal).
 
@@ -41,10 +41,11 @@ class NoiseSpec:
     id_swap_rate: float = 0.0004
     id_swap_frames: tuple[int, int] = (5, 40)
     missing: str = "zeros"  # "zeros" (DeepLabCut style) or "nan"
+    posture_occlusion: float = 1.0  # factor on the occlusions a posture causes (0: none)
 
     @classmethod
     def none(cls) -> NoiseSpec:
-        return cls(0.0, 0.0, 0.0, 0.0, (1, 1), 0.0, (1, 1), (0.0, 0.0), 0.0, (1, 1), 0.0, (1, 1), "nan")
+        return cls(0.0, 0.0, 0.0, 0.0, (1, 1), 0.0, (1, 1), (0.0, 0.0), 0.0, (1, 1), 0.0, (1, 1), "nan", 0.0)
 
 
 def _episodes(rng: np.random.Generator, shape: tuple[int, ...], rate: np.ndarray | float,
@@ -61,8 +62,12 @@ def _episodes(rng: np.random.Generator, shape: tuple[int, ...], rate: np.ndarray
 
 
 def corrupt(position: np.ndarray, keypoints: list[str], pairs: list[tuple[str, str]], spec: NoiseSpec,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Noisy ``position`` (time, space, keypoint, individual) in px, its likelihood and corruption codes."""
+            rng: np.random.Generator, hidden: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Noisy ``position`` (time, space, keypoint, individual) in px, its likelihood and corruption codes.
+
+    ``hidden`` (time, keypoint, individual): extra occlusion episode start rates per frame from the posture
+    (scaled by ``spec.posture_occlusion``).
+    """
     n_t, n_s, n_k, n_i = position.shape
     hard = np.array([any(h in k for h in _HARD) for k in keypoints])
     pos = position.copy()
@@ -96,6 +101,8 @@ def corrupt(position: np.ndarray, keypoints: list[str], pairs: list[tuple[str, s
     code[jump] = JUMP
 
     rate = np.where(hard, spec.dropout_hard_rate, spec.dropout_rate)[None, :, None]
+    if hidden is not None and spec.posture_occlusion > 0:
+        rate = rate + spec.posture_occlusion * hidden
     drop = _episodes(rng, (n_t, n_k, n_i), rate, spec.dropout_frames)
     t, k, i = np.nonzero(drop)
     pos[t, :, k, i] = 0.0 if spec.missing == "zeros" else np.nan

@@ -1,8 +1,8 @@
 """The behaviour programs (motifs) of the synthetic mouse and the semi-Markov process that strings
 them together.
 
-Each motif has a bout-duration distribution (gamma, mean and coefficient of variation in seconds) and
-kinematic targets (forward speed, turning rate, rearing pitch, grooming and head-scan intensity, gait).
+Each motif has a bout-duration distribution (gamma, mean and coefficient of variation in seconds); what
+its keypoints do is defined in :mod:`behavnb.synth.behaviours`.
 Transitions never repeat a motif (a semi-Markov chain: how long a motif lasts is its duration
 distribution's business, not the chain's).
 """
@@ -22,19 +22,6 @@ DURATIONS = {
     "rest": (2.0, 0.5), "walk": (1.2, 0.45), "run": (0.7, 0.4), "turn_left": (0.6, 0.35),
     "turn_right": (0.6, 0.35), "rear": (1.1, 0.4), "groom": (2.5, 0.5), "sniff": (1.0, 0.45),
 }
-
-#: motif -> kinematic targets: speed cm/s, turning rate rad/s, rear pitch rad, groom 0-1, head-scan 0-1, gait 0-1
-KINEMATICS = {
-    "rest":       dict(speed=0.0, omega=0.0, pitch=0.0, groom=0.0, scan=0.0, gait=0.0),
-    "walk":       dict(speed=10.0, omega=0.0, pitch=0.0, groom=0.0, scan=0.0, gait=1.0),
-    "run":        dict(speed=28.0, omega=0.0, pitch=0.0, groom=0.0, scan=0.0, gait=1.0),
-    "turn_left":  dict(speed=3.0, omega=2.6, pitch=0.0, groom=0.0, scan=0.0, gait=0.5),
-    "turn_right": dict(speed=3.0, omega=-2.6, pitch=0.0, groom=0.0, scan=0.0, gait=0.5),
-    "rear":       dict(speed=0.0, omega=0.0, pitch=1.05, groom=0.0, scan=0.2, gait=0.0),
-    "groom":      dict(speed=0.0, omega=0.0, pitch=0.0, groom=1.0, scan=0.0, gait=0.0),
-    "sniff":      dict(speed=0.6, omega=0.0, pitch=0.0, groom=0.0, scan=1.0, gait=0.0),
-}
-PARAMS = ("speed", "omega", "pitch", "groom", "scan", "gait")
 
 # from-motif -> {to-motif: weight}; rows are normalised, the diagonal is zero.
 _TRANSITIONS = {
@@ -133,7 +120,7 @@ def _scale_entries(trans: np.ndarray, cells: list[tuple[int, int]], f: float, ca
 
 
 def animal_program(effects: Effects | None, rng: np.random.Generator, *, usage_sd: float = 0.2,
-                   duration_sd: float = 0.12, speed_sd: float = 0.08, size_sd: float = 0.06) -> AnimalProgram:
+                   duration_sd: float = 0.12, speed_sd: float = 0.08, size_sd: float = 0.075) -> AnimalProgram:
     """Draw one animal: group effects plus per-animal random effects on usage, durations, speed and size."""
     effects = effects or Effects()
     n = len(MOTIFS)
