@@ -31,7 +31,6 @@ import json
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 from _machine import machine
 
