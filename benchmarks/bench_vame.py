@@ -48,7 +48,7 @@ def data(frames: int, seed: int = 0):
     row = table.iloc[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = bn.preprocess.clean(bn.io.load_poses(row["file"], fps=float(row["fps"])), px_per_cm=8.0)
+        ds = bn.preprocess.clean(bn.io.load_poses(row["file"], fps=float(row["fps"])), px_per_cm=float(row["px_per_cm"]))
     x, names = W.session_matrix(ds, min_present=0.0)  # every gap interpolated: vame-py needs finite data
     x = x[:frames]
     assert np.isfinite(x).all()

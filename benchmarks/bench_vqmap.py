@@ -34,7 +34,8 @@ def sessions(n: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for _, row in table.iterrows():
-            out[row["session"]] = bn.preprocess.clean(bn.io.load_poses(row["file"], fps=float(row["fps"])), px_per_cm=8.0)
+            out[row["session"]] = bn.preprocess.clean(bn.io.load_poses(row["file"], fps=float(row["fps"])),
+                                                       px_per_cm=float(row["px_per_cm"]))
     return out
 
 

@@ -1,9 +1,12 @@
 """Synthetic cohorts with known truth: the embedded default dataset of the notebook series.
 
 ``make_cohort`` simulates top-view mice (10 keypoints, 4 paws optional, z with ``dims=3``) whose
-behaviour is a semi-Markov chain of eight motifs with their own kinematics, moving in a walled
-arena, in genotype groups with planted effects, seen through DeepLabCut-like tracking noise. It
-writes tracker files, a sessions table and the truth (``truth.parquet``: per-frame motifs, true
+behaviour is a semi-Markov chain of eight motifs, moving in a walled arena, in genotype groups with
+planted effects, filmed by a camera per session and seen through DeepLabCut-like tracking noise.
+Generator v2: each motif is defined by how the keypoints move over time (grooming strokes, sniffing,
+gait cycles, breathing; :mod:`behavnb.synth.behaviours`, with the literature behind every range), so
+that behaviours overlap in body-level scalars as real ones do and a model must read the keypoints'
+dynamics to tell them apart. It writes tracker files, a sessions table and the truth (``truth.parquet``: per-frame motifs, true
 centre, heading and speed; ``truth_noise.parquet``: every corrupted point; ``truth.json``: the
 specification, effects and per-animal parameters, and the coordinate conventions). The same seed
 gives the same bytes for ``fmt="dlc-csv"`` and ``fmt="sleap"`` (and for the truth files); ``"dlc-h5"``
