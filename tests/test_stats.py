@@ -296,6 +296,13 @@ def test_stats_figures_draw():
     for f in figs:
         assert f.axes
         plt.close(f)
+    # a metric kept out of the FDR family has q NaN throughout (sessions of equal length): no stars, no IndexError
+    one = res.table[res.table["time_bin"] == 0]
+    out_of_family = one.assign(q=one["q"].where(one["metric"] != "bout_count"))
+    fig = bn.plot.effect_heatmap(out_of_family)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == one["metric"].nunique() * one["motif"].nunique()
+    plt.close(fig)
 
 
 def test_stats_panel_widget(tmp_path):

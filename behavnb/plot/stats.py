@@ -90,7 +90,9 @@ def effect_heatmap(results: pd.DataFrame, names: Mapping[int, str] | None = None
     """Motifs x metrics, colour = effect (each metric scaled to its largest |effect|), stars = q."""
     plt = _plt()
     eff = results.pivot_table(index="motif", columns="metric", values="effect")
-    qv = results.pivot_table(index="motif", columns="metric", values="q")
+    # q is NaN for a whole metric kept out of the FDR family (bout count beside bout rate): align, no stars there
+    qv = results.pivot_table(index="motif", columns="metric", values="q", dropna=False).reindex(
+        index=eff.index, columns=eff.columns)
     scaled = eff / eff.abs().max().replace(0, 1)
     fig, ax = plt.subplots(figsize=(1.2 * eff.shape[1] + 2.5, 0.35 * eff.shape[0] + 1.5))
     im = ax.imshow(scaled.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
