@@ -92,7 +92,8 @@ class MotifBrowser:
         self.status_w = w.HTML()
         self.panel_w = w.Image(format="png")
         self.grid_w = w.Image(format="png")
-        self.motif_w.observe(lambda ch: self._update(), names="value")
+        self._quiet = False  # True while select_points moves the dropdown to the selection's motif
+        self.motif_w.observe(self._on_motif, names="value")
         parts = [w.HBox(controls), self.status_w, self.panel_w, w.HBox([self.play_w, self.frame_w]), self.grid_w]
         self.umap_w = None
         if umap is not None:
@@ -112,6 +113,10 @@ class MotifBrowser:
         if int(value) not in self.data.motifs:
             raise ParameterError(f"motif {value} has no frames; choose one of {self.data.motifs}.")
         self.motif_w.value = int(value)
+
+    def _on_motif(self, change=None) -> None:
+        if not self._quiet:
+            self._update()
 
     def _on_type(self, change=None) -> None:
         t, s = self.type_w.value, self.subtype_w.value
@@ -145,9 +150,13 @@ class MotifBrowser:
         chosen = self.data.bouts_at(pts).head(self.n)
         top = pts["motif"][pts["motif"] >= 0].mode()
         if len(top):
-            self.motif_w.unobserve_all("value")
-            self.motif_w.value = int(top.iloc[0]) if int(top.iloc[0]) in self.data.motifs else self.motif_w.value
-            self.motif_w.observe(lambda ch: self._update(), names="value")
+            # not unobserve_all: that also drops ipywidgets' own value -> index link, and the dropdown shown in the
+            # browser would keep the old motif, so choosing the selection's motif there would change nothing
+            self._quiet = True
+            try:
+                self.motif_w.value = int(top.iloc[0]) if int(top.iloc[0]) in self.data.motifs else self.motif_w.value
+            finally:
+                self._quiet = False
         self._show(chosen, f"{len(idx)} selected points")
 
     def _umap_widget(self, table: pd.DataFrame):

@@ -106,6 +106,13 @@ def test_browser_selection_changes_instances(data, cohort):
     assert set(b.shown["session"]) == {"B_2"}
     for row, f in zip(b.shown.itertuples(), table.iloc[pts]["frame"]):
         assert row.start <= f <= row.end
+    # the dropdown (as the browser shows it: its index) follows the selection's motif, and choosing another motif
+    # from it afterwards redraws (a selection once left the shown index stale, so that choice changed nothing)
+    assert b.motif_w.index == b.motif_w.options.index(next(o for o in b.motif_w.options if o[1] == b.motif))
+    picked = (b.motif_w.index + 1) % len(b.motif_w.options)
+    b.motif_w.index = picked  # as the browser's <select> sets it
+    assert b.motif == b.motif_w.options[picked][1] and (b.shown["motif"] == b.motif).all()
+    assert b.status_w.value.startswith(f"<b>motif {b.motif}</b>")
     b.frame_w.value = 3  # the slider redraws the grid
     assert 3 in b._frame_cache
     bundle = b._repr_mimebundle_()
