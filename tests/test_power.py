@@ -184,6 +184,30 @@ def test_rate_test_shape_and_detects_more_entries():
     assert one["minutes"] == pytest.approx(4.0)
 
 
+def test_compare_rate_option_is_rate_test_with_a_methods_paragraph():
+    from behavnb.stats import compare, methods_text
+    from behavnb.stats.tables import animal_table
+    from behavnb.synth.labels import label_cohort
+    from behavnb.synth.programs import Effects
+
+    labels, sessions = label_cohort(animals_per_group=5, sessions_per_animal=2, duration_s=120.0,
+                                    effects={"KO": Effects(usage={"rear": 3.0})}, seed=2)
+    table = animal_table(labels, sessions, 8, fps=30.0)
+    res = compare(table, groups=["WT", "KO"], test="rate")
+    direct = rate_test(table, groups=["WT", "KO"])
+    pd.testing.assert_series_equal(res.table["p"], direct["p"])
+    pd.testing.assert_series_equal(res.table["q"], direct["q"])
+    assert res.info["test"] == "rate" and res.info["metrics"] == ["entry_rate"] and res.info["n"] == {"WT": 5, "KO": 5}
+    assert res.table["in_family"].all() and res.info["n_tests"] == 8
+    text = methods_text(res)
+    assert "log entry rates" in text and "log2 rate ratios" in text and "bout duration alone is not detected" in text
+    assert "WT (n = 5)" in text and "8 tests" in text
+    with pytest.raises(ParameterError, match="two groups"):
+        compare(table.assign(group=table["subject"].str[:3].where(table["subject"] < "WT_03", "XX")), test="rate")
+    with pytest.raises(ParameterError, match="'rate'"):
+        compare(table, test="poisson")
+
+
 @pytest.mark.parametrize("call", [
     lambda: pw.power(n=1, progress=False),
     lambda: pw.power(n=8, effect=0.0, progress=False),

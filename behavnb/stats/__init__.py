@@ -19,10 +19,12 @@
 - ``behaviorflow_test`` (``behaviorflow``): BehaviorFlow's recipe; ``mode="r"`` equals its R code on every metric,
   the default ``mode="behavnb"`` counts bouts as runs and absent clusters as 0 (the differences documented there);
 - ``error_rates`` / ``summarize_error_rates`` / ``rate_ci`` (``calibration``): false-positive rate and power on
-  simulated cohorts, each with its Monte Carlo confidence interval.
-
-Still to come (issue 9): time-bin interactions, plots, the comparison
-widget and notebook 09.
+  simulated cohorts, each with its Monte Carlo confidence interval;
+- ``entry_rates`` / ``rate_test`` (``rates``): how often each animal enters a motif, tested between groups
+  (``compare(test="rate")``);
+- ``oracle_power``, ``minimum_detectable_effect``, ``between_animal_sd``, ``labels_variability``,
+  ``generator_variability`` (``power``): planning a study, i.e. the smallest effect a cohort size can detect, from
+  the between-animal spread of a real labels set or of the synthetic generator.
 """
 
 from behavnb.stats.behaviorflow import behaviorflow_test, cluster_metrics, smooth_labels
@@ -33,6 +35,9 @@ from behavnb.stats.compositional import clr, permanova, repertoire_test
 from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fold_change
 from behavnb.stats.models import gee_counts, mixed_model
 from behavnb.stats.multitest import adjust
+from behavnb.stats.power import (between_animal_sd, generator_variability, labels_variability,
+                                 minimum_detectable_effect, oracle_power)
+from behavnb.stats.rates import entry_rates, rate_test
 from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
 from behavnb.stats.transitions import subject_probabilities, transition_test
 from behavnb.stats.tables import (animal_table, check_design, kinematics_table, motif_set, per_subject,
@@ -41,4 +46,6 @@ from behavnb.stats.tables import (animal_table, check_design, kinematics_table, 
 __all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
            "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
            "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels",
-           "motif_set", "equal_length_duplicates", "summarize_error_rates", "rate_ci"]
+           "motif_set", "equal_length_duplicates", "summarize_error_rates", "rate_ci",
+           "entry_rates", "rate_test", "oracle_power", "minimum_detectable_effect", "between_animal_sd",
+           "labels_variability", "generator_variability"]

@@ -95,7 +95,9 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             ci: str | None = None, dedupe: bool = True) -> Results:
     """Group differences per motif and metric (see module doc). ``groups``: the order, reference first.
 
-    ``test`` (two groups): "mann-whitney" (default) or "welch" (Welch's t-test on the per-animal values).
+    ``test`` (two groups): "mann-whitney" (default), "welch" (Welch's t-test on the per-animal values), or "rate"
+    (``rates.rate_test``: Welch's t-test on each animal's log bout entry rate, one row per motif with metric
+    "entry_rate"; more power when a group enters a motif more often, blind to a change of bout duration alone).
     ``small``: what to do when a group has fewer than 2 animals, or there is one group only: "raise" a
     ``ParameterError`` (default), or "skip": every row keeps its group sizes and means (descriptive) with
     NaN tests, and ``info["skipped"]`` says why. Rows of two-group results always have every column of
@@ -115,8 +117,9 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
 
     if group_column not in table:
         raise ParameterError(f"grouping column {group_column!r} is not in the table; it has {list(table.columns)}.")
-    if test not in ("mann-whitney", "welch"):
-        raise ParameterError(f"test must be 'mann-whitney' or 'welch', not {test!r}; mixed models are stats.mixed_model.")
+    if test not in ("mann-whitney", "welch", "rate"):
+        raise ParameterError(f"test must be 'mann-whitney', 'welch' or 'rate', not {test!r}; mixed models are "
+                             f"stats.mixed_model.")
     if family not in ("all", "metric"):
         raise ParameterError(f"family must be 'all' or 'metric', not {family!r}.")
     if small not in ("raise", "skip"):
@@ -135,6 +138,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         raise ParameterError(f"only one group ({names}) to compare; pass groups=[reference, other], or small='skip' for "
                              f"the descriptive table alone.")
     skipped = untestable_reason(subj, names) if small == "skip" else None
+    if test == "rate" and not skipped:
+        return _rate_results(table, group_column, names, n_per, level, fdr, family)
     keys = [c for c in ("level", "metric", "motif", "time_bin") if c in subj]
     rows, post, ci_used = [], [], {}
     for key, g in subj.groupby(keys, sort=True):
@@ -197,6 +202,23 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     return Results(out, pd.concat(post, ignore_index=True) if post else None, info)
 
 
+def _rate_results(table: pd.DataFrame, group_column: str, names: list, n_per: pd.Series, level: float, fdr: str,
+                  family: str) -> Results:
+    """``compare(test="rate")``: ``rates.rate_test`` on the per-session table, as a ``Results``."""
+    from behavnb.stats.rates import rate_test
+
+    if len(names) != 2:
+        raise ParameterError(f"test='rate' compares two groups; got {names}. Pass groups=[reference, other].")
+    out = rate_test(table, group_column=group_column, groups=names, level=level, fdr=fdr)
+    out["in_family"], out["note"] = True, ""
+    info = {"test": "rate", "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr,
+            "family": family, "n_tests": int(out["p"].notna().sum()), "n_boot": 0, "level": level, "ci": {},
+            "outside_family": {}, "metrics": ["entry_rate"], "levels": sorted(out["level"].unique()) if "level" in out else [],
+            "sessions_per_subject": float(table.groupby("subject")["session"].nunique().mean()) if "session" in table else 1.0,
+            "skipped": None}
+    return Results(out, None, info)
+
+
 def equal_length_duplicates(table: pd.DataFrame, rtol: float = 1e-6) -> dict[str, str]:
     """``{"bout_count": "bout_rate"}`` when every row's bout rate is its bout count over the same minutes (all
     sessions, animals and time bins of equal length), so that the two metrics give identical tests; else ``{}``.
@@ -248,6 +270,17 @@ def methods_text(results: Results) -> str:
                 f"{', '.join(i['metrics'])}, averaged over each animal's sessions). No group comparison was tested: "
                 f"{i['skipped']}. Analyses used behavnb {__import__('behavnb').__version__}.")
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
+    if i.get("test") == "rate":
+        fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
+        return (f"Behavioural motifs were compared between groups {groups} with the animal as the unit of analysis. "
+                f"For each animal and motif, the bout entry rate was the number of bouts over the minutes recorded, "
+                f"pooled over its sessions (mean {i['sessions_per_subject']:.1f} sessions per animal), with 0.5 bout "
+                f"added; groups were compared with two-sided Welch t-tests on the log entry rates. Effect sizes are "
+                f"log2 rate ratios (ratio of geometric means) with {int(round(i['level'] * 100))} % Welch confidence "
+                f"intervals. The test concerns how often a motif is entered, not how long it lasts, so a change of bout "
+                f"duration alone is not detected. P-values were corrected with the {fdr} false discovery rate over the "
+                f"motifs ({i['n_tests']} tests); we report q-values. Analyses used behavnb {behavnb.__version__}, "
+                f"SciPy {scipy.__version__} and statsmodels {statsmodels.__version__}.")
     test = ("two-sided Welch t-tests on the per-animal values" if i.get("test") == "welch" and len(i["groups"]) == 2 else
             "two-sided Mann-Whitney U tests (exact p-values without ties for up to 40 animals, the normal approximation "
             "with tie correction from 20 animals per group, otherwise 10,000 permutations)"
