@@ -64,12 +64,9 @@ def prepare(dataset: str) -> dict:
         skeleton = bn.skeleton.infer_skeleton(poses, cutoff=0.6)
         poses = {s: bn.skeleton.attach(ds, skeleton) for s, ds in poses.items()}
         meta = bn.manifest.registry().get(dataset, {})
-        if hasattr(bn.manifest, "session_geometry"):  # a scale per session where cameras differ (02)
-            geometry = bn.manifest.session_geometry(table, meta)
-            scales = {s: g["px_per_cm"] for s, g in geometry.items() if s in poses}
-            px_per_cm = scales if any(scales.values()) else None
-        else:
-            px_per_cm = meta.get("px_per_cm")
+        geometry = bn.manifest.session_geometry(table, meta)  # a scale per session where cameras differ (02)
+        scales = {s: g["px_per_cm"] for s, g in geometry.items() if s in poses}
+        px_per_cm = scales if any(scales.values()) else None
         pipeline = P.Pipeline(confidence=0.6, max_gap="0.5s", smoothing="savgol", smooth_window="0.2s",
                               px_per_cm=px_per_cm, landmarks=skeleton.landmarks, drop=skeleton.excluded)
         cleaned, _, summary = P.clean_sessions(poses, pipeline, max_missing=20.0, max_reference_missing=20.0,
