@@ -6,9 +6,9 @@ planted effects, filmed by a camera per session and seen through DeepLabCut-like
 Generator v2: each motif is defined by how the keypoints move over time (grooming strokes, sniffing,
 gait cycles, breathing; :mod:`behavnb.synth.behaviours`, with the literature behind every range), so
 that behaviours overlap in body-level scalars as real ones do and a model must read the keypoints'
-dynamics to tell them apart. It writes tracker files, a sessions table and the truth (``truth.parquet``: per-frame motifs, true
-centre, heading and speed; ``truth_noise.parquet``: every corrupted point; ``truth.json``: the
-specification, effects and per-animal parameters, and the coordinate conventions). The same seed
+dynamics to tell them apart. It writes tracker files, a sessions table and the truth (``truth.parquet``:
+per-frame motifs, true centre, heading and speed; ``truth_noise.parquet``: every corrupted point;
+``truth.json``: the specification, effects and per-animal parameters, and the coordinate conventions). The same seed
 gives the same bytes for ``fmt="dlc-csv"`` and ``fmt="sleap"`` (and for the truth files); ``"dlc-h5"``
 files hold the same numbers but not the same bytes, because PyTables stamps HDF5 objects with their
 creation time. Behaviour and tracking noise come from separate random streams, so noise settings,
