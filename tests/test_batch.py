@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,6 +82,12 @@ def test_every_declared_parameter_parses():
         assert names == list(series.declared_parameters(book)), book.name
 
 
+def bn_data_has(name: str) -> bool:
+    """Whether the shared data folder holds ``name`` (09 then adds its real column)."""
+    root = os.environ.get("BEHAVNB_DATA_DIR")
+    return bool(root) and (Path(root) / name).is_dir()
+
+
 def test_cli_run_end_to_end_then_nothing_then_only_what_changed(tiny_series, capsys):
     """`behavnb run` on synthetic-tiny, fast profile: all nine; again: nothing; a changed 08 parameter: 08 and 09."""
     project, out = tiny_series["project"], tiny_series["out"]
@@ -88,6 +96,15 @@ def test_cli_run_end_to_end_then_nothing_then_only_what_changed(tiny_series, cap
     index = (project / "reports/index.html").read_text()
     assert index.count(">ok<") == 9 and all((project / f"reports/{b.stem}.html").exists() for b in series.available())
     assert (project / "stats").is_dir() and list((project / "motifs").iterdir())
+    # 09's study plan and entry-rate test (issue 21): fold changes > 1 that shrink with more animals
+    stats_dir = next((project / "stats").iterdir())
+    mde = pd.read_csv(stats_dir / "minimum_detectable_effect.csv").set_index("animals per group")
+    assert mde.index.tolist() == [8, 12, 16, 24] and (mde > 1).all().all() and (mde.diff().iloc[1:] < 0).all().all()
+    assert any(c.startswith("simulated") for c in mde.columns)
+    if bn_data_has("behaviorflow-csi-labels"):
+        assert any(c.startswith("real: behaviorflow-csi-labels") for c in mde.columns)
+    rate = pd.read_csv(stats_dir / "results_entry_rate.csv")
+    assert (rate["metric"] == "entry_rate").all() and rate["p"].dropna().between(0, 1).all() and len(rate) >= 2
     executed = sorted((project / "reports/notebooks").glob("*.ipynb"))
     mtimes = {p: p.stat().st_mtime_ns for p in executed}
 
