@@ -24,11 +24,15 @@ BUDGETS = {
 }
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 @dataclass(frozen=True)
 class Runtime:
     profile: str
     device: str
     seed: int
+    threads: int = 0  # CPU threads for torch and BLAS (``limit_threads``); 0: not set
 
     def pick(self, fast, demo, full=None):
         """The value for the current profile (``full`` defaults to ``demo``'s)."""
@@ -130,6 +134,132 @@ def autocast_dtype(device: str, amp: bool | str = "auto", cuda_dtype: str = "flo
     return torch.float16 if kind == "cuda" and cuda_dtype == "float16" else torch.bfloat16
 
 
+def _cgroup_quota(root: str = "/sys/fs/cgroup", membership: str | None = None) -> float | None:
+    """The CPU quota (in CPUs) of this process's cgroup and its ancestors, or None if there is none.
+
+    cgroup v2: ``cpu.max`` ("150000 100000" = 1.5 CPUs, "max 100000" = none) along the path in
+    ``/proc/self/cgroup`` ("0::/path"), the smallest on the way up; cgroup v1: ``cpu.cfs_quota_us`` /
+    ``cpu.cfs_period_us`` of the ``cpu`` controller (-1 = none). ``membership``: that file's text (tests).
+    """
+    from pathlib import Path
+
+    if membership is None:
+        try:
+            membership = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            membership = ""
+    quotas = []
+
+    def ratio(q: str, period: str) -> None:
+        try:
+            q_, p_ = float(q), float(period)
+        except ValueError:  # "max": no quota
+            return
+        if q_ > 0 and p_ > 0:
+            quotas.append(q_ / p_)
+
+    for line in membership.splitlines():
+        parts = line.strip().split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":  # v2
+            here = Path(root) / path.lstrip("/")
+            for d in [here, *here.parents]:
+                f = d / "cpu.max"
+                if f.is_file():
+                    ratio(*f.read_text().split()[:2])
+                if d == Path(root):
+                    break
+        elif "cpu" in controllers.split(","):  # v1: mounted as cpu, cpu,cpuacct or cpuacct,cpu
+            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                base = Path(root) / mount
+                for d in (base / path.lstrip("/"), base):
+                    q, per = d / "cpu.cfs_quota_us", d / "cpu.cfs_period_us"
+                    if q.is_file() and per.is_file():
+                        ratio(q.read_text().strip(), per.read_text().strip())
+                        break
+    return min(quotas) if quotas else None
+
+
+def usable_cpus(*, root: str = "/sys/fs/cgroup", membership: str | None = None) -> int:
+    """How many CPUs this process may really use: its CPU affinity, capped by a cgroup CPU quota.
+
+    ``os.cpu_count()`` counts the host's cores; Binder, JupyterHub and ``docker --cpus`` pods see all of them
+    but may only use their quota, and a torch that starts one thread per visible core then fights itself
+    (measured in ``benchmarks/RESULTS.md``). A fractional quota rounds down (1.5 CPUs -> 1), never below 1.
+
+    Parameters
+    ----------
+    root, membership
+        The cgroup mount and the text of ``/proc/self/cgroup`` (defaults: this machine's; tests pass their own).
+
+    Returns
+    -------
+    int
+        The number of CPUs, at least 1.
+    """
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS, Windows: no affinity API
+        n = os.cpu_count() or 1
+    quota = _cgroup_quota(root, membership)
+    if quota is not None:
+        n = min(n, int(quota))
+    return max(1, n)
+
+
+def limit_threads(n: int | None = None) -> int:
+    """Use ``n`` CPU threads for torch and the BLAS libraries (default: ``$BEHAVNB_THREADS``, else the thread
+    count the user set in ``OMP_NUM_THREADS``, else ``usable_cpus()``), never more than the CPUs at hand.
+
+    Sets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` where unset (for torch imported later
+    and for child processes), torch's intra-op threads if torch is loaded, and the BLAS pools already loaded
+    (threadpoolctl).
+
+    Parameters
+    ----------
+    n
+        Threads; None chooses as above.
+
+    Returns
+    -------
+    int
+        The thread count applied.
+
+    Raises
+    ------
+    ParameterError
+        ``n`` or ``$BEHAVNB_THREADS`` is not a whole number >= 1.
+    """
+    import sys
+
+    source = "n"
+    if n is None:
+        for var in ("BEHAVNB_THREADS", "OMP_NUM_THREADS"):
+            if os.environ.get(var, "").strip():
+                n, source = os.environ[var].strip(), f"${var}"
+                break
+    if n is None:
+        n = usable_cpus()
+    try:
+        n = int(n)
+        assert n >= 1
+    except (ValueError, TypeError, AssertionError):
+        raise ParameterError(f"{source} must be a whole number of threads >= 1, not {n!r}.") from None
+    for var in THREAD_VARS:
+        os.environ.setdefault(var, str(n))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:  # scikit-learn brings threadpoolctl; without it the env variables still act on new pools
+        pass
+    return n
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and (if already imported) torch, so runs reproduce."""
     import sys
@@ -141,8 +271,10 @@ def seed_everything(seed: int) -> None:
 
 
 def setup(profile: str | None = None, device: str = "auto", seed: int = 0, *, need_device: bool = False) -> Runtime:
-    """Resolve the notebook parameters. The device is only probed (importing torch) if ``need_device``."""
-    rt = Runtime(resolve_profile(profile), resolve_device(device) if need_device else device, int(seed))
+    """Resolve the notebook parameters and limit CPU threads to the CPUs at hand (``limit_threads``). The device
+    is only probed (importing torch) if ``need_device``."""
+    threads = limit_threads()
+    rt = Runtime(resolve_profile(profile), resolve_device(device) if need_device else device, int(seed), threads)
     seed_everything(rt.seed)
     return rt
 

@@ -1,0 +1,78 @@
+"""The CPU thread policy: threads from the CPUs this process may really use (affinity, cgroup quota)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from behavnb import runtime
+from behavnb.errors import ParameterError
+
+
+def _v2(tmp_path, quotas: dict[str, str]) -> str:
+    """A cgroup v2 tree: {relative dir: cpu.max text}; returns the root."""
+    for rel, text in quotas.items():
+        d = tmp_path / rel
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "cpu.max").write_text(text + "\n")
+    return str(tmp_path)
+
+
+def test_cgroup_v2_quota_is_the_smallest_on_the_way_up(tmp_path):
+    root = _v2(tmp_path, {"": "max 100000", "kubepods": "400000 100000", "kubepods/pod1": "150000 100000"})
+    assert runtime._cgroup_quota(root, "0::/kubepods/pod1\n") == pytest.approx(1.5)
+    assert runtime._cgroup_quota(root, "0::/kubepods\n") == pytest.approx(4.0)
+    assert runtime._cgroup_quota(root, "0::/\n") is None  # "max": no quota
+    assert runtime._cgroup_quota(root, "") is None
+
+
+def test_cgroup_v1_quota(tmp_path):
+    d = tmp_path / "cpu,cpuacct" / "docker" / "abc"
+    d.mkdir(parents=True)
+    (d / "cpu.cfs_quota_us").write_text("200000\n")
+    (d / "cpu.cfs_period_us").write_text("100000\n")
+    membership = "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n"
+    assert runtime._cgroup_quota(str(tmp_path), membership) == pytest.approx(2.0)
+    (d / "cpu.cfs_quota_us").write_text("-1\n")
+    assert runtime._cgroup_quota(str(tmp_path), membership) is None
+
+
+def test_usable_cpus_is_capped_by_a_quota_and_never_zero(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    root = _v2(tmp_path, {"": "max 100000", "pod": "100000 100000", "small": "50000 100000"})
+    assert runtime.usable_cpus(root=root, membership="0::/\n") == 16  # a 16-core host, no quota
+    assert runtime.usable_cpus(root=root, membership="0::/pod\n") == 1  # Binder-like: 16 visible, 1 allowed
+    assert runtime.usable_cpus(root=root, membership="0::/small\n") == 1  # half a CPU: still one thread
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert runtime.usable_cpus(root=root, membership="0::/\n") == 1  # taskset -c 3
+
+
+def test_limit_threads_order_and_bad_values(monkeypatch):
+    for var in ("BEHAVNB_THREADS", *runtime.THREAD_VARS):
+        monkeypatch.setenv(var, "x")  # recorded, so what limit_threads sets is undone after the test
+        monkeypatch.delenv(var)
+    monkeypatch.setattr(runtime, "usable_cpus", lambda **kw: 3)
+    assert runtime.limit_threads() == 3 and os.environ["OMP_NUM_THREADS"] == "3"
+    monkeypatch.setenv("BEHAVNB_THREADS", "1")
+    assert runtime.limit_threads() == 1
+    monkeypatch.setenv("BEHAVNB_THREADS", "two")
+    with pytest.raises(ParameterError, match=r"\$BEHAVNB_THREADS must be a whole number"):
+        runtime.limit_threads()
+    with pytest.raises(ParameterError, match="n must be"):
+        runtime.limit_threads(0)
+
+
+def test_setup_applies_the_policy_to_torch_in_a_fresh_process():
+    """Under ``taskset`` to one CPU, a fresh process that calls setup() and then imports torch runs one thread."""
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity API on this platform")
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from behavnb import runtime; rt = runtime.setup('fast'); import torch; "
+            "print(rt.threads, torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in ("BEHAVNB_THREADS", *runtime.THREAD_VARS)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "1"]
