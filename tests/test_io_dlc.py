@@ -161,3 +161,29 @@ def test_fps_precedence(shared, tmp_path):
     assert bio.load_poses(path, fallback_fps=40).attrs["fps"] == 40  # manifest beats the pickle
     nc = bio.load_poses(shared / "vame-tests/cropped_video.nc", fallback_fps=99)
     assert nc.attrs["fps"] == 30  # the file beats the manifest
+
+
+def test_row_check_needs_no_file_sized_temporaries(tmp_path, monkeypatch):
+    """The truncated-row check scans in chunks: its peak allocation is a fraction of the file (it was 8x the file)."""
+    import tracemalloc
+
+    from behavnb.io import dlc
+
+    rng = np.random.default_rng(0)
+    cols = pd.MultiIndex.from_product([["scorer"], [f"kp{i}" for i in range(12)], ["x", "y", "likelihood"]],
+                                      names=["scorer", "bodyparts", "coords"])
+    table = pd.DataFrame(rng.uniform(0, 600, (20_000, 36)), columns=cols)
+    path = tmp_path / "long.csv"
+    table.to_csv(path)
+    raw = path.read_bytes()
+    monkeypatch.setattr(dlc, "_CHUNK", 1 << 20)
+    tracemalloc.start()
+    dlc._check_field_counts(path, raw, 3, 37, strict=True)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.5 * len(raw), (peak, len(raw))
+    cut = raw[: raw.rindex(b",")]  # the last row loses its last field
+    with pytest.raises(bio.PoseFormatError, match="last line has 36 fields but the header has 37"):
+        dlc._check_field_counts(path, cut, 3, 37, strict=True)
+    ds = bio.load_poses(path, fps=30)
+    np.testing.assert_allclose(ds["position"].sel(keypoint="kp3", space="x").values.ravel(), table[("scorer", "kp3", "x")])
