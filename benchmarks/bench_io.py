@@ -50,6 +50,16 @@ def in_fresh_process(statement: str, repeats: int) -> tuple[list[float], list[fl
     return inner, wall
 
 
+def peak_rss_mb(path: Path, fps: float) -> float:
+    """Peak RSS increase (MB) of ``load_poses(path)`` in a new interpreter, counted after the imports."""
+    code = ("import resource; from behavnb.io import load_poses; import numpy, pandas, xarray; "
+            "b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            f"load_poses({str(path)!r}, fps={fps}); "
+            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - b) / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def make_table(n_frames: int, n_keypoints: int, seed: int = 0):
     """A DLC single-animal predictions table: a random-walking mouse, float32-precision values like DLC's."""
     import pandas as pd
@@ -134,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             ds = load_poses(csv, fps=args.fps)
             assert np.array_equal(ds["confidence"].values[:, :, 0], ref[:, 2::3]), "CSV likelihoods differ"
             rows.append(("behavnb `load_poses` CSV", timed(lambda: load_poses(csv, fps=args.fps), args.repeats), "-"))
+            mem = [peak_rss_mb(csv, args.fps) for _ in range(2)]
+            print(f"load_poses CSV, fresh process: peak RSS +{max(mem):.0f} MB for a {csv.stat().st_size / 1e6:.1f} MB "
+                  f"file ({max(mem) / (csv.stat().st_size / 2**20):.1f}x)", flush=True)
         cold, _ = in_fresh_process(f"from behavnb.io import load_poses; load_poses({str(h5)!r}, fps={args.fps})",
                                    args.repeats)
         rows.append(("fresh process: `import behavnb.io` + first H5 load", cold, "-"))
