@@ -51,11 +51,13 @@ def in_fresh_process(statement: str, repeats: int) -> tuple[list[float], list[fl
 
 
 def peak_rss_mb(path: Path, fps: float) -> float:
-    """Peak RSS increase (MB) of ``load_poses(path)`` in a new interpreter, counted after the imports."""
-    code = ("import resource; from behavnb.io import load_poses; import numpy, pandas, xarray; "
-            "b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+    """Peak RSS increase (MB) of ``load_poses(path)`` in a new interpreter, over the RSS after the imports (Linux:
+    the peak is reset through ``/proc/self/clear_refs`` first, so the imports' own peak does not hide it)."""
+    code = ("import re; from behavnb.io import load_poses; import numpy, pandas, xarray; "
+            "kb = lambda k: int(re.search(k + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+            "open('/proc/self/clear_refs', 'w').write('5'); b = kb('VmRSS'); "
             f"load_poses({str(path)!r}, fps={fps}); "
-            "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - b) / 1024)")
+            "print((kb('VmHWM') - b) / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
