@@ -1,13 +1,14 @@
 """The CPU thread policy under a CPU quota: training speed with behavnb's threads against torch's default.
 
-    sudo python benchmarks/bench_threads.py [--quota 1.0] [--steps 40] [--repeats 3]
+    sudo python benchmarks/bench_threads.py [--quota 1.0] [--steps 40] [--repeats 3] [--compete 2]
 
 Binder and JupyterHub pods see every core of the host but may use only their CPU quota. This script makes
 such a pod on this machine: a cgroup (v1 ``cpu`` controller, or v2) with a quota of ``--quota`` CPUs, then,
 inside it, times ``--steps`` training steps of notebook 04's CPU model on synthetic-tiny windows twice per
 repeat, interleaved: once with the thread count ``runtime.setup`` chooses (the policy) and once with torch's
-own default (one thread per visible core: ``BEHAVNB_THREADS`` set to ``os.cpu_count()``). Needs root (to
-create the cgroup); prints a markdown table with the median and range.
+own default (one thread per visible core: ``BEHAVNB_THREADS`` set to ``os.cpu_count()``). ``--compete N`` keeps
+N busy processes running outside the cgroup meanwhile (a shared host). Needs root (to create the cgroup); prints
+a markdown table with the median and range.
 """
 
 from __future__ import annotations
@@ -80,20 +81,27 @@ def main() -> int:
     ap.add_argument("--quota", type=float, default=1.0, help="CPUs the cgroup may use")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--compete", type=int, default=0, help="busy processes outside the cgroup (a shared host)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root to create a cgroup with a CPU quota; run it as root (or in a container as root).")
         return 1
     group, procs = make_cgroup(args.quota)
     print(f"machine: {machine()}; cgroup {group} with a quota of {args.quota:g} CPU(s); os.cpu_count() = {os.cpu_count()}")
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.compete)]
     times: dict[str, list[float]] = {"policy": [], "torch default": []}
     threads = {}
-    for _ in range(args.repeats):  # interleaved: A, B, A, B, ...
-        for name, forced in (("policy", None), ("torch default", os.cpu_count())):
-            chosen, torch_threads, t = run(group, procs, args.steps, forced)
-            times[name].append(t)
-            threads[name] = torch_threads
-            print(f"{name}: {torch_threads} thread(s), {t:.1f} s", flush=True)
+    try:
+        for _ in range(args.repeats):  # interleaved: A, B, A, B, ...
+            for name, forced in (("policy", None), ("torch default", os.cpu_count())):
+                chosen, torch_threads, t = run(group, procs, args.steps, forced)
+                times[name].append(t)
+                threads[name] = torch_threads
+                print(f"{name}: {torch_threads} thread(s), {t:.1f} s", flush=True)
+    finally:
+        for b in busy:
+            b.kill()
+    print(f"{args.compete} competing busy process(es) outside the cgroup")
     print()
     print(f"| threads | torch threads | {args.steps} training steps (s), median | range |")
     print("|---|---|---|---|")
