@@ -243,10 +243,12 @@ def limit_threads(n: int | None = None) -> int:
     if n is None:
         n = usable_cpus()
     try:
-        n = int(n)
-        assert n >= 1
-    except (ValueError, TypeError, AssertionError):
-        raise ParameterError(f"{source} must be a whole number of threads >= 1, not {n!r}.") from None
+        value = int(n)
+    except (ValueError, TypeError):
+        value = 0
+    if value < 1:
+        raise ParameterError(f"{source} must be a whole number of threads >= 1, not {n!r}.")
+    n = value
     for var in THREAD_VARS:
         os.environ.setdefault(var, str(n))
     if "torch" in sys.modules:

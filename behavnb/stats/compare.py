@@ -196,10 +196,15 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     info = {"test": test, "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
             "n_tests": int(out.loc[out["in_family"], "p"].notna().sum()), "n_boot": n_boot, "level": level,
             "ci": ci_used, "outside_family": {d: k for d, k in duplicated.items() if not out.loc[out["metric"] == d, "in_family"].all()},
-            "sessions_per_subject": float(t.groupby("subject")["session"].nunique().mean()) if "session" in t else 1.0,
+            "sessions_per_subject": _sessions_per_subject(t),
             "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else [],
             "skipped": skipped}
     return Results(out, pd.concat(post, ignore_index=True) if post else None, info)
+
+
+def _sessions_per_subject(table: pd.DataFrame) -> float:
+    """Mean number of sessions per animal (1 for a per-subject table), for the methods paragraph."""
+    return float(table.groupby("subject")["session"].nunique().mean()) if "session" in table else 1.0
 
 
 def _rate_results(table: pd.DataFrame, group_column: str, names: list, n_per: pd.Series, level: float, fdr: str,
@@ -214,7 +219,7 @@ def _rate_results(table: pd.DataFrame, group_column: str, names: list, n_per: pd
     info = {"test": "rate", "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr,
             "family": family, "n_tests": int(out["p"].notna().sum()), "n_boot": 0, "level": level, "ci": {},
             "outside_family": {}, "metrics": ["entry_rate"], "levels": sorted(out["level"].unique()) if "level" in out else [],
-            "sessions_per_subject": float(table.groupby("subject")["session"].nunique().mean()) if "session" in table else 1.0,
+            "sessions_per_subject": _sessions_per_subject(table),
             "skipped": None}
     return Results(out, None, info)
 
@@ -270,8 +275,8 @@ def methods_text(results: Results) -> str:
                 f"{', '.join(i['metrics'])}, averaged over each animal's sessions). No group comparison was tested: "
                 f"{i['skipped']}. Analyses used behavnb {__import__('behavnb').__version__}.")
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
+    fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
     if i.get("test") == "rate":
-        fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
         return (f"Behavioural motifs were compared between groups {groups} with the animal as the unit of analysis. "
                 f"For each animal and motif, the bout entry rate was the number of bouts over the minutes recorded, "
                 f"pooled over its sessions (mean {i['sessions_per_subject']:.1f} sessions per animal), with 0.5 bout "
@@ -286,7 +291,6 @@ def methods_text(results: Results) -> str:
             "with tie correction from 20 animals per group, otherwise 10,000 permutations)"
             if len(i["groups"]) == 2 else
             "Kruskal-Wallis tests followed by pairwise two-sided Mann-Whitney U tests with Holm correction")
-    fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
     family = ("all tests of the analysis" if i["family"] == "all" else "the tests of each metric")
     eff = ""
     if len(i["groups"]) == 2:
