@@ -241,6 +241,44 @@ def test_mixed_model_equals_statsmodels_and_falls_back():
     assert fb["p"].notna().all() and "fallback" in fb["model"].item()
 
 
+def test_not_estimable_ratios_are_nan_with_a_reason():
+    """A group that never used a motif (zero counts) gives NaN, said in ``note``, not a log2 fold change of +-21 or
+    a rate ratio of 1e10; a perfect GEE fit (no spread within groups) gives NaN, not p = 0; and no warning leaks."""
+    import warnings
+
+    assert np.isnan(stats.log2_fold_change([0.0, 0.0, 0.0], [0.2, 0.3, 0.1]))
+    assert stats.effects.lfc_not_estimable([0.0, 0.0], [1.0, 2.0], ("WT", "KO")).startswith("log2 fold change not estimable")
+    assert np.isnan(stats.bootstrap_ci([0.0, 0.0, 0.0], [0.2, 0.3, 0.1], "log2_fold_change", n_boot=200)[0])
+    rows = [{"session": f"{g}{a}", "subject": f"{g}{a}", "group": g, "motif": m, "metric": "usage",
+             "value": (0.0 if (g == "B" and m == 1) else 0.2 + 0.01 * a)} for g in "AB" for a in range(4) for m in (0, 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = stats.compare(pd.DataFrame(rows), groups=["A", "B"], n_boot=200).table.set_index("motif")
+    assert np.isnan(res.loc[1, "effect"]) and np.isnan(res.loc[1, "ci_low"]) and "not estimable" in res.loc[1, "note"]
+    assert np.isfinite(res.loc[1, "p"]) and np.isfinite(res.loc[0, "effect"]) and res.loc[0, "note"] == ""
+    counts = pd.DataFrame({"motif": [0] * 4 + [1] * 4, "subject": list("abcd") * 2, "group": ["A", "A", "B", "B"] * 2,
+                           "value": [3, 3, 1, 1, 4, 6, 0, 0], "minutes": 1.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gee = stats.gee_counts(counts, reference="A").set_index("motif")
+    assert gee["rate_ratio"].isna().all() and gee["p"].isna().all()
+    assert "fit perfectly" in gee.loc[0, "note"] and "no bout in group(s) 'B'" in gee.loc[1, "note"]
+
+
+def test_mixed_model_leaves_out_a_covariate_with_one_value():
+    """One time bin (a short pilot): the group x time_bin term is not estimable, left out and said, no warning."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    rows = [{"subject": f"{g}{a}", "session": f"{g}{a}s{s}", "group": g, "metric": "usage", "motif": 0, "time_bin": 0,
+             "value": rng.uniform(0.1, 0.3)} for g in "AB" for a in range(4) for s in range(2)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", stats.models.DataWarning)
+        out = stats.mixed_model(pd.DataFrame(rows), reference="A", covariates=["time_bin"], interaction="time_bin")
+    assert len(out) == 1 and "time_bin has a single value" in out["note"].item()
+
+
 def test_gee_counts_rate_ratio():
     """GEE on counts with exposure recovers a doubled bout rate (rate ratio ~2) with subject clusters."""
     rng = np.random.default_rng(1)
@@ -412,7 +450,7 @@ def test_pilot_cohort_one_animal_per_group():
         bout = table[table["metric"] == "bout_count"].assign(minutes=1.0)
         gee = stats.gee_counts(bout, reference="A")
     assert mixed.empty and {"estimate", "ci_low", "ci_high", "p", "model"} <= set(mixed.columns)
-    assert gee.empty and list(gee.columns) == ["motif", "term", "rate_ratio", "ci_low", "ci_high", "p", "model"]
+    assert gee.empty and list(gee.columns) == ["motif", "term", "rate_ratio", "ci_low", "ci_high", "p", "model", "note"]
     assert any("fewer than 2" in str(w.message) for w in caught) and any("not modelled" in str(w.message) for w in caught)
 
 

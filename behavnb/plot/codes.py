@@ -119,8 +119,11 @@ def motif_grid(poses: np.ndarray, keypoints: Sequence[str], usage: np.ndarray | 
                 ax.set_ylabel(f"type {i}", fontsize=7)
             if i == 0:
                 ax.set_title(f"{j}", fontsize=7)
-    fig.suptitle("decoded motifs: rows = type, columns = subtype (number: % of frames)", fontsize=9)
-    fig.tight_layout(pad=0.2, h_pad=0.1, w_pad=0.1)
+    # the title gets its own band above the column numbers: tight_layout alone lets them overlap on a big grid
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(pad=0.2, h_pad=0.1, w_pad=0.1, rect=(0, 0, 1, 1 - 0.45 / height))
+    fig.suptitle("decoded motifs: rows = type, columns = subtype (number: % of frames)", fontsize=9,
+                 y=1 - 0.08 / height, va="top")
     return fig
 
 

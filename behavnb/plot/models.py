@@ -105,12 +105,43 @@ class LiveLoss:
             self.handle.update(self.fig)
 
 
+def _unit_of(name: str, length_units: str | None) -> str:
+    """A model input's units from its name (``evaluate`` columns): positions in the poses' units, angles in rad."""
+    lu = length_units or "data units"
+    if name.startswith("log1p_"):
+        return f"log(1 + {lu}/s)" if "speed" in name else "log1p"
+    if "angular_velocity" in name:
+        return "rad/s"
+    if name.endswith("angle") or name in ("heading",):
+        return "rad"
+    if "speed" in name or "velocity" in name:
+        return f"{lu}/s"
+    return lu
+
+
 def reconstructions(rec, columns: Sequence[str] | None = None, n: int = 3, fps: float | None = None,
-                    seed: int = 0) -> matplotlib.figure.Figure:
+                    seed: int = 0, length_units: str | None = None) -> matplotlib.figure.Figure:
     """Held-out windows (black), their reconstruction (blue) and the predicted next frames (orange, dashed).
 
-    ``rec`` is ``evaluate.reconstruct(...)``; one row per example window, one column per coordinate.
+    Parameters
+    ----------
+    rec
+        ``evaluate.reconstruct(...)``; one row per example window, one column per coordinate.
+    columns
+        The model inputs to show (default: the first two).
+    n, seed
+        Example windows, drawn with ``seed``.
+    fps
+        Frame rate, for a time axis in s (else frames).
+    length_units
+        The poses' units ("cm", "px"), for the y labels of positions and speeds (None: "data units").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
+    from matplotlib.lines import Line2D
+
     plt = _plt()
     columns = list(columns or rec.names[:2])
     idx = np.random.default_rng(seed).choice(len(rec.inputs), min(n, len(rec.inputs)), replace=False)
@@ -132,9 +163,15 @@ def reconstructions(rec, columns: Sequence[str] | None = None, n: int = 3, fps: 
                 ax.axvline((T - 0.5) * scale, color="0.8", lw=0.8)
             if r == 0:
                 ax.set_title(name)
+            if r == len(idx) // 2:
+                ax.set_ylabel(_unit_of(name, length_units), fontsize="small")
     for ax in axes[-1]:
-        ax.set_xlabel("time in window (s)" if fps else "frame in window")
-    fig.legend(["data", "reconstruction", "_", "prediction"], loc="upper right", fontsize=8, ncol=3)
+        ax.set_xlabel("time in window (s)" if fps else "frame in window (frames)")
+    handles = [Line2D([], [], color="k", lw=1.2, label="data"),
+               Line2D([], [], color="tab:blue", lw=1.2, label="reconstruction")]
+    if rec.future is not None:
+        handles.append(Line2D([], [], color="tab:orange", lw=1.2, ls="--", label="prediction"))
+    fig.legend(handles=handles, loc="upper right", fontsize=8, ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
@@ -177,10 +214,24 @@ def skeleton_sequences(poses: np.ndarray, keypoints: Sequence[str], titles: Sequ
 
 
 def score_bars(table: pd.DataFrame, column: str = "reconstruction_r2") -> matplotlib.figure.Figure:
-    """One bar per keypoint (``evaluate.scores``), e.g. held-out R^2 of the reconstruction and of the prediction."""
+    """One bar per keypoint (``evaluate.scores``), e.g. held-out R^2 of the reconstruction and of the prediction.
+
+    The legend sits above the axes, so that it never hides a bar.
+
+    Parameters
+    ----------
+    table
+        ``evaluate.scores``: one row per model input, columns such as ``reconstruction_r2``.
+    column
+        The score to show; its ``prediction`` twin is added when present.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     cols = [c for c in (column, column.replace("reconstruction", "prediction")) if c in table]
-    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(table)), 3))
+    fig, ax = plt.subplots(figsize=(max(4, 0.45 * len(table)), 3.3))
     w = 0.8 / len(cols)
     x = np.arange(len(table))
     for k, c in enumerate(cols):
@@ -188,7 +239,8 @@ def score_bars(table: pd.DataFrame, column: str = "reconstruction_r2") -> matplo
     ax.set_xticks(x, table.index, rotation=60, ha="right", fontsize=8)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_ylim(min(0, float(np.nanmin(table[cols].to_numpy())) - 0.05), 1.02)
-    ax.legend(fontsize=8)
+    ax.set_ylabel("R² (1 = perfect)" if column.endswith("r2") else column.replace("_", " "))
+    ax.legend(fontsize=8, ncol=len(cols), frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
     fig.tight_layout()
     return fig
 

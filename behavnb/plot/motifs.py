@@ -261,8 +261,38 @@ def _edges(median: np.ndarray, keypoints: Sequence[str], edges=None) -> list[tup
     return [(kps.index(a), kps.index(b)) for a, b in named]
 
 
-def trajectory(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None, title: str = "") -> matplotlib.figure.Figure:
-    """The typical trajectory: the median skeleton over instances at each relative time, light (onset) to dark (end)."""
+def _pose_axes(ax, units: str) -> None:
+    """Skeleton axes: equal aspect; with ``units``, small ticks and x/y labels in them, else no ticks."""
+    ax.set_aspect("equal", adjustable="datalim")
+    if units:
+        ax.set_xlabel(f"x ({units}; heading →)", fontsize="small")
+        ax.set_ylabel(f"y ({units})", fontsize="small")
+        ax.tick_params(labelsize="x-small")
+    else:
+        ax.set(xticks=[], yticks=[])
+
+
+def trajectory(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None, title: str = "",
+               units: str = "") -> matplotlib.figure.Figure:
+    """The typical trajectory: the median skeleton over instances at each relative time, light (onset) to dark (end).
+
+    Parameters
+    ----------
+    poses
+        Instances ``(n, steps, keypoint, 2)`` (``MotifData.poses``), egocentric.
+    keypoints, edges
+        Keypoint names; the skeleton's edges (default: from the median pose).
+    ax
+        Axes to draw into (default: a new figure).
+    title
+        The panel's title (default: says what is drawn).
+    units
+        The poses' units ("cm", "px"): labelled axes with ticks; "" hides the ticks.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from behavnb.segment.views import typical_trajectory
 
     plt = _plt()
@@ -274,14 +304,31 @@ def trajectory(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None,
     steps = np.linspace(0, len(med) - 1, min(5, len(med))).astype(int)
     for j, i in enumerate(steps):
         draw_skeleton(ax, med[i], e, color=cmap(j / max(len(steps) - 1, 1)), alpha=0.9, lw=1.3, size=6)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set(xticks=[], yticks=[], title=title or f"median skeleton, onset → end ({len(poses)} instances)")
+    _pose_axes(ax, units)
+    ax.set(title=title or f"median skeleton, onset → end ({len(poses)} instances)")
     ax.title.set_fontsize("small")
     return fig
 
 
-def variability(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None) -> matplotlib.figure.Figure:
-    """Instance-to-instance variability: every instance's mid-bout pose over the median, circles = keypoint spread."""
+def variability(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None,
+                units: str = "") -> matplotlib.figure.Figure:
+    """Instance-to-instance variability: every instance's mid-bout pose over the median, circles = keypoint spread.
+
+    Parameters
+    ----------
+    poses
+        Instances ``(n, steps, keypoint, 2)`` (``MotifData.poses``).
+    keypoints, edges
+        Keypoint names; the skeleton's edges (default: from the median pose).
+    ax
+        Axes to draw into (default: a new figure).
+    units
+        The poses' units ("cm", "px"), for the spread in the title and labelled axes; "" hides the ticks.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     from behavnb.segment.views import typical_trajectory
 
     plt = _plt()
@@ -298,16 +345,35 @@ def variability(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None
     for k in range(med.shape[1]):
         if np.isfinite(med[mid, k]).all() and np.isfinite(spread[mid, k]):
             ax.add_patch(Circle(med[mid, k], spread[mid, k], fill=False, color="tab:red", lw=0.8))
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set(xticks=[], yticks=[])
-    ax.set_title(f"variability mid-bout (median spread {np.nanmedian(spread[mid]):.2g})", fontsize="small")
+    _pose_axes(ax, units)
+    ax.set_title(f"variability mid-bout (median spread {np.nanmedian(spread[mid]):.2g}{' ' + units if units else ''})",
+                 fontsize="small")
     return fig
 
 
 def feature_distributions(feature_table: pd.DataFrame, motif: int, features: Sequence[str] | None = None,
-                          axes=None) -> matplotlib.figure.Figure:
-    """Each kinematic feature's distribution in the motif against all frames (``segment.motif_features``)."""
+                          axes=None, units: Mapping[str, str] | None = None) -> matplotlib.figure.Figure:
+    """Each kinematic feature's distribution in the motif against all frames (``segment.motif_features``).
+
+    Parameters
+    ----------
+    feature_table
+        ``segment.motif_features``: one row per frame, a ``motif`` column and one column per feature.
+    motif
+        The motif to show against all frames.
+    features
+        The features (default: speed, body length, head angle, those present).
+    axes
+        One axes per feature (default: a new figure).
+    units
+        Feature -> units ("cm/s", "rad"), for the x labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
+    units = units or {}
     features = [f for f in (features or ("speed", "body_length", "head_angle")) if f in feature_table]
     if axes is None:
         fig, axes = plt.subplots(1, len(features), figsize=(2.6 * len(features), 2.4), squeeze=False)
@@ -322,7 +388,8 @@ def feature_distributions(feature_table: pd.DataFrame, motif: int, features: Seq
         ax.hist(allv, bins=bins, density=True, color="0.8", label="all frames")
         if len(mv):
             ax.hist(mv, bins=bins, density=True, histtype="step", lw=1.8, color="tab:red", label="this motif")
-        ax.set(xlabel=f.replace("_", " "), yticks=[])
+        u = units.get(f, "")
+        ax.set(xlabel=f.replace("_", " ") + (f" ({u})" if u else ""), yticks=[], ylabel="density")
     axes[0].legend(frameon=False, fontsize="x-small")
     return fig
 
@@ -341,6 +408,14 @@ def duration_histogram(bout_table: pd.DataFrame, motif: int, ax=None) -> matplot
     return fig
 
 
+def _feature_units(features: Mapping | None) -> dict[str, str]:
+    """Feature -> units, from the ``units`` attrs of the first session's features (03 writes them)."""
+    first = next(iter((features or {}).values()), None)
+    if first is None:
+        return {}
+    return {str(n): str(v.attrs["units"]) for n, v in first.data_vars.items() if v.attrs.get("units")}
+
+
 def motif_panel(data, motif: int, n_instances: int = 12, seed: int = 0, edges=None) -> matplotlib.figure.Figure:
     """The four panels of one motif from a ``segment.MotifData``: typical trajectory, variability, usage per group,
     duration histogram, and (with features) the kinematics below."""
@@ -353,8 +428,10 @@ def motif_panel(data, motif: int, n_instances: int = 12, seed: int = 0, edges=No
     axes = [fig.add_subplot(gs[0, i]) for i in range(4)]
     if len(inst):
         poses, kps = data.poses(inst)
-        trajectory(poses, kps, ax=axes[0], edges=edges)
-        variability(poses, kps, ax=axes[1], edges=edges)
+        first = next(iter(data.cleaned.values()), None)
+        units = str(first.attrs.get("units", "")) if first is not None else ""
+        trajectory(poses, kps, ax=axes[0], edges=edges, units=units)
+        variability(poses, kps, ax=axes[1], edges=edges, units=units)
     else:
         for ax in axes[:2]:
             ax.text(0.5, 0.5, "no bout long enough", ha="center", transform=ax.transAxes)
@@ -362,7 +439,8 @@ def motif_panel(data, motif: int, n_instances: int = 12, seed: int = 0, edges=No
     axes[2].set_title("usage per session", fontsize="small")
     duration_histogram(data.bouts, motif, ax=axes[3])
     if n_feat:
-        feature_distributions(ft, motif, axes=[fig.add_subplot(gs[1, i]) for i in range(n_feat)])
+        feature_distributions(ft, motif, axes=[fig.add_subplot(gs[1, i]) for i in range(n_feat)],
+                              units=_feature_units(data.features))
     fig.suptitle(f"{data.name(motif)} (motif {motif}): {data.share.get(motif, 0):.1%} of frames", fontsize="medium")
     fig.tight_layout()
     return fig

@@ -288,12 +288,33 @@ def qc_heatmap(qc, value: str = "pct_missing", max_sessions: int = 60) -> matplo
 
 def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str], name: str, units: str = "",
                      bins: int = 60, range_: tuple[float, float] | None = None, circular: bool = False) -> matplotlib.figure.Figure:
-    """Distribution of a feature pooled per group (density histograms, one line per group)."""
+    """Distribution of a feature pooled per group (density histograms, one line per group).
+
+    The density's units are 1 / the feature's; a circular feature (an angle in radians) is drawn on a polar axis
+    with the legend outside it, so that it does not cover the radial labels.
+
+    Parameters
+    ----------
+    values
+        Per session, the feature's values (any shape; pooled).
+    groups
+        Session -> group (sessions not in it go to "all").
+    name, units
+        The feature's name and units ("cm/s", "rad", ...), for the axis labels.
+    bins, range_
+        Histogram bins and range (default: the pooled 0.5-99.5 % quantiles per group).
+    circular
+        Draw on a polar axis (angles in radians).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     by_group: dict[str, list[np.ndarray]] = {}
     for session, v in values.items():
         by_group.setdefault(groups.get(session, "all"), []).append(np.ravel(v))
-    fig = plt.figure(figsize=(5, 3.5))
+    fig = plt.figure(figsize=(5.8 if circular else 5, 3.8 if circular else 3.5))
     ax = fig.add_subplot(projection="polar" if circular else None)
     for g, parts in sorted(by_group.items()):
         x = np.concatenate(parts)
@@ -302,34 +323,63 @@ def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str]
         h, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
         mids = (edges[1:] + edges[:-1]) / 2
         ax.plot(np.append(mids, mids[0]) if circular else mids, np.append(h, h[0]) if circular else h, label=f"{g} (n={len(parts)})")
-    if not circular:
+    density = f"density (per {units})" if units else "density"
+    if circular:  # angle ticks in degrees; radius = density
+        ax.set_rlabel_position(112.5)
+        ax.tick_params(axis="y", labelsize="x-small")
+        ax.set_title(f"{name} (deg); radius: {density}", fontsize="medium", pad=14)
+        ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.12, 1.0))
+    else:
         ax.set_xlabel(f"{name} ({units})" if units else name)
-        ax.set_ylabel("density")
-    ax.set_title(name)
-    ax.legend(frameon=False, fontsize="small")
+        ax.set_ylabel(density)
+        ax.set_title(name)
+        ax.legend(frameon=False, fontsize="small")
     fig.tight_layout()
     return fig
 
 
 def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | None = None, bins: int = 40) -> matplotlib.figure.Figure:
-    """Where the animals spent their time: a 2-D histogram of the body centre, one panel per group."""
+    """Where the animals spent their time: a 2-D histogram of the body centre, one panel per group.
+
+    Each panel shows the % of the group's frames in each bin (one colour scale for all panels, with a colorbar),
+    the axes in the data's units (``attrs["units"]`` of the cleaned poses).
+
+    Parameters
+    ----------
+    cleaned
+        Per session, the cleaned poses (with ``centroid``).
+    groups
+        Session -> group (sessions not in it go to "all").
+    bins
+        Bins per axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     groups = groups or {}
     by_group: dict[str, list[np.ndarray]] = {}
     for session, ds in cleaned.items():
         xy = ds["centroid"].transpose("time", "individual", "space").values[..., :2].reshape(-1, 2)
         by_group.setdefault(groups.get(session, "all"), []).append(xy[np.isfinite(xy).all(axis=1)])
+    units = str(next(iter(cleaned.values())).attrs.get("units", "px")) if cleaned else "px"
     allxy = np.concatenate([np.concatenate(v) for v in by_group.values()])
     rng = [[allxy[:, 0].min(), allxy[:, 0].max()], [allxy[:, 1].min(), allxy[:, 1].max()]]
-    fig, axes = plt.subplots(1, len(by_group), figsize=(4.2 * len(by_group), 3.8), squeeze=False)
-    for ax, (g, parts) in zip(axes[0], sorted(by_group.items())):
+    hists = {}
+    for g, parts in sorted(by_group.items()):
         xy = np.concatenate(parts)
-        h, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=rng, density=True)
-        ax.imshow(h.T, origin="upper", extent=(xe[0], xe[-1], ye[-1], ye[0]), cmap="viridis", aspect="equal")
-        ax.set_title(f"{g}: {len(parts)} session(s)")
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-    fig.tight_layout()
+        h, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=rng)
+        hists[g] = 100 * h / max(len(xy), 1)
+    vmax = max(float(h.max()) for h in hists.values()) or 1.0
+    fig, axes = plt.subplots(1, len(hists), figsize=(4.2 * len(hists) + 1.0, 3.8), squeeze=False, layout="constrained")
+    for ax, (g, h) in zip(axes[0], hists.items()):
+        im = ax.imshow(h.T, origin="upper", extent=(xe[0], xe[-1], ye[-1], ye[0]), cmap="viridis", aspect="equal",
+                       vmin=0, vmax=vmax)
+        ax.set_title(f"{g}: {len(by_group[g])} session(s)")
+        ax.set_xlabel(f"x ({units})")
+        ax.set_ylabel(f"y ({units})")
+    fig.colorbar(im, ax=list(axes[0]), label="% of frames per bin", shrink=0.9)
     return fig
 
 

@@ -101,7 +101,9 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     ``small``: what to do when a group has fewer than 2 animals, or there is one group only: "raise" a
     ``ParameterError`` (default), or "skip": every row keeps its group sizes and means (descriptive) with
     NaN tests, and ``info["skipped"]`` says why. Rows of two-group results always have every column of
-    ``RESULT_COLUMNS`` (NaN where a row could not be tested), plus ``in_family`` and ``note``.
+    ``RESULT_COLUMNS`` (NaN where a row could not be tested), plus ``in_family`` and ``note``. A log2 fold change
+    where a group's mean is 0 (it never used the motif) is NaN, with its CI, and ``note`` says "not estimable"; the
+    row's p-value and Cliff's delta stay.
     ``ci``: the interval method of ``effects.bootstrap_ci`` for every effect (None: ``effects.DEFAULT_CI``, per
     effect). ``dedupe``: keep bout_count out of the FDR family when it duplicates bout_rate (module doc).
 
@@ -110,7 +112,7 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     ParameterError
         A missing grouping column, an unknown ``test``/``family``/``small``, or (``small="raise"``) too few animals.
     """
-    from behavnb.stats.effects import CI_METHODS, DEFAULT_CI, bootstrap_ci, cliffs_delta, hedges_g
+    from behavnb.stats.effects import CI_METHODS, DEFAULT_CI, bootstrap_ci, cliffs_delta, hedges_g, lfc_not_estimable
     from behavnb.stats.multitest import adjust
     from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
     from behavnb.stats.tables import per_subject
@@ -165,6 +167,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
                 est, lo, hi = FUNCTIONS[eff](a, b), float("nan"), float("nan")
             row.update({"test": "Mann-Whitney U" if test == "mann-whitney" else "Welch t", "statistic": u, "p": p, "effect_name": eff, "effect": est,
                         "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
+            if eff == "log2_fold_change":  # a group that never used the motif: NaN with the reason, not +-21
+                row["note"] = lfc_not_estimable(a, b, (names[0], names[1]))
         else:
             h, p = kruskal(vals)
             row.update({"test": "Kruskal-Wallis", "statistic": h, "p": p})
@@ -179,14 +183,15 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         out = out.reindex(columns=front + [c for c in RESULT_COLUMNS if c != "q"]
                           + [c for c in out.columns if c not in front and c not in RESULT_COLUMNS])
         out["p"] = out["p"].astype(float)
-    out["in_family"], out["note"] = True, ""
+    out["in_family"] = True
+    out["note"] = out["note"].fillna("").astype(str) if "note" in out else ""
     duplicated = equal_length_duplicates(t) if dedupe and family == "all" else {}
     for dup, kept in duplicated.items():
         if kept in set(out["metric"]):
             rows_ = out["metric"] == dup
             out.loc[rows_, "in_family"] = False
-            out.loc[rows_, "note"] = (f"same test as {kept} (sessions of equal length): outside the FDR family; "
-                                      f"see {kept}'s q")
+            dup_note = (f"same test as {kept} (sessions of equal length): outside the FDR family; see {kept}'s q")
+            out.loc[rows_, "note"] = out.loc[rows_, "note"].map(lambda n: f"{n}; {dup_note}" if n else dup_note)
     fam = out["in_family"].to_numpy()
     out["q"] = float("nan")
     if family == "all":

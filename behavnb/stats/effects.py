@@ -1,6 +1,8 @@
 """Effect sizes between two groups of animals, with confidence intervals (animals resampled within groups).
 
-- ``log2_fold_change``: log2(mean b / mean a), with a small pseudo-count so that zero usage stays finite;
+- ``log2_fold_change``: log2(mean b / mean a), with a small pseudo-count against rounding; NaN ("not estimable")
+  when a group's mean is 0 (no animal of it used the motif): a fold change from or to nothing is infinite, and the
+  pseudo-count would only turn it into an arbitrary number (about +-21 with 1e-6);
 - ``hedges_g``: standardised mean difference with the small-sample correction;
 - ``cliffs_delta``: P(b > a) - P(b < a), from -1 to 1, robust to outliers and skew.
 
@@ -45,9 +47,36 @@ CI_NAMES = {"percentile": "percentile bootstrap", "bca": "BCa bootstrap", "t": "
 
 
 def log2_fold_change(a, b, pseudo: float = 1e-6) -> float:
-    """log2 of the ratio of group means, ``log2((mean b + pseudo) / (mean a + pseudo))``."""
+    """log2 of the ratio of group means, ``log2((mean b + pseudo) / (mean a + pseudo))``; NaN when either mean is
+    0 or less (not estimable: ``lfc_not_estimable`` says why)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    return float(np.log2((b.mean() + pseudo) / (a.mean() + pseudo)))
+    ma, mb = a.mean(), b.mean()
+    if not (ma > 0 and mb > 0):
+        return float("nan")
+    return float(np.log2((mb + pseudo) / (ma + pseudo)))
+
+
+def lfc_not_estimable(a, b, names: tuple[str, str] = ("a", "b")) -> str:
+    """Why the log2 fold change of ``a`` and ``b`` is not estimable ("" when it is).
+
+    Parameters
+    ----------
+    a, b
+        Per-animal values of the reference and the comparison group.
+    names
+        The two groups' names, for the message.
+
+    Returns
+    -------
+    str
+        E.g. "log2 fold change not estimable: mean of 'KO' is 0 (no animal used it)", or "".
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    zero = [n for n, x in zip(names, (a, b)) if not (len(x) and x.mean() > 0)]
+    if not zero:
+        return ""
+    return ("log2 fold change not estimable: mean of " + " and ".join(repr(z) for z in zero)
+            + (" is" if len(zero) == 1 else " are") + " 0 (no animal used it)")
 
 
 def hedges_g(a, b) -> float:
@@ -76,7 +105,11 @@ FUNCTIONS: dict[str, Callable] = {"log2_fold_change": log2_fold_change, "hedges_
 # ---- vectorised forms: a, b are (..., n) arrays, one effect (and one standard error) per leading index ----------
 
 def _lfc_rows(a: np.ndarray, b: np.ndarray, pseudo: float = 1e-6) -> np.ndarray:
-    return np.log2((b.mean(axis=-1) + pseudo) / (a.mean(axis=-1) + pseudo))
+    """Row-wise ``log2_fold_change``: NaN where a mean is 0 (a resample without the motif is not estimable)."""
+    ma, mb = a.mean(axis=-1), b.mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log2((mb + pseudo) / (ma + pseudo))
+    return np.where((ma > 0) & (mb > 0), out, np.nan)
 
 
 def _g_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -32,6 +32,18 @@ def transform(values: np.ndarray, scale: str) -> np.ndarray:
     return v
 
 
+def _reraise_unexpected(caught: list, *expected: type[Warning]) -> list:
+    """Warnings recorded around a fit: those of the ``expected`` categories (cases the caller handles) are
+    returned; every other one is issued again, so that a real problem still shows."""
+    handled = []
+    for w in caught:
+        if expected and issubclass(w.category, expected):
+            handled.append(w)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return handled
+
+
 def _formula(reference: str, covariates: Sequence[str], interaction: str | None) -> str:
     g = f"C(group, Treatment(reference={reference!r}))"
     terms = [g] + [f"C({c})" if c != "time_bin" else c for c in covariates]
@@ -44,7 +56,9 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                 interaction: str | None = None, level: float = 0.95) -> pd.DataFrame:
     """Per (metric, motif): MixedLM of the transformed per-session value on group (+ covariates, + group x
     ``interaction``), random intercept per subject. Rows: metric, motif, term, estimate, ci_low, ci_high, p,
-    scale, model ("MixedLM" or the fallback used), n_subjects, n_sessions."""
+    scale, model ("MixedLM" or the fallback used), n_subjects, n_sessions, note. A covariate (or the interaction
+    variable) with a single value in a row's data is not estimable: it is left out of that row's model, and
+    ``note`` says so."""
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -61,9 +75,15 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
         scale = SCALES.get(metric, "identity")
         d["y"] = transform(d["value"].to_numpy(), scale)
         d["group"] = d["group"].astype(str)
-        formula = _formula(reference, covariates, interaction)
+        # a covariate with one value (e.g. one time bin in a short pilot) makes the design singular: left out, said
+        constant = [c for c in dict.fromkeys([*covariates, *([interaction] if interaction else [])])
+                    if c in d and d[c].nunique(dropna=True) < 2]
+        formula = _formula(reference, [c for c in covariates if c not in constant],
+                           interaction if interaction not in constant else None)
         base = {"metric": metric, "motif": motif, "scale": scale, "n_subjects": d["subject"].nunique(),
-                "n_sessions": len(d)}
+                "n_sessions": len(d),
+                "note": (f"not estimable, left out of the model: {', '.join(constant)} has a single value"
+                         + (f" (so no group x {interaction} term)" if interaction in constant else "")) if constant else ""}
         present = sorted(set(d["group"]))
         if reference not in present or len(present) < 2:  # e.g. a motif no animal of one group ever used
             skipped.append(f"{metric} motif {motif} (values only for {present or 'no group'})")
@@ -118,15 +138,37 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                       f"{'; '.join(fallbacks[:6])}{' …' if len(fallbacks) > 6 else ''}. Singular fits are common with "
                       f"one or two sessions per animal (no measurable between-animal variance).", DataWarning, stacklevel=2)
     return pd.DataFrame(rows, columns=["metric", "motif", "scale", "n_subjects", "n_sessions", "term", "estimate",
-                                       "ci_low", "ci_high", "p", "model"])
+                                       "ci_low", "ci_high", "p", "model", "note"])
 
 
 def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str = "poisson",
                exposure_column: str = "minutes", level: float = 0.95) -> pd.DataFrame:
     """Per motif: GEE of bout counts on group, log link, log(exposure) offset, subject clusters (exchangeable).
-    ``table`` has per-session rows with ``value`` = bout count and an exposure column (minutes recorded)."""
+
+    A motif where a group has no bout at all is not fitted: its rate ratio is 0 or infinite (the fit would
+    report an arbitrary 1e10 after warnings), so its row has NaN numbers and a ``note`` that says so.
+
+    Parameters
+    ----------
+    table
+        Per-session rows: motif, subject, group, ``value`` (bout count) and the exposure column.
+    reference
+        The reference group (default: the first name in sorted order).
+    family
+        "poisson" or "negative_binomial" (NB2, dispersion 1).
+    exposure_column
+        Minutes recorded per session.
+    level
+        Confidence level of the rate ratio's interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        motif, term, rate_ratio, ci_low, ci_high, p, model, note ("" or why the row is not estimable).
+    """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     if exposure_column not in table:
         raise ParameterError(f"the count table needs an exposure column {exposure_column!r} (minutes per session).")
@@ -135,7 +177,7 @@ def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str
     fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=1.0)
     groups = sorted(table["group"].astype(str).unique())
     reference = reference or (groups[0] if groups else None)
-    columns = ["motif", "term", "rate_ratio", "ci_low", "ci_high", "p", "model"]
+    columns = ["motif", "term", "rate_ratio", "ci_low", "ci_high", "p", "model", "note"]
     n_subj = table.groupby(table["group"].astype(str))["subject"].nunique()
     if len(groups) < 2 or (n_subj < 2).any():
         warnings.warn(f"bout counts are not modelled: animals per group {n_subj.to_dict()}; the GEE needs two or more "
@@ -144,13 +186,36 @@ def gee_counts(table: pd.DataFrame, *, reference: str | None = None, family: str
     rows = []
     for motif, d in table.groupby("motif", sort=True):
         d = d.assign(group=d["group"].astype(str), y=d["value"].astype(float))
-        fit = smf.gee(_formula(reference, (), None), "subject", d, family=fam,
-                      offset=np.log(d[exposure_column].to_numpy(float)),
-                      cov_struct=sm.cov_struct.Exchangeable()).fit()
+        totals = d.groupby("group")["y"].sum()
+        empty = [g for g in groups if totals.get(g, 0) <= 0]
+        if empty:  # all-zero group: the rate ratio is 0 or infinite, not estimable
+            model = f"GEE {family}, log link, exposure offset"
+            note = (f"not estimable: no bout in group(s) {', '.join(map(repr, empty))}")
+            for g in groups:
+                if g != reference:
+                    rows.append({"motif": motif, "term": f"C(group, Treatment(reference={reference!r}))[T.{g}]",
+                                 "rate_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan,
+                                 "model": model, "note": note})
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = smf.gee(_formula(reference, (), None), "subject", d, family=fam,
+                          offset=np.log(d[exposure_column].to_numpy(float)),
+                          cov_struct=sm.cov_struct.Exchangeable()).fit()
+        expected = _reraise_unexpected(caught, PerfectSeparationWarning)
+        terms = [t for t in fit.params.index if t.startswith("C(group")]
+        if expected or not all(np.isfinite(fit.bse[t]) and fit.bse[t] > 0 for t in terms):
+            # e.g. every animal of each group with the same count: a perfect fit, robust SE 0, p = 0 would be a lie
+            for term in terms:
+                rows.append({"motif": motif, "term": term, "rate_ratio": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                             "p": np.nan, "model": f"GEE {family}, log link, exposure offset",
+                             "note": "not estimable: the counts fit perfectly (no spread within groups, robust SE 0)"})
+            continue
         ci = fit.conf_int(alpha=1 - level)
-        for term in fit.params.index:
+        for term in terms:
             if term.startswith("C(group"):
                 rows.append({"motif": motif, "term": term, "rate_ratio": float(np.exp(fit.params[term])),
                              "ci_low": float(np.exp(ci.loc[term, 0])), "ci_high": float(np.exp(ci.loc[term, 1])),
-                             "p": float(fit.pvalues[term]), "model": f"GEE {family}, log link, exposure offset"})
+                             "p": float(fit.pvalues[term]), "model": f"GEE {family}, log link, exposure offset",
+                             "note": ""})
     return pd.DataFrame(rows, columns=columns)
