@@ -429,7 +429,9 @@ def motif_panel(data, motif: int, n_instances: int = 12, seed: int = 0, edges=No
     if len(inst):
         poses, kps = data.poses(inst)
         first = next(iter(data.cleaned.values()), None)
-        units = str(first.attrs.get("units", "")) if first is not None else ""
+        # the poses' units: the cleaned data's, else the features' lengths', else pixels (as 03 assumes)
+        units = str((first.attrs.get("units") if first is not None else None)
+                    or _feature_units(data.features).get("body_length") or "px")
         trajectory(poses, kps, ax=axes[0], edges=edges, units=units)
         variability(poses, kps, ax=axes[1], edges=edges, units=units)
     else:
