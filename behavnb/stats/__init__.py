@@ -10,7 +10,7 @@
   sizes with confidence intervals whose method was chosen by measured coverage, and a methods paragraph; ``untestable_reason`` says
   why a cohort cannot be tested (one group, a group under 2 animals); ``small="skip"`` on ``compare``,
   ``transition_test`` and ``repertoire_test`` keeps the descriptive part and the columns, with NaN tests;
-- ``mann_whitney``, ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
+- ``mann_whitney`` (``permutation_mann_whitney`` with ties), ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
   ``cliffs_delta``, ``bootstrap_ci`` (percentile, BCa, t-based, bootstrap-t, symmetric bootstrap-t; ``effects``); ``adjust`` (BH/BY, ``multitest``);
 - ``mixed_model`` (MixedLM, random intercept per subject, logit/log scales, GEE or rank-test fallback with a
   warning) and ``gee_counts`` (counts with exposure, subject clusters) (``models``);
@@ -38,13 +38,13 @@ from behavnb.stats.multitest import adjust
 from behavnb.stats.power import (between_animal_sd, generator_variability, labels_variability,
                                  minimum_detectable_effect, oracle_power)
 from behavnb.stats.rates import entry_rates, rate_test
-from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
+from behavnb.stats.nonparametric import kruskal, mann_whitney, permutation_mann_whitney, posthoc, welch
 from behavnb.stats.transitions import subject_probabilities, transition_test
 from behavnb.stats.tables import (animal_table, check_design, kinematics_table, motif_set, per_subject,
                                   session_metrics, transition_table)
 
 __all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
-           "mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
+           "mann_whitney", "permutation_mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
            "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels",
            "motif_set", "equal_length_duplicates", "summarize_error_rates", "rate_ci",
            "entry_rates", "rate_test", "oracle_power", "minimum_detectable_effect", "between_animal_sd",

@@ -28,7 +28,8 @@ def check_design(labels: pd.DataFrame, sessions: pd.DataFrame, group_column: str
         raise ParameterError(f"grouping column {group_column!r} is not in the sessions table; it has "
                              f"{list(sessions.columns)}.")
     meta = sessions.assign(session=sessions["session"].astype(str)).drop_duplicates("session").set_index("session")
-    labelled = sorted(set(labels["session"].astype(str)))
+    # unique() before anything iterates: an arrow-backed string column walked row by row costs seconds per million frames
+    labelled = sorted(labels["session"].astype(str).unique())
     missing = [s for s in labelled if s not in meta.index]
     if missing:
         raise ParameterError(f"{len(missing)} labelled session(s) have no row in the sessions table: {missing[:10]}"
