@@ -577,10 +577,10 @@ def _locate_error(run: NotebookRun, executed: Path) -> None:
 
 
 def _to_html(executed: Path, page: Path) -> Path:
-    from nbconvert import HTMLExporter
+    """The executed notebook's HTML page, readable offline (see ``behavnb.report``); the .ipynb is left as is."""
+    from behavnb.report import to_html
 
-    body, _ = HTMLExporter().from_filename(str(executed))
-    return atomic_write_text(page, body)
+    return to_html(executed, page)
 
 
 def write_index(project: Project, runs: Sequence[NotebookRun], runner: Mapping[str, Any],

@@ -4,8 +4,9 @@ After a fast-profile run of the series on synthetic-tiny, 07_browse and 09_group
 JupyterLab and run top to bottom; the motif browser's motif and the comparison panel's metric are
 changed, and the rendered widget output must change. Screenshots go to ``tests/output/browser/``.
 
-The test installs what it needs (apt ``chromium``, pip ``playwright``). Where Chromium cannot be
-installed it skips with the reason, except under ``BEHAVNB_REQUIRE_BROWSER=1`` (CI), where it fails.
+The test installs what it needs (apt ``chromium``, pip ``playwright``: the fixtures of ``_browser.py``).
+Where Chromium cannot be installed it skips with the reason, except under ``BEHAVNB_REQUIRE_BROWSER=1``
+(CI), where it fails.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,43 +22,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import browser, chromium  # noqa: F401 - the shared fixtures
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "output" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
 RUN_TIMEOUT_S = 600
 NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"  # the notebook on show
-
-
-def _unavailable(reason: str):
-    if os.environ.get("BEHAVNB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (BEHAVNB_REQUIRE_BROWSER=1: the browser test must run here)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """Debian's Chromium (apt-get install as root where missing) and the playwright package."""
-    if not Path(CHROMIUM).exists():
-        apt = shutil.which("apt-get")
-        if apt is None or os.geteuid() != 0:
-            _unavailable(f"{CHROMIUM} is missing and cannot be installed here (needs apt-get as root)")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        r = subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True, text=True, timeout=900)
-        if r.returncode != 0:
-            subprocess.run([apt, "update", "-q"], env=env, capture_output=True, timeout=600)
-            r = subprocess.run([apt, "install", "-y", "-q", "chromium"], env=env, capture_output=True, text=True, timeout=900)
-        if r.returncode != 0 or not Path(CHROMIUM).exists():
-            _unavailable(f"apt-get install chromium failed: {r.stderr[-500:]}")
-    import importlib.util
-
-    if importlib.util.find_spec("playwright") is None:
-        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "playwright"], capture_output=True, text=True)
-        if r.returncode != 0:
-            _unavailable(f"pip install playwright failed: {r.stderr[-500:]}")
-    return CHROMIUM
 
 
 def _free_port() -> int:
@@ -115,16 +84,6 @@ def lab(tiny_series, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS[1:])
-        yield b
-        b.close()
 
 
 def _prompts(page) -> list[str]:
