@@ -14,6 +14,12 @@ What it measures
    scorer/bodyparts/coords, x/y/likelihood) plus the same table as CSV; then, in this process, one
    warm-up and ``--repeats`` timed calls (median) of ``behavnb.io.load_poses(path, fps=30)`` for H5 and CSV,
    and of movement's ``movement.io.load_poses.from_dlc_file(path, fps=30)`` on the same H5 for comparison.
+3. The CSV against vame-py's way of reading it, in ``--pairs`` interleaved rounds (the order alternating, so that
+   machine load hits every side alike; median [min-max]): behavnb's ``load_poses(csv)``; the plain pandas read
+   of a DLC CSV, ``pd.read_csv(csv, header=[0, 1, 2], index_col=0).to_numpy()`` (a floor for any pandas-based
+   reader); and movement's ``from_dlc_file(csv)``, which vame-py 0.13's ``load_pose_estimation`` calls.
+4. Peak memory of one CSV load in a fresh process (VmHWM after a reset, over the RSS after the imports), for
+   ``load_poses`` and for the pandas read, in MB and as a multiple of the file size (target <= 2x).
 """
 
 from __future__ import annotations
@@ -50,13 +56,21 @@ def in_fresh_process(statement: str, repeats: int) -> tuple[list[float], list[fl
     return inner, wall
 
 
-def peak_rss_mb(path: Path, fps: float) -> float:
-    """Peak RSS increase (MB) of ``load_poses(path)`` in a new interpreter, over the RSS after the imports (Linux:
-    the peak is reset through ``/proc/self/clear_refs`` first, so the imports' own peak does not hide it)."""
-    code = ("import re; from behavnb.io import load_poses; import numpy, pandas, xarray; "
+def peak_rss_mb(path: Path, fps: float, statement: str | None = None) -> float:
+    """Peak RSS increase (MB) of ``load_poses(path)`` (or ``statement``, which may use ``path``) in a new
+    interpreter, over the RSS after the imports (Linux: the peak is reset through ``/proc/self/clear_refs``
+    first, so the imports' own peak does not hide it). A small CSV is loaded first so that lazy imports
+    (pyarrow's CSV reader, xarray's backends) are not counted as the load's memory."""
+    small = path.with_name("warmup_" + path.name)
+    if not small.exists():
+        with open(path, "rb") as src, open(small, "wb") as dst:
+            dst.writelines(line for _, line in zip(range(50), src))
+    statement = statement or f"load_poses(path, fps={fps})"
+    code = ("import re; from pathlib import Path; from behavnb.io import load_poses; import numpy, pandas, xarray; "
             "kb = lambda k: int(re.search(k + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+            f"path = Path({str(small)!r}); {statement}; path = Path({str(path)!r}); "
             "open('/proc/self/clear_refs', 'w').write('5'); b = kb('VmRSS'); "
-            f"load_poses({str(path)!r}, fps={fps}); "
+            f"{statement}; "
             "print((kb('VmHWM') - b) / 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -94,6 +108,24 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):.4f}"
 
 
+def interleaved(sides: dict, pairs: int) -> dict[str, list[float]]:
+    """Seconds per call of each side over ``pairs`` rounds, after one warm-up each; the order alternates per round."""
+    for fn in sides.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for r in range(pairs):
+        for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+            gc.collect()
+            t0 = time.perf_counter()
+            sides[name]()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def median_range(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=108_000, help="frames to generate (default: 1 h at 30 fps)")
@@ -103,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None, help="write the generated files here and keep them")
     ap.add_argument("--skip-movement", action="store_true", help="do not time movement's loader")
     ap.add_argument("--skip-csv", action="store_true", help="do not write or time the CSV")
+    ap.add_argument("--pairs", type=int, default=5, help="interleaved rounds of the CSV comparison")
     args = ap.parse_args(argv)
 
     print(f"machine: {machine()}", flush=True)
@@ -145,10 +178,28 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_csv:
             ds = load_poses(csv, fps=args.fps)
             assert np.array_equal(ds["confidence"].values[:, :, 0], ref[:, 2::3]), "CSV likelihoods differ"
+            sides = {"behavnb `load_poses` CSV": lambda: load_poses(csv, fps=args.fps),
+                     "pandas `read_csv(header=[0, 1, 2], index_col=0)` (vame-py style)":
+                         lambda: pd.read_csv(csv, header=[0, 1, 2], index_col=0).to_numpy()}
+            if not args.skip_movement:
+                from movement.io import load_poses as mload
+
+                sides["movement `from_dlc_file` CSV (what vame-py 0.13 calls)"] = lambda: mload.from_dlc_file(csv, fps=args.fps)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                csv_times = interleaved(sides, args.pairs)
+            mb = csv.stat().st_size / 2**20
+            print(f"\nCSV, {args.pairs} interleaved rounds, seconds median [min-max]:", flush=True)
+            for name, ts in csv_times.items():
+                print(f"  {name}: {median_range(ts)}", flush=True)
+            for name, stmt in (("behavnb load_poses", None),
+                               ("pandas read_csv(header=[0, 1, 2]).to_numpy()",
+                                "pandas.read_csv(path, header=[0, 1, 2], index_col=0).to_numpy()")):
+                mem = [peak_rss_mb(csv, args.fps, stmt) for _ in range(3)]
+                print(f"{name} CSV, fresh process: peak RSS +{statistics.median(mem):.0f} MiB "
+                      f"[{min(mem):.0f}-{max(mem):.0f}] for a {mb:.1f} MiB file "
+                      f"({statistics.median(mem) / mb:.2f}x the file)", flush=True)
             rows.append(("behavnb `load_poses` CSV", timed(lambda: load_poses(csv, fps=args.fps), args.repeats), "-"))
-            mem = [peak_rss_mb(csv, args.fps) for _ in range(2)]
-            print(f"load_poses CSV, fresh process: peak RSS +{max(mem):.0f} MB for a {csv.stat().st_size / 1e6:.1f} MB "
-                  f"file ({max(mem) / (csv.stat().st_size / 2**20):.1f}x)", flush=True)
         cold, _ = in_fresh_process(f"from behavnb.io import load_poses; load_poses({str(h5)!r}, fps={args.fps})",
                                    args.repeats)
         rows.append(("fresh process: `import behavnb.io` + first H5 load", cold, "-"))

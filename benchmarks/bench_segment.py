@@ -2,6 +2,7 @@
 
     . .venv/bin/activate
     python benchmarks/bench_segment.py [--frames 108000] [--dims 30] [--sessions 6] [--k 15]
+    python benchmarks/bench_segment.py --vs-hmmlearn [--frames 12000] [--pairs 3] [--vame-threads 1] [--with-full]
 
 Data: 1 hour at 30 fps (108,000 frames) x 30 latent dimensions, sampled from a sticky 15-state Gaussian
 HMM (seeded): each state has random means (N(0, 0.4^2) per dimension) and its own diagonal noise (standard
@@ -23,10 +24,28 @@ Timed, once each (fit on all sessions, then ``predict`` of every frame):
 ARI against the planted states is printed as a sanity check (not a target). Targets: kmeans <= 10 s,
 HMM diag <= 60 s, UMAP on 30k frames <= 60 s (fit + predict for the motif models; the second UMAP call).
 The last stdout line is JSON; the markdown table is printed above it.
+
+``--vs-hmmlearn`` (default 12,000 frames in one session, k=15, 30 dims) instead times, in interleaved
+rounds (``--pairs``, the order alternating each round so that machine load hits every side alike), fit +
+``predict`` of every frame of:
+
+- ``behavnb``: ``MotifModel("hmm", k, covariance="tied", sticky=10)``, notebook 06's default;
+- ``behavnb before``: the same with hmmlearn's stock ``GaussianHMM`` and the default thread pools (what
+  behavnb did before ``segment._hmm``);
+- ``vame-py``: hmmlearn's ``GaussianHMM(n_components=k, covariance_type="full", n_iter=100,
+  random_state=42)`` on the concatenated latents, its own k-means initialisation and default ``tol``, as
+  vame-py 0.13's ``same_segmentation`` fits it (we run hmmlearn the same way; vame-py itself is not
+  imported). ``--vame-threads 1`` runs it on one BLAS/OpenMP thread, as behavnb does;
+- ``behavnb full`` (``--with-full``): ``MotifModel("hmm", k, covariance="full")``, no sticky prior: the
+  same model class as vame-py's, so its log-likelihood per frame is comparable.
+
+Reported per side: median [min-max] seconds, EM iterations, mean log-likelihood per frame of its own model
+(comparable between sides of the same covariance type only) and ARI against the planted states.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -70,16 +89,130 @@ def latents(states: np.ndarray, x: np.ndarray, n_sessions: int, fps: float) -> t
     return out, pd.concat(truth, ignore_index=True)
 
 
+def _vame_style_hmm(x: np.ndarray, k: int, threads: int | None):
+    """hmmlearn's GaussianHMM set up and fitted as vame-py 0.13 does (full covariance, n_iter=100, seed 42)."""
+    from contextlib import nullcontext
+
+    from hmmlearn.hmm import GaussianHMM
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads) if threads else nullcontext():
+        model = GaussianHMM(n_components=k, covariance_type="full", n_iter=100, random_state=42)
+        model.fit(x)
+        labels = model.predict(x)
+        ll = model.score(x) / len(x)
+    return labels, ll, model.monitor_.iter
+
+
+def _stock_hmmlearn():
+    """A context in which MotifModel uses hmmlearn's own GaussianHMM and the default thread pools (the old code)."""
+    from contextlib import contextmanager, nullcontext
+
+    from hmmlearn.hmm import GaussianHMM
+
+    from behavnb.segment import _hmm
+
+    @contextmanager
+    def swapped():
+        saved = _hmm.GaussianHMM, _hmm.single_thread
+        _hmm.GaussianHMM, _hmm.single_thread = GaussianHMM, nullcontext
+        try:
+            yield
+        finally:
+            _hmm.GaussianHMM, _hmm.single_thread = saved
+
+    return swapped()
+
+
+def vs_hmmlearn(args) -> int:
+    """Interleaved fit+predict timings of behavnb's HMM against hmmlearn as vame-py uses it (see the module doc)."""
+    import statistics
+    from contextlib import nullcontext
+
+    import hmmlearn
+    import pandas as pd
+    import sklearn
+    from sklearn.metrics import adjusted_rand_score
+
+    import behavnb
+    from behavnb import segment
+
+    frames = args.frames or 12_000
+    print(f"machine: {machine()}", flush=True)
+    states, x = sample_hmm(frames, args.dims, args.k, mean_bout=30.0, seed=0)
+    lat, truth = latents(states, x, args.sessions or 1, args.fps)
+    x32 = np.concatenate([da.values for da in lat.values()])  # what both sides see (float32 latents)
+    print(f"data: {frames:,} frames x {args.dims} dims, {args.sessions or 1} session(s), {args.k} planted states; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+
+    def motif_model(kw: dict, stock: bool):
+        def run():
+            with _stock_hmmlearn() if stock else nullcontext():
+                model = segment.MotifModel("hmm", args.k, **kw).fit(lat)
+                labels = model.predict(lat)
+                ll = model.score(lat)
+            merged = labels.merge(truth, on=["session", "individual", "frame"], suffixes=("", "_true"))
+            return merged["motif"].to_numpy(), ll, model.model_.monitor_.iter, merged["motif_true"].to_numpy()
+        return run
+
+    def vame():
+        labels, ll, n_iter = _vame_style_hmm(x32, args.k, args.vame_threads)
+        return labels, ll, n_iter, states
+
+    sides = {"behavnb": motif_model(dict(covariance="tied", sticky=10.0), stock=False)}
+    if not args.skip_before:
+        sides["behavnb before"] = motif_model(dict(covariance="tied", sticky=10.0), stock=True)
+    sides["vame-py"] = vame
+    if args.with_full:
+        sides["behavnb full"] = motif_model(dict(covariance="full"), stock=False)
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    quality: dict[str, tuple] = {}
+    for r in range(args.pairs):
+        order = list(sides) if r % 2 == 0 else list(sides)[::-1]
+        for name in order:
+            t0 = time.perf_counter()
+            labels, ll, n_iter, true = sides[name]()
+            times[name].append(time.perf_counter() - t0)
+            quality[name] = (ll, n_iter, adjusted_rand_score(true, labels))
+            print(f"round {r + 1} {name}: {times[name][-1]:.2f} s, {n_iter} EM iterations, "
+                  f"log-likelihood/frame {ll:.3f}, ARI {quality[name][2]:.3f}", flush=True)
+    rows = []
+    results = {"machine": machine(), "frames": frames, "dims": args.dims, "k": args.k, "pairs": args.pairs,
+               "vame_threads": args.vame_threads,
+               "versions": {"behavnb": behavnb.__version__, "numpy": np.__version__, "pandas": pd.__version__,
+                            "scikit-learn": sklearn.__version__, "hmmlearn": hmmlearn.__version__}}
+    for name, ts in times.items():
+        ll, n_iter, ari = quality[name]
+        rows.append(f"| {name} | {statistics.median(ts):.2f} [{min(ts):.2f}-{max(ts):.2f}] | {n_iter} | {ll:.3f} | {ari:.3f} |")
+        results[name] = {"seconds": ts, "median_s": statistics.median(ts), "em_iterations": n_iter,
+                         "loglik_per_frame": ll, "ari": ari}
+    report(["fit + predict", "seconds, median [range]", "EM iterations", "log-lik/frame (own model)", "ARI vs truth"],
+           rows, results)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frames", type=int, default=108_000, help="frames in all (default: 1 h at 30 fps)")
+    ap.add_argument("--frames", type=int, default=None,
+                    help="frames in all (default: 1 h at 30 fps; 12,000 with --vs-hmmlearn)")
     ap.add_argument("--dims", type=int, default=30)
-    ap.add_argument("--sessions", type=int, default=6)
+    ap.add_argument("--sessions", type=int, default=None, help="default 6 (1 with --vs-hmmlearn)")
     ap.add_argument("--k", type=int, default=15, help="planted states and motifs fitted")
     ap.add_argument("--fps", type=float, default=30.0)
     ap.add_argument("--umap-frames", type=int, default=30_000)
     ap.add_argument("--no-umap", action="store_true")
+    ap.add_argument("--vs-hmmlearn", action="store_true",
+                    help="time behavnb's HMM against hmmlearn as vame-py uses it, interleaved (see the module doc)")
+    ap.add_argument("--pairs", type=int, default=3, help="--vs-hmmlearn: interleaved rounds")
+    ap.add_argument("--vame-threads", type=int, default=None,
+                    help="--vs-hmmlearn: BLAS/OpenMP threads of the vame-py side (default: as installed)")
+    ap.add_argument("--skip-before", action="store_true", help="--vs-hmmlearn: do not time the stock-hmmlearn path")
+    ap.add_argument("--with-full", action="store_true", help="--vs-hmmlearn: also behavnb with covariance='full'")
     args = ap.parse_args(argv)
+    if args.vs_hmmlearn:
+        return vs_hmmlearn(args)
+    args.frames = args.frames or 108_000
+    args.sessions = args.sessions or 6
 
     import hmmlearn
     import sklearn

@@ -204,6 +204,54 @@ def test_hmm_recovers_planted_states():
     assert rec["ari"] >= km["ari"]
 
 
+@pytest.mark.parametrize("covariance", ["tied", "full"])
+def test_fast_hmm_fits_what_hmmlearn_fits(covariance):
+    """segment._hmm's GaussianHMM (one whitening per E-step, X.T @ X for the tied statistics) reaches the same model,
+    log-likelihood and labels as hmmlearn's own, from the same start, with sequences given by ``lengths``."""
+    from hmmlearn.hmm import GaussianHMM as Stock
+
+    from behavnb.segment._hmm import GaussianHMM, tied_log_density
+
+    lat, _ = _hmm_sample(3, 200, 1.0, seed=7)
+    x = np.concatenate([da.values for da in lat.values()])
+    lengths = [200, 200, 200]
+    rng = np.random.default_rng(0)
+    cov = np.cov(x.T) + 0.1 * np.eye(4)
+    fits = []
+    for cls in (Stock, GaussianHMM):
+        hmm = cls(3, covariance_type=covariance, n_iter=20, tol=1e-6, init_params="", params="stmc",
+                  transmat_prior=np.ones((3, 3)) + 50 * np.eye(3), min_covar=1e-3)
+        hmm.startprob_ = np.full(3, 1 / 3)
+        hmm.transmat_ = np.full((3, 3), 0.05) + 0.85 * np.eye(3)
+        hmm.means_ = x[rng.permutation(len(x))[:3]] if not fits else fits[0][1]
+        hmm.covars_ = cov if covariance == "tied" else np.stack([cov] * 3)
+        start_means = hmm.means_.copy()
+        fits.append((hmm.fit(x, lengths), start_means))
+    stock, fast = fits[0][0], fits[1][0]
+    assert fast.monitor_.iter == stock.monitor_.iter
+    np.testing.assert_allclose(fast.means_, stock.means_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fast.covars_, stock.covars_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fast.transmat_, stock.transmat_, rtol=1e-9, atol=1e-9)
+    assert fast.score(x, lengths) == pytest.approx(stock.score(x, lengths), rel=1e-10)
+    np.testing.assert_array_equal(fast.predict(x, lengths), stock.predict(x, lengths))
+    if covariance == "tied":
+        from hmmlearn.stats import log_multivariate_normal_density
+
+        np.testing.assert_allclose(tied_log_density(x, fast.means_, fast.covars_[0]),
+                                   log_multivariate_normal_density(x, fast.means_, fast.covars_[0], "tied"), atol=1e-10)
+
+
+def test_hmm_fit_restores_thread_pools():
+    """The HMM fits on one BLAS/OpenMP thread (small d x d products) and gives the pools back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    lat, _ = _hmm_sample(2, 100, 1.0, seed=8)
+    MotifModel("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)  # loads every library the fit uses
+    before = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
+    MotifModel("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)
+    assert [(p["internal_api"], p["num_threads"]) for p in threadpool_info()] == before
+
+
 def test_sticky_lengthens_bouts():
     """On noisy data (means 1.5 sd apart) a sticky prior gives mean bouts at least as long as none."""
     lat, _ = _hmm_sample(4, 300, 2.0, seed=6)

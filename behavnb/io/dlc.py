@@ -40,15 +40,35 @@ def _software(scorer: str) -> str:
 def read_csv(
     path: Path, *, prefix_individuals: bool | Sequence[str] = False, allow_labeled_data: bool = False
 ) -> RawPoses:
-    """Read a DLC/LightningPose CSV (3 or 4 header rows)."""
-    import pandas as pd
+    """Read a DLC/LightningPose CSV (3 or 4 header rows).
 
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
-        raw = raw[3:]
-    if not raw.strip():
-        raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
-    lines = raw.split(b"\n", 6)
+    Predictions (frame-numbered rows) are parsed straight from the file by pyarrow into one float64 array,
+    which also rejects rows with a wrong field count; a file it rejects (or labeled-data) is re-read by the
+    careful path, which names the first bad line. This keeps the load near 1x the file size in memory (the
+    careful path held the file's bytes, pandas' table and copies: 3.7x on a 1-hour file).
+    """
+    with open(path, "rb") as fh:
+        head = [fh.readline() for _ in range(6)]
+    if head[0].startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
+        head[0] = head[0][3:]
+    if not b"".join(head).strip():  # empty, or blank lines only so far: the careful path decides
+        return _read_csv_careful(path, prefix_individuals=prefix_individuals, allow_labeled_data=allow_labeled_data)
+    lines = [ln[:-1] if ln.endswith(b"\n") else ln for ln in head]
+    n_header, header = _parse_header(path, lines)
+    n_index = _index_columns(header)
+    first_data = lines[n_header].split(b",", 1)[0].strip() if len(lines) > n_header else b""
+    labeled = bool(first_data) and not first_data.replace(b".", b"", 1).isdigit()
+    if labeled or n_index != 1:
+        return _read_csv_careful(path, prefix_individuals=prefix_individuals, allow_labeled_data=allow_labeled_data)
+    parsed = _parse_numeric(path, n_header, len(header["coords"]))
+    if parsed is None:  # pyarrow refused the file: the careful path finds out why, or reads it as pandas would
+        return _read_csv_careful(path, prefix_individuals=prefix_individuals, allow_labeled_data=allow_labeled_data)
+    index, values = parsed
+    return _from_csv_header(path, header, n_index, values, index, prefix_individuals, allow_labeled_data)
+
+
+def _parse_header(path: Path, lines: list[bytes]) -> tuple[int, dict[str, list[str]]]:
+    """(number of header rows, {row name: cells}) from the first lines of a DLC CSV."""
     found: list[str] = []
     header: dict[str, list[str]] = {}
     for line in lines[:5]:
@@ -57,11 +77,94 @@ def read_csv(
             break
         header[cells[0].strip().lower()] = cells
         found.append(cells[0].strip().lower())
-    n_header = len(found)
     _check_header_rows(path, found, first_cells=[ln.split(b",", 1)[0][:40].decode("utf-8", "replace") for ln in lines[:5]])
+    return len(found), header
+
+
+def _index_columns(header: dict[str, list[str]]) -> int:
+    """Leading index columns: 1 for predictions, 3 for labeled-data split into folder/video/image."""
     n_index = 1
     while n_index < len(header["bodyparts"]) and header["bodyparts"][n_index] == "":
         n_index += 1
+    return n_index
+
+
+_PARSE_CHUNK = 1 << 21  # bytes of text handed to pyarrow at a time by _parse_numeric
+
+
+def _parse_numeric(path: Path, n_header: int, n_cols: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(frame index, values (rows, n_cols - 1)) as float64 parsed by pyarrow; None if pyarrow rejects the file.
+
+    The file goes to pyarrow in 2 MiB pieces cut at line ends; pyarrow checks each row's field count and
+    parses on this thread, and each piece's columns go straight into one float64 array. So neither the
+    file's text nor a whole table sits next to the array (a whole pyarrow table, or pyarrow's own read-ahead
+    thread, left +1x the file in the heap). The array is sized from the first piece's rows per byte with
+    room to spare (pages never written cost no memory) and doubles if the rows get shorter.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    names = [f"c{j}" for j in range(n_cols)]
+    read_options = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=2 * _PARSE_CHUNK)
+    convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.float64()))
+    size = path.stat().st_size
+    out = np.empty((0, n_cols))
+    n = 0
+    with open(path, "rb") as fh:
+        for _ in range(n_header):
+            fh.readline()
+        while chunk := fh.read(_PARSE_CHUNK):
+            chunk += fh.readline()
+            if chunk.isspace():  # (no copy, unlike strip)
+                continue
+            try:
+                table = pacsv.read_csv(pa.BufferReader(chunk), read_options=read_options,
+                                       convert_options=convert_options, memory_pool=pa.system_memory_pool())
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                return None
+            rows = table.num_rows
+            if n + rows > len(out):  # first piece: its rows per byte x 1.25; later: double
+                guess = int(1.25 * size * rows / len(chunk)) if n == 0 else 2 * (n + rows)
+                grown = np.empty((max(guess, n + rows), n_cols))
+                grown[:n] = out[:n]
+                out = grown
+            for j in range(n_cols):
+                out[n:n + rows, j] = table.column(j).to_numpy()
+            n += rows
+            del table
+    return out[:n, 0].copy(), out[:n, 1:]
+
+
+def _from_csv_header(path: Path, header: dict[str, list[str]], n_index: int, values: np.ndarray, index,
+                     prefix_individuals: bool | Sequence[str], allow_labeled_data: bool) -> RawPoses:
+    cols = slice(n_index, len(header["coords"]))
+    return _from_table(
+        path,
+        values=values,
+        index=index,
+        scorer=re.sub(r"\.\d+$", "", header["scorer"][n_index]),
+        bodyparts=header["bodyparts"][cols],
+        coords=header["coords"][cols],
+        individuals=header["individuals"][cols] if "individuals" in header else None,
+        prefix_individuals=prefix_individuals,
+        allow_labeled_data=allow_labeled_data,
+    )
+
+
+def _read_csv_careful(
+    path: Path, *, prefix_individuals: bool | Sequence[str] = False, allow_labeled_data: bool = False
+) -> RawPoses:
+    """The whole file in memory, checked row by row and parsed by pandas: clear errors, labeled-data."""
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
+        raw = raw[3:]
+    if not raw.strip():
+        raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
+    lines = raw.split(b"\n", 6)
+    n_header, header = _parse_header(path, lines)
+    n_index = _index_columns(header)
     n_cols = len(header["coords"])
     first_data = lines[n_header].split(b",", 1)[0].strip() if len(lines) > n_header else b""
     labeled = bool(first_data) and not first_data.replace(b".", b"", 1).isdigit()
@@ -75,18 +178,9 @@ def read_csv(
         df = pd.read_csv(io.BytesIO(raw), skiprows=n_header, header=None, names=range(n_cols), index_col=list(range(n_index)),
                          dtype=str, engine="c")
         _raise_non_numeric(path, df, header, n_header, n_index)
-    cols = slice(n_index, n_cols)
-    return _from_table(
-        path,
-        values=df.to_numpy(dtype=np.float64),
-        index=df.index,
-        scorer=re.sub(r"\.\d+$", "", header["scorer"][n_index]),
-        bodyparts=header["bodyparts"][cols],
-        coords=header["coords"][cols],
-        individuals=header["individuals"][cols] if "individuals" in header else None,
-        prefix_individuals=prefix_individuals,
-        allow_labeled_data=allow_labeled_data,
-    )
+    del raw
+    return _from_csv_header(path, header, n_index, df.to_numpy(dtype=np.float64), df.index, prefix_individuals,
+                            allow_labeled_data)
 
 
 def _check_header_rows(path: Path, found: list[str], first_cells: list[str]) -> None:
@@ -251,8 +345,11 @@ def _from_table(
         c = np.array([coords[j] for j in cols])
         is_l = c == "likelihood"
         s = np.array([space.index(v) if v in space else -1 for v in c])
-        pos[:, s[~is_l], k[~is_l], i[~is_l]] = values[:, cols[~is_l]]
-        conf[:, k[is_l], i[is_l]] = values[:, cols[is_l]]
+        for j in range(len(cols)):  # column by column: no (frames x columns) temporary
+            if is_l[j]:
+                conf[:, k[j], i[j]] = values[:, cols[j]]
+            else:
+                pos[:, s[j], k[j], i[j]] = values[:, cols[j]]
         return pos, conf
 
     if not animals:
@@ -324,8 +421,8 @@ def _zeros_to_nan(pos: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, int]:
     low = ~(conf > ZERO_MISSING_LIKELIHOOD)  # NaN likelihood counts as low
     missing = zero & low
     n = int(missing.sum())
-    if n:
-        pos = np.where(missing[:, None], np.nan, pos)
+    if n:  # in place: pos is the reader's own array
+        pos[np.broadcast_to(missing[:, None], pos.shape)] = np.nan
     return pos, n
 
 

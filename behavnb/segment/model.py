@@ -5,7 +5,8 @@ the labels table: session, individual, frame, time, motif). Picklable; ``save``/
 the labels.
 
 - ``kmeans``: scikit-learn ``KMeans`` on the pooled frames (every frame on its own, no time).
-- ``hmm``: hmmlearn ``GaussianHMM`` fitted with per-sequence ``lengths``: each session (and animal) is its
+- ``hmm``: hmmlearn's ``GaussianHMM`` (with the faster tied/full E-step of ``segment._hmm``, on one thread)
+  fitted with per-sequence ``lengths``: each session (and animal) is its
   own sequence, so the last frame of one session is never a transition into the next; runs of frames
   without a latent split a sequence the same way. Initialised from k-means (means, covariances and
   transitions of the k-means labels); ``sticky`` adds a self-transition prior.
@@ -166,7 +167,13 @@ class MotifModel:
                                reg_covar=1e-4, random_state=seed).fit(self._subsample(x, seed))
 
     def _fit_hmm(self, seqs: list[Sequence], seed: int):
-        from hmmlearn.hmm import GaussianHMM
+        from behavnb.segment._hmm import single_thread
+
+        with single_thread():  # small d x d products: threads only add waiting (see segment._hmm)
+            return self._fit_hmm_one_thread(seqs, seed)
+
+    def _fit_hmm_one_thread(self, seqs: list[Sequence], seed: int):
+        from behavnb.segment._hmm import GaussianHMM
 
         runs = [q.x[a:b] for q in seqs for a, b in finite_runs(q.x, 2)]
         if not runs:
@@ -282,8 +289,11 @@ class MotifModel:
         est, perm = self._estimator(q)
         y = np.full(len(q.x), -1, np.int64)
         if self.method == "hmm":
-            for a, b in finite_runs(q.x, 1):
-                y[a:b] = est.predict(q.x[a:b]) if b - a > 1 else est.predict(np.repeat(q.x[a:b], 2, 0))[:1]
+            from behavnb.segment._hmm import single_thread
+
+            with single_thread():
+                for a, b in finite_runs(q.x, 1):
+                    y[a:b] = est.predict(q.x[a:b]) if b - a > 1 else est.predict(np.repeat(q.x[a:b], 2, 0))[:1]
         else:
             ok = np.isfinite(q.x).all(axis=1)
             if ok.any():
@@ -321,9 +331,12 @@ class MotifModel:
         for q in seqs:
             est, _ = self._estimator(q)
             if self.method == "hmm":
+                from behavnb.segment._hmm import single_thread
+
                 runs = [q.x[a:b] for a, b in finite_runs(q.x, 1)]
                 if runs:
-                    total += est.score(np.concatenate(runs), [len(r) for r in runs])
+                    with single_thread():
+                        total += est.score(np.concatenate(runs), [len(r) for r in runs])
                     n += sum(len(r) for r in runs)
             else:
                 x = q.x[np.isfinite(q.x).all(axis=1)]
