@@ -99,7 +99,8 @@ def run_vame(data: dict, rt, seed: int) -> dict:
     torch.manual_seed(seed)
     model = arch.build(len(ws.names))
     loss = vame.VAMELoss(beta=0.1, future_to_encoder=False)
-    config = bn.train.TrainConfig(**rt.budget("vame"), device=rt.device, seed=seed, **vame.PRESET_TRAINING[preset])
+    config = bn.train.TrainConfig(**rt.budget("vame"), device=rt.device, seed=seed, **vame.PRESET_TRAINING[preset],
+                                  eval_windows=rt.pick(fast=2_000, demo=4_000, full=20_000))
     t0 = time.perf_counter()
     result = bn.train.fit(model, ws, config, loss=loss, progress=False)
     train_s = time.perf_counter() - t0
@@ -128,7 +129,8 @@ def run_vqmap(data: dict, rt, seed: int) -> dict:
     ws = bn.windows.build(matrices, 32, test_fraction=0.2, seed=seed, fit_normalizer=vqmap.fit_normalizer)
     torch.manual_seed(seed)
     model = arch.build()
-    config = bn.train.TrainConfig(**rt.budget("vqmap"), batch_size=128, lr=1e-3, lr_schedule="cosine",
+    config = bn.train.TrainConfig(**rt.budget("vqmap"), batch_size=128, lr=rt.pick(fast=1e-3, demo=2e-3, full=1e-3),
+                                  lr_schedule="cosine",
                                   device=rt.device, seed=seed, amp="auto",
                                   eval_windows=rt.pick(fast=500, demo=4_000, full=20_000))
     t0 = time.perf_counter()
