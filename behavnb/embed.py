@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError, SessionTooShortError
+from behavnb.runtime import release_memory
 from behavnb.windows import Normalizer, WindowSet, session_matrix
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ def _per_session(model, fn, items: list, scheduler: str | None, desc: str, progr
             raise ParameterError(f"scheduler={scheduler!r} embeds on the workers' CPUs but the model is on {device}: "
                                  "move it with model.cpu(), or embed on the GPU with scheduler='sync'.")
     outcomes = map_items(fn, items, scheduler=scheduler, desc=desc, progress=progress)
+    release_memory()  # the batches' activations, back to the OS
     raise_failures(outcomes, "sessions", "Those sessions cannot be embedded; see the errors above.")
     return {o.key: o.value for o in outcomes}
 

@@ -267,6 +267,38 @@ def limit_threads(n: int | None = None) -> int:
     return n
 
 
+def release_memory() -> int:
+    """Collect garbage and give freed heap pages back to the operating system; returns the bytes of RSS released.
+
+    After training, glibc keeps the freed activations of the last batches in its heap (about 0.4 GB after a VQ-MAP
+    fit on a CPU), so the kernel's resident memory, which is what Binder's 2 GB limit counts, only ever grows from one
+    notebook section to the next. ``malloc_trim`` hands those pages back. A no-op (returning 0) off glibc.
+
+    Returns
+    -------
+    int
+        Resident bytes released (0 where it cannot be measured or done).
+    """
+    import ctypes
+    import gc
+    import sys
+
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm") as f:
+            before = int(f.read().split()[1])
+        libc.malloc_trim(0)
+        with open("/proc/self/statm") as f:
+            after = int(f.read().split()[1])
+    except (OSError, AttributeError, ValueError):  # musl, no /proc: nothing to trim or to count
+        return 0
+    return max(0, before - after) * page
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, numpy and (if already imported) torch, so runs reproduce."""
     import sys

@@ -52,7 +52,7 @@ import pandas as pd
 from behavnb.errors import BehavnbError, ParameterError
 from behavnb.models import eval_mode
 from behavnb.project import atomic_path, atomic_write_text
-from behavnb.runtime import autocast_dtype, resolve_device
+from behavnb.runtime import autocast_dtype, release_memory, resolve_device
 from behavnb.windows import MultiWindowSet, WindowSet
 
 
@@ -653,6 +653,7 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
         epochs_bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+    release_memory()  # the last batches' activations, back to the OS before the notebook's next step
     frame = pd.DataFrame(history)
     if out is not None and history:
         write_history(history, out / "history.csv")
