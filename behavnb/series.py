@@ -277,6 +277,14 @@ def _kernel_manager_class() -> type:
             super().__init__(*args, **kwargs)
             _KERNELS.add(self)
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client sends SIGINT before every shutdown; an idle kernel then logs "KeyboardInterrupt caught
+            # in kernel" to the terminal. A finished notebook has nothing to interrupt: shut down with the request
+            # alone. (Ctrl-C during a run signals the kernels directly, in _interrupt_kernels.)
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return TrackedKernelManager
 
 
