@@ -132,7 +132,7 @@ def run_vqmap(data: dict, rt, seed: int) -> dict:
     config = bn.train.TrainConfig(**rt.budget("vqmap"), batch_size=128, lr=rt.pick(fast=1e-3, demo=2e-3, full=1e-3),
                                   lr_schedule="cosine",
                                   device=rt.device, seed=seed, amp="auto",
-                                  eval_windows=rt.pick(fast=500, demo=4_000, full=20_000))
+                                  eval_windows=rt.pick(fast=500, demo=2_000, full=20_000))
     t0 = time.perf_counter()
     result = bn.train.fit(model, ws, config, loss=vqmap.VQMAPLoss(), progress=False)
     train_s = time.perf_counter() - t0
