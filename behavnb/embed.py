@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError, SessionTooShortError
-from behavnb.runtime import release_memory
+from behavnb.runtime import map_batches, release_memory
 from behavnb.windows import Normalizer, WindowSet, session_matrix
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     windows on the CPU (fastest there) and 4096 on a GPU.
     """
     import torch
-    from tqdm.auto import tqdm
 
     from behavnb.models import eval_mode
     from behavnb.runtime import autocast_dtype
@@ -70,13 +69,16 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     batch_size = batch_size or (256 if dev_type == "cpu" else 4096)
     dtype = autocast_dtype(dev_type, amp)
     offsets = torch.arange(window, device=device)
-    out = []
-    with eval_mode(model), torch.inference_mode():
-        for a in tqdm(range(0, len(starts), batch_size), desc="embed", leave=False, disable=not progress):
-            s = torch.as_tensor(starts[a:a + batch_size], device=device)
+
+    def one(part: slice) -> torch.Tensor:  # autocast and inference mode are per thread (runtime.map_batches)
+        with torch.inference_mode():
+            s = torch.as_tensor(starts[part], device=device)
             with torch.autocast(device_type=dev_type, dtype=dtype) if dtype else contextlib.nullcontext():
-                out.append(model.embed(data[s[:, None] + offsets]).float())
-    z = torch.cat(out).cpu().numpy()  # one device-to-host copy
+                return model.embed(data[s[:, None] + offsets]).float()
+
+    with eval_mode(model), torch.inference_mode():
+        out = map_batches(one, len(starts), batch_size, dev_type, progress=progress, desc="embed")
+        z = torch.cat(out).cpu().numpy()  # one device-to-host copy
     z[has_bad] = np.nan
     return z
 
@@ -195,7 +197,6 @@ def embed_codes_array(model, x: np.ndarray, dataset: str | None = None, *, batch
     (NaN) frame gives NaN latents and code -1 to the frames read from it (see ``CODE_ALIGNMENT``).
     """
     import torch
-    from tqdm.auto import tqdm
 
     from behavnb.models import eval_mode
     from behavnb.runtime import autocast_dtype
@@ -210,17 +211,18 @@ def embed_codes_array(model, x: np.ndarray, dataset: str | None = None, *, batch
     batch_size = batch_size or (512 if dev_type == "cpu" else 8192)
     data = torch.from_numpy(np.where(bad[:, None], 0.0, x).astype(np.float32)).to(device)
     offsets = torch.arange(window, device=device)
-    zs, types, subs = [], [], []
-    with eval_mode(model), torch.inference_mode():
-        for a in tqdm(range(0, len(starts), batch_size), desc="encode", leave=False, disable=not progress):
-            s = torch.as_tensor(starts[a:a + batch_size], device=device)
+
+    def one(part: slice) -> tuple:  # autocast and inference mode are per thread (runtime.map_batches)
+        with torch.inference_mode():
+            s = torch.as_tensor(starts[part], device=device)
             with torch.autocast(device_type=dev_type, dtype=dtype) if dtype else contextlib.nullcontext():
                 z = model.encode(data[s[:, None] + offsets], dataset)
             _, it, is_, _, _ = model.quantize(z.float())
-            zs.append(z.float())
-            types.append(it)
-            subs.append(is_)
-    z, it, is_ = (torch.cat(v).cpu().numpy() for v in (zs, types, subs))  # (n_windows, steps[, L])
+            return z.float(), it, is_
+
+    with eval_mode(model), torch.inference_mode():
+        parts = map_batches(one, len(starts), batch_size, dev_type, progress=progress, desc="encode")
+        z, it, is_ = (torch.cat(v).cpu().numpy() for v in zip(*parts, strict=True))  # (n_windows, steps[, L])
     j, step = frame_assignment(len(x), starts, window, ds_factor)
     latent, typ, sub = z[j, step], it[j, step].astype(np.int64), is_[j, step].astype(np.int64)
     unusable = window_bad[j]

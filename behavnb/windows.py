@@ -108,6 +108,33 @@ def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.D
     return out
 
 
+def column_sums(arrays: Sequence[np.ndarray], fn: Callable[[np.ndarray], np.ndarray],
+                n_columns: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the count of finite values of ``fn(a)`` and their sum, over ``arrays``, one array at a time.
+
+    Parameters
+    ----------
+    arrays
+        ``(frames, n_columns)`` arrays; each is converted to float64 on its own.
+    fn
+        Applied to each float64 array before counting and summing (identity, a compression, squared deviations).
+    n_columns
+        Columns of every array.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Counts (int64) and sums (float64), each ``(n_columns,)``.
+    """
+    count, total = np.zeros(n_columns, dtype=np.int64), np.zeros(n_columns)
+    for a in arrays:
+        v = fn(np.asarray(a, dtype=np.float64))
+        finite = np.isfinite(v)
+        count += finite.sum(axis=0)
+        total += np.where(finite, v, 0.0).sum(axis=0)
+    return count, total
+
+
 @dataclass
 class Normalizer:
     """Per-feature z-scoring fitted on training frames only (NaN ignored).
@@ -124,17 +151,40 @@ class Normalizer:
     log_scale: np.ndarray | None = None
 
     def fit(self, arrays: Sequence[np.ndarray], names: Sequence[str]) -> Normalizer:
-        x = self.compress(np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays]))
-        if x.shape[1] != len(names):
-            raise ParameterError(f"{x.shape[1]} columns but {len(names)} feature names.")
-        n = np.isfinite(x).sum(axis=0)
+        """Fit mean and std per feature on ``arrays`` (``(frames, features)`` each; NaN ignored), one array at a time.
+
+        Two passes over the arrays (sums, then squared deviations), so memory holds one array in float64 at a time,
+        not all of them concatenated (20 sessions x 30 min: 1 GB less at ``build``).
+
+        Parameters
+        ----------
+        arrays
+            The training frames, in any number of pieces with the same columns.
+        names
+            One name per column.
+
+        Returns
+        -------
+        Normalizer
+            ``self``, fitted.
+
+        Raises
+        ------
+        ParameterError
+            A column count differs from ``names``, or a feature has fewer than 2 finite values.
+        """
+        arrays = list(arrays)
+        for a in arrays:
+            if np.ndim(a) != 2 or np.shape(a)[1] != len(names):
+                raise ParameterError(f"an array of shape {np.shape(a)} for {len(names)} feature names.")
+        n, total = column_sums(arrays, self.compress, len(names))
         if (n < 2).any():
-            empty = [nm for nm, c in zip(names, n) if c < 2]
+            empty = [nm for nm, c in zip(names, n, strict=True) if c < 2]
             raise ParameterError(f"feature(s) {empty} have no training data (all NaN); drop them before fitting.")
         self.names = list(names)
-        self.mean = np.nansum(x, axis=0) / n
-        var = np.nansum((x - self.mean) ** 2, axis=0) / (n - 1)
-        self.std = np.sqrt(var)
+        self.mean = total / n
+        _, squares = column_sums(arrays, lambda x: (self.compress(x) - self.mean) ** 2, len(names))
+        self.std = np.sqrt(squares / (n - 1))
         self.std[self.std < 1e-8] = 1.0  # a constant feature (e.g. the origin keypoint) stays at 0
         return self
 
@@ -331,7 +381,10 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
         raise ParameterError("no sessions to build windows from.")
     norm = normalizer or (fit_normalizer or Normalizer().fit)(train_parts, names)
     norm.check(names)
-    data = np.concatenate([norm.transform(x) for x, _ in matrices.values()])
+    data = np.empty((rows, len(names)), dtype=np.float32)  # filled session by session: no list of copies
+    for key, (x, _) in matrices.items():
+        a, n = spans[key]
+        data[a:a + n] = norm.transform(x)
     train_idx, test_idx = np.concatenate(train), np.concatenate(test)
     if len(train_idx) == 0:
         raise SessionTooShortError(f"no complete training sample of {span} frames (window {window} + future {future}): "

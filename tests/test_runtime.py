@@ -90,3 +90,51 @@ def test_release_memory_hands_freed_heap_back():
     assert released >= 0
     if sys.platform.startswith("linux"):
         assert released > 50 * 2**20
+
+
+def test_map_batches_keeps_order_and_restores_threads():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = runtime.map_batches(lambda s: (s.start, s.stop, torch.get_num_threads()), 10, 3)
+        assert [(a, b) for a, b, _ in seen] == [(0, 3), (3, 6), (6, 9), (9, 10)]
+        assert {n for *_, n in seen} == {1}  # one intra-op thread per batch while the pool runs
+        assert torch.get_num_threads() == 2
+        assert runtime.map_batches(lambda s: s.stop, 0, 4) == []
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threaded_embedding_equals_the_serial_one():
+    """Batches spread over threads give bit-for-bit the latents of one thread's loop (VAME and VQ-MAP)."""
+    import numpy as np
+    import torch
+
+    from behavnb import embed
+    from behavnb.models import vame, vqmap
+
+    before = torch.get_num_threads()
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = vame.VAMEConfig(TEMPORAL_WINDOW=10, ZDIMS=4, hidden_size_layer_1=16, hidden_size_layer_2=16,
+                            hidden_size_rec=16, hidden_size_pred=16, FUTURE_STEPS=2).build(6)
+    x = rng.standard_normal((3_000, 6)).astype(np.float32)
+    x[100:104] = np.nan
+    sk = vqmap.Skeleton([f"k{i}" for i in range(4)])
+    vq = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": sk}), window=16, downsample=4, hidden=16,
+                           code_dim=4, n_types=4, n_subtypes=4).build()
+    xv = rng.standard_normal((3_000, 16)).astype(np.float32)
+    try:
+        out = {}
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            out[n] = (embed.embed_array(model, x, 10, batch_size=128),
+                      embed.embed_codes_array(vq, xv, batch_size=64))
+        np.testing.assert_array_equal(out[1][0], out[2][0])
+        assert np.isnan(out[2][0][100]).all()
+        for key in ("latent", "type", "subtype", "motif"):
+            np.testing.assert_array_equal(out[1][1][key], out[2][1][key])
+    finally:
+        torch.set_num_threads(before)

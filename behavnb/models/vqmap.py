@@ -190,29 +190,30 @@ def fit_normalizer(arrays, names, *, log_velocity: bool = True):
     """
     import numpy as np
 
-    from behavnb.windows import Normalizer
+    from behavnb.windows import Normalizer, column_sums
 
     names = list(names)
-    x = np.concatenate([np.asarray(a, dtype=np.float64) for a in arrays])
+    arrays = list(arrays)
     is_vel = np.array(["_v" in n and n.rsplit("_v", 1)[1] in ("x", "y", "z") for n in names])
-    n = np.isfinite(x).sum(axis=0)
+    n, _ = column_sums(arrays, lambda a: a, len(names))
     if (n < 2).any():
-        raise ParameterError(f"column(s) {[c for c, m in zip(names, n) if m < 2]} have no training data (all NaN).")
+        raise ParameterError(f"column(s) {[c for c, m in zip(names, n, strict=True) if m < 2]} have no training data "
+                             "(all NaN).")
     log_scale = None
-    if log_velocity and is_vel.any():
-        speeds = np.abs(x[:, is_vel])
-        m = float(np.nanmedian(speeds[speeds > 0])) if np.any(speeds > 0) else 0.0
+    if log_velocity and is_vel.any():  # the velocity columns alone are gathered, for their median
+        speeds = np.concatenate([np.abs(np.asarray(a)[:, is_vel], dtype=np.float64).ravel() for a in arrays])
+        speeds = speeds[speeds > 0]  # NaN compares False: dropped too
+        m = float(np.median(speeds)) if speeds.size else 0.0
+        del speeds
         log_scale = np.where(is_vel, m if m > 0 else 1.0, 0.0)
     norm = Normalizer(names, None, None, log_scale)
-    x = norm.compress(x)
-    mean = np.where(is_vel, 0.0, np.nansum(x, axis=0) / n)
-    dev = x - mean
+    _, total = column_sums(arrays, norm.compress, len(names))
+    mean = np.where(is_vel, 0.0, total / n)
     std = np.ones(len(names))
+    _, squares = column_sums(arrays, lambda a: (norm.compress(a) - mean) ** 2, len(names))
     for group in (is_vel, ~is_vel):
-        vals = dev[:, group]
-        vals = vals[np.isfinite(vals)]
-        if vals.size:
-            std[group] = float(np.sqrt(np.mean(vals ** 2))) or 1.0
+        if n[group].sum():
+            std[group] = float(np.sqrt(squares[group].sum() / n[group].sum())) or 1.0
     norm.mean, norm.std = mean, std
     return norm
 
