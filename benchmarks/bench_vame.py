@@ -1,7 +1,8 @@
 """VAME training/embedding speed and time-to-quality: behavnb against vame-py 0.13.0, same data, same run.
 
     . .venv/bin/activate
-    python benchmarks/bench_vame.py --vame-python /tmp/vamevenv/bin/python
+    python benchmarks/bench_vame.py --vame-python /tmp/vamevenv/bin/python            # speed and time-to-quality
+    python benchmarks/bench_vame.py --pairs 3 --our-epochs 3   # speed only, vame-py and behavnb interleaved
 
 (the vame-py venv: ``python3.11 -m venv /tmp/vamevenv && /tmp/vamevenv/bin/pip install torch==2.13.0 &&
 /tmp/vamevenv/bin/pip install vame-py==0.13.0 "matplotlib<3.11"``; vame-py is GPL, we only run it.)
@@ -72,6 +73,78 @@ def r2(model, ws, starts):
     return float(evaluate.scores(rec).loc["all", "reconstruction_r2"])
 
 
+def identical_speeds(ws, names, x_tr, x_te, T: int, epochs: int) -> dict[str, float]:
+    """behavnb at vame-py's architecture and objective: training and embedding windows/s, float32 and bfloat16.
+
+    ``embed_fp32_b64``: float32 at vame-py's embedding batch (64), the like-for-like figure; the others use
+    behavnb's default batch (256 on a CPU).
+    """
+    speeds = {}
+    x_all = None
+    for amp in (False, True):
+        if amp and not bn.runtime.cpu_has_native_bf16():
+            continue
+        torch.manual_seed(0)
+        model = vame.PRESETS["vame"].build(len(names))
+        cfg = train.TrainConfig(epochs=epochs, batch_size=256, lr=5e-4, grad_clip=None, early_stop=None,
+                                eval_windows=2000, device="cpu", amp=amp)
+        res = train.fit(model, ws, cfg, loss=vame.VAMELoss.reference(), progress=False)
+        tag = "bf16" if amp else "fp32"
+        speeds[f"train_{tag}"] = float(res.history["windows_per_s"].iloc[1:].mean())  # first epoch = warm-up
+        x_all = ws.normalizer.transform(np.concatenate([x_tr, x_te]))
+        embed.embed_array(model, x_all[:2000], T, amp=amp)  # warm-up
+        t0 = time.perf_counter()
+        embed.embed_array(model, x_all, T, amp=amp)
+        speeds[f"embed_{tag}"] = len(x_all) / (time.perf_counter() - t0)
+        if not amp:
+            t0 = time.perf_counter()
+            embed.embed_array(model, x_all, T, amp=False, batch_size=64)
+            speeds["embed_fp32_b64"] = len(x_all) / (time.perf_counter() - t0)
+        else:  # bf16 latents against float32 ones
+            z16 = embed.embed_array(model, x_all, T, amp=True)
+            z32 = embed.embed_array(model, x_all, T, amp=False)
+            speeds["bf16_latent_corr"] = float(np.corrcoef(z16.ravel(), z32.ravel())[0, 1])
+    return speeds
+
+
+def pairs(args, x_tr, x_te, names, ws, T: int) -> None:
+    """vame-py and behavnb alternately (A, B, A, B, ...), ``args.pairs`` rounds: median [range] of each speed."""
+    out = Path(args.ref_json).parent
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "data.npz", train=x_tr, test=x_te, test_starts=ws.test - ws.sessions["test"][0])
+    rows = []
+    for i in range(args.pairs):
+        proc = subprocess.run([args.vame_python, str(Path(__file__).with_name("vame_train_reference.py")),
+                               "--data", str(out / "data.npz"), "--epochs", str(args.our_epochs),
+                               "--warmup-epochs", "1", "--embed-frames", str(len(x_te))],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"vame-py reference failed:\n{proc.stderr[-3000:]}")
+        ref = json.loads(proc.stdout.strip().splitlines()[-1])
+        ours = identical_speeds(ws, names, x_tr, x_te, T, args.our_epochs)
+        row = {"pair": i, "vame_train": ref["train_windows_per_s"], "vame_embed": ref["embed_windows_per_s_optimized"],
+               "vame_embed_default": ref["embed_windows_per_s_default"], **ours}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    table = {k: [r[k] for r in rows] for k in rows[0] if k != "pair"}
+    ratio = {k: [r[k] / r["vame_train" if k.startswith("train") else "vame_embed"] for r in rows]
+             for k in rows[0] if k.startswith(("train_", "embed_"))}
+
+    def fmt(v, digits=0):
+        return f"{np.median(v):,.{digits}f} [{min(v):,.{digits}f}-{max(v):,.{digits}f}]"
+
+    print(f"| measurement | vame-py 0.13.0 | behavnb | behavnb / vame-py (per pair) |")
+    print("|---|---|---|---|")
+    for k, label in (("train_fp32", "training windows/s, float32"), ("train_bf16", "training windows/s, bfloat16"),
+                     ("embed_fp32_b64", "embedding windows/s, float32, batch 64 (vame-py's)"),
+                     ("embed_fp32", "embedding windows/s, float32, batch 256 (behavnb's)"),
+                     ("embed_bf16", "embedding windows/s, bfloat16, batch 256 (behavnb's default here)")):
+        if k in table:
+            base = "vame_train" if k.startswith("train") else "vame_embed"
+            print(f"| {label} | {fmt(table[base])} | {fmt(table[k])} | {fmt(ratio[k], 2)}x |")
+    print(json.dumps({"pairs": rows, "machine": {"torch": torch.__version__, "threads": torch.get_num_threads()}}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vame-python", default="/tmp/vamevenv/bin/python")
@@ -81,12 +154,17 @@ def main() -> None:
     ap.add_argument("--max-fast-epochs", type=int, default=60)
     ap.add_argument("--skip-reference", action="store_true", help="reuse --ref-json instead of running vame-py")
     ap.add_argument("--ref-json", default="/tmp/bench_vame/reference.json")
+    ap.add_argument("--pairs", type=int, default=0,
+                    help="speed only: vame-py and behavnb alternately, this many rounds (--our-epochs each, the first "
+                         "one not counted); median and range")
     args = ap.parse_args()
     T, FUT = 30, 15
     x_tr, x_te, names = data(args.frames)
     ws = windowset(x_tr, x_te, names, T, FUT)
     test_starts = ws.test  # windows of T + FUT frames; R^2 on their first T
     print(f"{len(x_tr)} train + {len(x_te)} test frames, {len(names)} features; {len(ws.train)} train windows")
+    if args.pairs:
+        return pairs(args, x_tr, x_te, names, ws, T)
 
     out = Path(args.ref_json).parent
     out.mkdir(parents=True, exist_ok=True)
@@ -103,27 +181,7 @@ def main() -> None:
     ref = json.loads(Path(args.ref_json).read_text())
 
     # 2. identical architecture and objective, float32 and (where the CPU has it natively) bfloat16 autocast
-    speeds = {}
-    for amp in (False, True):
-        if amp and not bn.runtime.cpu_has_native_bf16():
-            continue
-        torch.manual_seed(0)
-        model = vame.PRESETS["vame"].build(len(names))
-        cfg = train.TrainConfig(epochs=args.our_epochs, batch_size=256, lr=5e-4, grad_clip=None, early_stop=None,
-                                eval_windows=2000, device="cpu", amp=amp)
-        res = train.fit(model, ws, cfg, loss=vame.VAMELoss.reference(), progress=False)
-        tag = "bf16" if amp else "fp32"
-        speeds[f"train_{tag}"] = float(res.history["windows_per_s"].iloc[1:].mean())  # first epoch = warm-up
-        x_all = ws.normalizer.transform(np.concatenate([x_tr, x_te]))
-        embed.embed_array(model, x_all[:2000], T, amp=amp)  # warm-up
-        t0 = time.perf_counter()
-        embed.embed_array(model, x_all, T, amp=amp)
-        speeds[f"embed_{tag}"] = len(x_all) / (time.perf_counter() - t0)
-        # the embedding of vame-py's objective and ours are the same code path; check bf16 stays close to fp32
-        if amp:
-            z16 = embed.embed_array(model, x_all, T, amp=True)
-            z32 = embed.embed_array(model, x_all, T, amp=False)
-            speeds["bf16_latent_corr"] = float(np.corrcoef(z16.ravel(), z32.ravel())[0, 1])
+    speeds = identical_speeds(ws, names, x_tr, x_te, T, args.our_epochs)
 
     # 3. time-to-quality with cpu_fast
     target = ref["final_r2"]

@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--embed-frames", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--warmup-epochs", type=int, default=0,
+                    help="epochs left out of the training windows/s (bench_vame.py --pairs: 1)")
     args = ap.parse_args()
     logging.disable(logging.INFO)
     if args.threads:
@@ -78,8 +80,9 @@ def main() -> None:
             t0 = time.perf_counter()
             out = rnn_vae.train(train_loader, epoch, model, optimizer, "linear", 1, 2, 4, 2 * T, True, 15, scheduler,
                                 "sum", "sum", 30, 0.1, 256, False)
-            tw += time.perf_counter() - t0
-            n_train += len(train_loader) * 256
+            if epoch > args.warmup_epochs:
+                tw += time.perf_counter() - t0
+                n_train += len(train_loader) * 256
             t0 = time.perf_counter()
             rnn_vae.test(test_loader, model, 1, out[0], 2 * T, "sum", 30, 0.1, True, 64)
             te += time.perf_counter() - t0
