@@ -3,6 +3,7 @@
   behavnb demo                                  the whole series on the embedded data, demo profile
   behavnb run [NOTEBOOKS...] --dataset NAME|PATH --project-dir DIR --profile fast|demo|full -p KEY=VALUE
   behavnb batch manifest.csv [--scheduler local|tcp://host:port] [--workers N]
+  behavnb export csv|nwb|video --project-dir DIR [--motifs NAME] [--overwrite]   results in other tools' formats
   behavnb datasets | behavnb fetch NAME
 """
 
@@ -45,10 +46,64 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", default="local", help="'local' (a LocalCluster, default), 'local:N' or tcp://host:port")
     batch.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: CPU count, at most 8)")
     batch.add_argument("--force", action="store_true", help="rerun notebooks whose outputs are current")
+    _export_parser(sub)
     sub.add_parser("datasets", help="list registered datasets")
     fetch = sub.add_parser("fetch", help="download and verify a registered dataset")
     fetch.add_argument("name")
     return parser
+
+
+def _export_parser(sub) -> None:
+    export = sub.add_parser("export", help="write a run's results as CSV tables, NWB files or a labelled video")
+    kinds = export.add_subparsers(dest="kind", required=True)
+
+    def common(p, out_help):
+        p.add_argument("--project-dir", default="behavnb-run", help="the run directory (default ./behavnb-run)")
+        p.add_argument("--motifs", default=None, help="a folder under motifs/ (default: the newest vame-hmm-*)")
+        p.add_argument("--out", default=None, help=out_help)
+        p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+
+    csv = kinds.add_parser("csv", help="per-frame labels, per-animal metrics and bouts as CSV, with a column guide")
+    common(csv, "output folder (default <project>/exports/csv/<motifs>/)")
+    csv.add_argument("--cuts", default=None, help="community cuts as columns: 3,5 or 'all' (default: the cut 08 chose)")
+    nwb = kinds.add_parser("nwb", help="one NWB file per session: poses (ndx-pose), motif bouts (ndx-ethogram), latents")
+    common(nwb, "output folder (default <project>/exports/nwb/)")
+    nwb.add_argument("--sessions", nargs="*", default=None, help="which sessions (default: all with labels)")
+    nwb.add_argument("--cut", type=int, default=None, help="communities in the second ethogram (default: 08's cut)")
+    video = kinds.add_parser("video", help="a session's video with skeleton, motif, community and an ethogram strip")
+    common(video, "output .mp4 (default <project>/exports/video/<session>_<motifs>.mp4)")
+    video.add_argument("session", nargs="?", default=None, help="session id (default: the first with labels)")
+    video.add_argument("--start", type=int, default=0, help="first frame (default 0)")
+    video.add_argument("--stop", type=int, default=None, help="frame after the last (default: the session's end)")
+    video.add_argument("--cut", type=int, default=None, help="communities shown (default: 08's cut)")
+    video.add_argument("--video", default=None, help="the source video (default: the sessions table's, or beside the poses)")
+    video.add_argument("--width", type=int, default=None, help="output width in pixels (default: the video's)")
+
+
+def _export(args) -> int:
+    if args.kind == "csv":
+        from behavnb.export.tables import export_csv
+
+        cuts = None if args.cuts is None else "all" if args.cuts == "all" else [int(c) for c in args.cuts.split(",")]
+        paths = export_csv(args.project_dir, args.out, motifs=args.motifs, cuts=cuts, overwrite=args.overwrite)
+        folder = paths["sessions.csv"].parent
+        print(f"{len(paths)} files in {folder} (column guide: {folder / 'README.md'})")
+    elif args.kind == "nwb":
+        from behavnb.export.nwb import export_nwb
+
+        paths = export_nwb(args.project_dir, args.out, motifs=args.motifs, sessions=args.sessions, cut=args.cut,
+                           overwrite=args.overwrite, progress=sys.stderr.isatty())
+        print(f"{len(paths)} NWB file(s) in {paths[0].parent if paths else args.out}")
+    else:
+        from behavnb.export.results import load_results
+        from behavnb.export.video import labelled_video
+
+        session = args.session or load_results(args.project_dir, args.motifs).session_ids[0]
+        path = labelled_video(args.project_dir, session, args.out, motifs=args.motifs, start=args.start, stop=args.stop,
+                              cut=args.cut, video=args.video, width=args.width, overwrite=args.overwrite,
+                              progress=sys.stderr.isatty())
+        print(f"labelled video: {path}")
+    return 0
 
 
 def _print_runs(runs) -> None:
@@ -97,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             print(summary.drop(columns=["project_dir"]).to_string(index=False))
             print(f"summary: {summary.attrs['path']}  ({summary.attrs['wall_seconds']:.1f} s)")
             return 0 if (summary["status"] != "failed").all() else 1
+        if args.command == "export":
+            return _export(args)
         if args.command == "datasets":
             from behavnb.manifest import list_datasets
 
