@@ -398,7 +398,8 @@ class MultiWindowSet:
 
     Window starts are global: dataset ``i``'s start ``s`` becomes ``offset[i] + s``, as if the data
     were stacked; ``gather`` returns ``{dataset: (batch, window, features)}`` (each dataset keeps its
-    own columns). ``schedule="mixed"`` shuffles all windows together, so a batch mixes datasets;
+    own columns). ``schedule="mixed"`` shuffles all windows together, so a batch mixes datasets (each with a fixed
+    share of every batch, its share of the windows);
     ``"alternating"`` makes every batch come from one dataset, the datasets taking turns.
     """
 
@@ -466,9 +467,9 @@ class MultiWindowSet:
         import torch
 
         n = len(self.train)
-        if self.schedule == "mixed":
-            return torch.randperm(n, generator=generator)
         first = np.cumsum([0] + [len(w.train) for w in self.sets.values()])
+        if self.schedule == "mixed":
+            return self._mixed_order(generator, batch_size, first)
         batches = []
         for i, w in enumerate(self.sets.values()):
             perm = torch.randperm(len(w.train), generator=generator) + int(first[i])
@@ -486,6 +487,33 @@ class MultiWindowSet:
                 if b:
                     order.append(b.pop(0))
         return torch.cat(order)
+
+    def _mixed_order(self, generator, batch_size: int, first: np.ndarray):
+        """Shuffled batches in which every dataset has a fixed share (its share of the windows, largest remainder).
+
+        Fixed shares keep each dataset's part of a batch the same shape every step: on a CPU, oneDNN builds
+        (and keeps) kernels per input shape, so batches whose mix varied cost time and memory per new shape.
+        The few windows left over after the last full batch wait for the next epoch's reshuffle, as the
+        ragged tail does; a set smaller than one batch is one shuffled batch.
+        """
+        import torch
+
+        sizes = np.diff(first)
+        n = int(sizes.sum())
+        if n <= batch_size:
+            return torch.randperm(n, generator=generator)
+        exact = batch_size * sizes / n
+        quota = np.floor(exact).astype(int)
+        quota[np.argsort(-(exact - quota), kind="stable")[: batch_size - quota.sum()]] += 1
+        has = quota > 0
+        n_batches = int(min(sizes[has] // quota[has]))
+        if n_batches == 0:
+            return torch.randperm(n, generator=generator)
+        parts = []
+        for i, q in enumerate(quota):
+            perm = torch.randperm(int(sizes[i]), generator=generator) + int(first[i])
+            parts.append(perm[: n_batches * q].view(n_batches, int(q)))
+        return torch.cat(parts, dim=1).reshape(-1)
 
     @staticmethod
     def batch_len(batch) -> int:

@@ -430,3 +430,24 @@ def _tokens(model, x):
     tokens = h.reshape(b, k, -1, h.shape[-1]).permute(0, 3, 1, 2)
     tokens = tokens + model.region(model.regions_ds_mice)[None, None]
     return tokens.reshape(-1, k, tokens.shape[-1])
+
+
+def test_mixed_batches_give_each_dataset_a_fixed_share():
+    """Every full batch holds the same number of windows from each dataset (constant shapes: no per-shape CPU kernels),
+    the shares follow the datasets' sizes, and no window comes twice in an epoch."""
+    big = W.build({"a": (np.random.default_rng(0).normal(size=(4000, 4)).astype(np.float32), list("wxyz"))}, 8,
+                  test_fraction=0.0)
+    small = W.build({"b": (np.random.default_rng(1).normal(size=(1300, 4)).astype(np.float32), list("wxyz"))}, 8,
+                    test_fraction=0.0)
+    multi = W.MultiWindowSet({"big": big, "small": small}, schedule="mixed")
+    order = multi.epoch_order(torch.Generator().manual_seed(0), 256)
+    assert len(order) % 256 == 0 and len(set(order.tolist())) == len(order)
+    assert len(multi.train) - len(order) < 256 * 2  # only a few windows wait for the next epoch
+    shares = {tuple(len(v) for v in multi.gather(multi.train[order[a:a + 256].numpy()]).values())
+              for a in range(0, len(order), 256)}
+    n_big = len(big.train)
+    assert shares == {(round(256 * n_big / len(multi.train)), 256 - round(256 * n_big / len(multi.train)))}
+    again = multi.epoch_order(torch.Generator().manual_seed(0), 256)
+    assert torch.equal(order, again)  # seeded
+    tiny = multi.epoch_order(torch.Generator().manual_seed(0), 10_000)  # a set smaller than one batch: one batch
+    assert sorted(tiny.tolist()) == list(range(len(multi.train)))
