@@ -121,6 +121,22 @@ class RunResults:
         return {int(m): int(c) for m, c in zip(sub["motif"], sub["community"], strict=True)}
 
 
+def open_project(project_dir: str | Path | Project) -> Project:
+    """The run directory, which must exist (an exporter never creates an empty one by mistake).
+
+    Raises
+    ------
+    PoseFileNotFoundError
+        No such folder.
+    """
+    if isinstance(project_dir, Project):
+        return project_dir
+    if not Path(project_dir).expanduser().is_dir():
+        raise PoseFileNotFoundError(f"{project_dir}: no such run directory; pass the --project-dir of a finished "
+                                    f"run (behavnb run ... --project-dir DIR).")
+    return Project(project_dir)
+
+
 def load_results(project_dir: str | Path | Project, motifs: str | None = None) -> RunResults:
     """Read a run directory's segmentation with its names, communities and sessions.
 
@@ -140,10 +156,7 @@ def load_results(project_dir: str | Path | Project, motifs: str | None = None) -
     PoseFileNotFoundError
         When the project has no sessions table (run 01_import) or no segmentation (run 06_segment).
     """
-    if not isinstance(project_dir, Project) and not Path(project_dir).expanduser().is_dir():
-        raise PoseFileNotFoundError(f"{project_dir}: no such run directory; pass the --project-dir of a finished "
-                                    f"run (behavnb run ... --project-dir DIR).")
-    project = project_dir if isinstance(project_dir, Project) else Project(project_dir)
+    project = open_project(project_dir)
     sessions = project.read_sessions()  # names 01_import when missing
     motif_root = project.root / "motifs"
     if motifs is None:
