@@ -264,3 +264,22 @@ def test_two_animals_one_pose_estimation_each(tmp_path):
             assert mod[f"motif_bouts_{i}"].source_pose is mod[i]
     finally:
         io.close()
+
+
+def test_names_nwb_forbids_are_written_and_read_back(shared, tmp_path):
+    """B-SOiD's keypoint 'Butt/Proximal Tail' (and an animal 'a:1'): NWB object names cannot hold '/' or ':', so the
+    series are named with '_' and the skeleton keeps the true names, which load_poses restores."""
+    project = make_run(tmp_path / "run", shared, hierarchy=False, video=False)
+    path = project.clean_path("vame_1")
+    clean = project.read_clean("vame_1")
+    kps = [str(k) for k in clean["keypoint"].values]
+    kps[-1] = "Butt/Proximal Tail"
+    clean = clean.assign_coords(keypoint=kps)
+    project.write_dataset(clean, path)
+    out = export_nwb(project.root, tmp_path / "nwb", sessions=["vame_1"], progress=False)[0]
+    assert validate_nwb(out) == []
+    back = bn.io.load_poses(out)
+    assert [str(k) for k in back["keypoint"].values] == kps
+    np.testing.assert_allclose(back["position"].sel(keypoint="Butt/Proximal Tail").values,
+                               clean["position"].sel(keypoint="Butt/Proximal Tail").values, equal_nan=True)
+    assert (read_nwb_labels(out)["motif"].to_numpy() >= -1).all()

@@ -40,6 +40,7 @@ import pandas as pd
 
 from behavnb.errors import BehavnbError, ParameterError
 from behavnb.export.results import RunResults, load_results
+from behavnb.io.nwb import nwb_name
 from behavnb.project import Project, atomic_path
 
 #: session_start_time when the sessions table has no session_start_time/datetime/date column (stated in the file)
@@ -275,11 +276,11 @@ def _add_poses(mod, clean, units: str, fps: float, skeleton_yaml: Path) -> dict:
         series, timing = [], _timing(clean["time"].values, fps)
         for k, kp in enumerate(nodes):
             series.append(ndx_pose.PoseEstimationSeries(
-                name=kp, data=pos[:, :, k, i], confidence=conf[:, k, i], reference_frame=frame,
+                name=nwb_name(kp), data=pos[:, :, k, i], confidence=conf[:, k, i], reference_frame=frame,
                 unit="pixels" if units == "px" else units, description=f"cleaned position of {kp} (02_preprocess)",
                 confidence_definition=f"tracker likelihood ({software})", **timing))
             timing = {"timestamps": series[0]} if "timestamps" in timing else timing  # one clock, stored once
-        out[ind] = ndx_pose.PoseEstimation(name=ind, pose_estimation_series=series, skeleton=skeleton,
+        out[ind] = ndx_pose.PoseEstimation(name=nwb_name(ind), pose_estimation_series=series, skeleton=skeleton,
                                            description=f"animal {ind}, cleaned by behavnb", source_software=software,
                                            scorer=str(clean.attrs.get("scorer", "")))
         mod.add(out[ind])
@@ -343,24 +344,24 @@ def _add_animal(mod, results: RunResults, session: str, ind: str, labels: pd.Dat
         cs = [ndx_vame.CommunitySeries(name="communities", data=ids["community"], motif_series=link, **kw,
                                        algorithm=f"linkage tree cut into {cut}", description=f"community ids {desc}")
               ] if comm else None
-        mod.add(ndx_vame.VAMEProject(name=f"vame_{ind}", vame_config=config, time_window_samples=window,
+        mod.add(ndx_vame.VAMEProject(name=f"vame_{nwb_name(ind)}", vame_config=config, time_window_samples=window,
                                      vame_version=f"{source} (VAME re-implementation)", latent_space_series=ls,
                                      motif_series=[link], community_series=cs, pose_estimation=pose))
     else:  # ndx-vame's types say VAME: other models get plain TimeSeries
         if lat is not None:
-            mod.add(pynwb.TimeSeries(name=f"{model}_latents_{ind}", data=lat, unit="n/a", comments=config, **lat_kw))
-        link = pynwb.TimeSeries(name=f"{model}_motifs_{ind}", data=ids["motif"], unit="n/a", comments=config,
+            mod.add(pynwb.TimeSeries(name=f"{model}_latents_{nwb_name(ind)}", data=lat, unit="n/a", comments=config, **lat_kw))
+        link = pynwb.TimeSeries(name=f"{model}_motifs_{nwb_name(ind)}", data=ids["motif"], unit="n/a", comments=config,
                                 description=f"motif ids of {results.name} {desc}", **kw)
         mod.add(link)
         if comm:
-            mod.add(pynwb.TimeSeries(name=f"{model}_communities_{ind}", data=ids["community"], unit="n/a",
+            mod.add(pynwb.TimeSeries(name=f"{model}_communities_{nwb_name(ind)}", data=ids["community"], unit="n/a",
                                      description=f"community ids (linkage tree cut into {cut}) {desc}", **kw))
     for level, (eth, label) in catalogues.items():
         y = ids[level]
         a, b = _runs(y)
         params = {"level": level, "motifs": results.name, "session": session, "individual": ind, "n_frames": n,
                   "fps": fps, "cut": cut if level == "community" else None}
-        mod.add(_table(ndx_ethogram.EthogramBouts, f"{level}_bouts_{ind}", f"{level} bouts of {ind} in {session}", {
+        mod.add(_table(ndx_ethogram.EthogramBouts, f"{level}_bouts_{nwb_name(ind)}", f"{level} bouts of {ind} in {session}", {
             "start_time": times[a], "stop_time": times[b - 1] + 1.0 / fps, "label": [label[int(v)] for v in y[a]],
             "start_frame": a.astype(np.int64), "stop_frame": b.astype(np.int64)},
             labeling_method="automated", source_software=source, parameters=json.dumps(params), ethogram=eth,

@@ -22,6 +22,12 @@ from behavnb.io.schema import RawPoses
 from behavnb.io.sleap import from_movement
 
 
+def nwb_name(name: str) -> str:
+    """``name`` as an NWB object name: NWB forbids '/' and ':' (a path separator and a reserved character), so each
+    becomes '_'. A skeleton keeps the true keypoint names as its nodes; :func:`read_nwb` maps them back."""
+    return str(name).replace("/", "_").replace(":", "_")
+
+
 def pose_estimations(path: Path) -> list[tuple[str, str]]:
     """(processing module, PoseEstimation name) pairs found in an NWB file."""
     import h5py
@@ -84,8 +90,12 @@ def read_nwb(path: Path) -> RawPoses:
             warnings.simplefilter("ignore")
             ds = mload.from_nwb_file(path, processing_module_key=module, pose_estimation_key=name)
         nodes, start = _layout(path, module, name)
-        if nodes:  # movement sorts keypoints by name; keep the skeleton's order
-            kps = [str(k) for k in ds["keypoints"].values]
+        if nodes:  # movement sorts keypoints by name; keep the skeleton's order (and its names: series names
+            kps = [str(k) for k in ds["keypoints"].values]  # cannot hold '/' or ':')
+            true = {nwb_name(n): n for n in nodes if nwb_name(n) != n and nwb_name(n) in kps and n not in kps}
+            if true:
+                ds = ds.assign_coords(keypoints=[true.get(k, k) for k in kps])
+                kps = [true.get(k, k) for k in kps]
             ds = ds.sel(keypoints=[k for k in nodes if k in kps] + [k for k in kps if k not in nodes])
         if len(found) > 1 or name != "PoseEstimation":  # name individuals after their PoseEstimation
             ds = ds.assign_coords(individuals=[name])
