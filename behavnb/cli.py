@@ -66,6 +66,7 @@ def _export_parser(sub) -> None:
     csv = kinds.add_parser("csv", help="per-frame labels, per-animal metrics and bouts as CSV, with a column guide")
     common(csv, "output folder (default <project>/exports/csv/<motifs>/)")
     csv.add_argument("--cuts", default=None, help="community cuts as columns: 3,5 or 'all' (default: the cut 08 chose)")
+    csv.add_argument("--behaviorflow", action="store_true", help="also label files in BehaviorFlow's layout (R, ';')")
     nwb = kinds.add_parser("nwb", help="one NWB file per session: poses (ndx-pose), motif bouts (ndx-ethogram), latents")
     common(nwb, "output folder (default <project>/exports/nwb/)")
     nwb.add_argument("--sessions", nargs="*", default=None, help="which sessions (default: all with labels)")
@@ -85,7 +86,8 @@ def _export(args) -> int:
         from behavnb.export.tables import export_csv
 
         cuts = None if args.cuts is None else "all" if args.cuts == "all" else [int(c) for c in args.cuts.split(",")]
-        paths = export_csv(args.project_dir, args.out, motifs=args.motifs, cuts=cuts, overwrite=args.overwrite)
+        paths = export_csv(args.project_dir, args.out, motifs=args.motifs, cuts=cuts, behaviorflow=args.behaviorflow,
+                           overwrite=args.overwrite)
         folder = paths["sessions.csv"].parent
         print(f"{len(paths)} files in {folder} (column guide: {folder / 'README.md'})")
     elif args.kind == "nwb":

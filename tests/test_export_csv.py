@@ -100,3 +100,35 @@ def test_cuts_need_the_hierarchy(shared, tmp_path):
     assert not [c for c in pd.read_csv(paths["labels/vame_1.csv"]).columns if c.startswith("community")]
     with pytest.raises(ParameterError, match="08_hierarchy"):
         export_csv(run, tmp_path / "out2", cuts=[3])
+
+
+def test_behaviorflow_layout_reads_like_behaviorflows_own_files(run, shared, tmp_path):
+    """--behaviorflow writes what BehaviorFlow's R code reads (its shared example files are the pattern): ';', quoted
+    header and values, NA unquoted; behavnb's reader of those files gets the same labels and the same BehaviorFlow
+    metrics back."""
+    import re
+
+    paths = export_csv(run, tmp_path / "out", behaviorflow=True)
+    mine = paths["behaviorflow/vame_1.csv"].read_text().splitlines()
+    theirs = next((shared / "behaviorflow-csi-labels" / "labels").glob("*.csv")).read_text().splitlines()
+    line = re.compile(r'^(NA|"[^";]*")(;(NA|"[^";]*"))*$')
+    assert all(line.match(x) for x in theirs[:40]) and all(line.match(x) for x in mine[:40])
+    assert mine[0] == '"motif";"community.3"' and mine[1:4] == ["NA;NA"] * 3 and mine[4] == '"0";"0"'
+    meta = pd.read_csv(paths["behaviorflow/metadata.csv"], sep=";")
+    assert list(meta.columns[:3]) == ["ID", "Condition", "DLCFile"]
+    results = load_results(run)
+    back = []
+    for row in meta.itertuples():
+        lab = bn.io.load_labels(tmp_path / "out" / "behaviorflow" / row.DLCFile, "motif", session=row.ID)
+        back.append(lab.assign(group=row.Condition))
+    back = pd.concat(back, ignore_index=True)
+    orig = results.labels.merge(results.sessions[["session", "group"]], on="session")
+    orig = orig.assign(motif=orig["motif"].where(orig["motif"] >= 0).astype("Int64"))
+    for frame in (back, orig):
+        frame.sort_values(["session", "frame"], inplace=True, ignore_index=True)
+    np.testing.assert_array_equal(back["motif"].fillna(-1).to_numpy(int), orig["motif"].fillna(-1).to_numpy(int))
+    for mode in ("r", "behavnb"):  # the per-session frame and bout counts BehaviorFlow's t-tests are made of
+        a = bn.stats.behaviorflow.cluster_metrics(orig, mode=mode)
+        b = bn.stats.behaviorflow.cluster_metrics(back, mode=mode)
+        assert len(a) and a.shape == b.shape
+        np.testing.assert_array_equal(np.asarray(a, float), np.asarray(b, float))

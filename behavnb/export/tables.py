@@ -48,6 +48,11 @@ COLUMNS = {
                   "mean_bout_s (mean bout length, seconds)",
         "value": "the metric's value; every motif is listed for every recording (zeros where unused)",
     },
+    "behaviorflow/<animal>.csv (with behaviorflow=True)": {
+        "motif": "motif id as a quoted string, NA where unlabelled (BehaviorFlow's layout: R write.table, ';')",
+        "community.<n>": "community at <n> communities, same style",
+        "metadata.csv": "ID;Condition;DLCFile;Subject: the animal, its group, its label file",
+    },
     "bouts.csv": {
         "session, subject, group, individual": "the recording and its animal",
         "motif, motif_name": "motif id and name",
@@ -93,7 +98,8 @@ def frame_table(results: RunResults, session: str, cuts: Sequence[int] = ()) -> 
 
 
 def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = None, *, motifs: str | None = None,
-               cuts: Sequence[int] | str | None = None, overwrite: bool = False) -> dict[str, Path]:
+               cuts: Sequence[int] | str | None = None, behaviorflow: bool = False,
+               overwrite: bool = False) -> dict[str, Path]:
     """Write the segmentation's tables as CSV with a column guide.
 
     Parameters
@@ -106,6 +112,10 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
         A folder under ``motifs/``; default the newest ``vame-hmm-*``.
     cuts : sequence of int or "all", optional
         Community cuts to add as ``community_<n>`` columns; default the cut 08 chose (none without 08).
+    behaviorflow : bool
+        Also write ``behaviorflow/``: one label file per animal in BehaviorFlow's layout (R ``write.table``: ``;``,
+        quoted, ``NA`` where unlabelled; columns ``motif`` and ``community.<n>``) and ``metadata.csv``
+        (``ID;Condition;DLCFile;Subject``), as its R functions read them.
     overwrite : bool
         Replace an existing export; without it an existing ``sessions.csv`` in ``out_dir`` is refused.
 
@@ -166,6 +176,8 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
             tables["community_metrics.csv"] = animal_table(comm, sessions, motifs=ids_c, level="community")
         for fname, table in tables.items():
             table.to_csv(tmp / fname, index=False)
+        if behaviorflow:
+            write_behaviorflow(tmp / "behaviorflow", labels, sessions, cuts)
         (tmp / "README.md").write_text(_readme(results, cuts, len(labels)))
         umask = os.umask(0)
         os.umask(umask)
@@ -176,6 +188,46 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {str(p.relative_to(out)): p for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def write_behaviorflow(folder: Path, labels: pd.DataFrame, sessions: pd.DataFrame, cuts: Sequence[int] = ()) -> Path:
+    """Label files as BehaviorFlow's R code reads them: one per animal, ``;``-separated, quoted, ``NA`` unlabelled.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to write ``<session>[_<individual>].csv`` and ``metadata.csv``.
+    labels : pandas.DataFrame
+        :func:`frame_table` rows of every session (``motif`` and ``community_<n>`` columns).
+    sessions : pandas.DataFrame
+        The sessions table (``group`` becomes BehaviorFlow's ``Condition``).
+    cuts : sequence of int
+        The ``community_<n>`` columns to write (as ``community.<n>``, R's column style).
+
+    Returns
+    -------
+    Path
+        ``metadata.csv``.
+    """
+    import csv
+
+    folder.mkdir(parents=True, exist_ok=True)
+    several = labels.groupby("session")["individual"].nunique().gt(1)
+    group = dict(zip(sessions["session"].astype(str), sessions.get("group", pd.Series("", index=sessions.index)).astype(str),
+                     strict=True))
+    subject = dict(zip(sessions["session"].astype(str), sessions.get("subject", sessions["session"]).astype(str),
+                       strict=True))
+    rows = []
+    for (session, ind), part in labels.groupby(["session", "individual"], sort=False):
+        animal_id = f"{session}_{ind}" if several.get(session, False) else str(session)
+        columns = {"motif": part["motif"], **{f"community.{n}": part[f"community_{n}"] for n in cuts}}
+        table = pd.DataFrame({f'"{k}"': np.where(v.to_numpy() >= 0, '"' + v.astype(str) + '"', "NA")  # R's quoting
+                              for k, v in columns.items()})
+        table.to_csv(folder / f"{animal_id}.csv", sep=";", index=False, quoting=csv.QUOTE_NONE)
+        rows.append({"ID": animal_id, "Condition": group.get(str(session), ""), "DLCFile": f"{animal_id}.csv",
+                     "Subject": subject.get(str(session), str(session)) + (f"/{ind}" if several.get(session, False) else "")})
+    pd.DataFrame(rows).to_csv(folder / "metadata.csv", sep=";", index=False)
+    return folder / "metadata.csv"
 
 
 def _parent(out: Path) -> Path:
