@@ -382,3 +382,16 @@ def test_cohort_input_checks():
         synth.Effects(duration={"groom": float("nan")})
     with pytest.raises(ParameterError, match="repeat a motif"):
         synth.Effects(transition={("walk", "walk"): 2.0})
+
+
+def test_label_cohort_in_parts_is_the_same_cohort():
+    """label_cohort_parts yields the animals of label_cohort (same seeds, same rows), a few animals at a time."""
+    import pandas as pd
+
+    from behavnb.synth.labels import label_cohort, label_cohort_parts
+
+    whole = label_cohort(animals_per_group=3, sessions_per_animal=2, duration_s=20, seed=4)
+    parts = list(label_cohort_parts(animals_per_group=3, sessions_per_animal=2, duration_s=20, seed=4, animals_per_part=2))
+    assert len(parts) == 3 and parts[0][1]["subject"].nunique() == 2
+    pd.testing.assert_frame_equal(pd.concat([p[0] for p in parts], ignore_index=True), whole[0])
+    pd.testing.assert_frame_equal(pd.concat([p[1] for p in parts], ignore_index=True), whole[1])

@@ -634,13 +634,15 @@ def generator_variability(*, n_animals: int = 300, sessions_per_animal: int = 2,
     ParameterError
         ``n_animals`` < 2.
     """
-    from behavnb.synth.labels import label_cohort
+    from behavnb.synth.labels import label_cohort_parts
     from behavnb.synth.programs import MOTIFS
 
     n = _check_n(n_animals)
-    labels, sessions = label_cohort(groups=GROUPS, animals_per_group=n, sessions_per_animal=sessions_per_animal,
-                                    duration_s=duration_s, effects="null", seed=seed)
-    out = between_animal_sd(cohort_table(labels, sessions, len(MOTIFS), fps=30.0), metric=metric)
+    parts = label_cohort_parts(groups=GROUPS, animals_per_group=n, sessions_per_animal=sessions_per_animal,
+                               duration_s=duration_s, effects="null", seed=seed, animals_per_part=50)
+    table = pd.concat([cohort_table(labels, sessions, len(MOTIFS), fps=30.0) for labels, sessions in parts],
+                      ignore_index=True)  # part by part: the per-session table is small, the frames are not
+    out = between_animal_sd(table, metric=metric)
     out.insert(1, "name", [MOTIFS[m] for m in out["motif"]])
     return out
 
