@@ -590,7 +590,9 @@ def fit(model, windows: WindowSet | MultiWindowSet, config: TrainConfig | None =
                                          f"lower lr (now {optimizer.param_groups[0]['lr']:g}) or check the inputs.")
             train_secs = time.perf_counter() - t0
             train_logs = _mean_logs(sums, seen, "train")
-            eval_bs = 4 * batch_size
+            # larger held-out batches pay on a GPU; on a CPU they only raise the peak memory (+0.1 GB for VQ-MAP at
+            # 4 x 128 windows) at the same speed
+            eval_bs = (4 if dev_type == "cuda" else 1) * batch_size
             while True:
                 try:
                     held = mean_losses(model, windows, eval_starts, loss, epoch, data=data, batch_size=eval_bs,
