@@ -69,7 +69,7 @@ def _export_parser(sub) -> None:
     csv.add_argument("--behaviorflow", action="store_true", help="also label files in BehaviorFlow's layout (R, ';')")
     nwb = kinds.add_parser("nwb", help="one NWB file per session: poses (ndx-pose), motif bouts (ndx-ethogram), latents")
     common(nwb, "output folder (default <project>/exports/nwb/)")
-    nwb.add_argument("--sessions", nargs="*", default=None, help="which sessions (default: all with labels)")
+    nwb.add_argument("--sessions", nargs="+", default=None, help="which sessions (default: all with labels)")
     nwb.add_argument("--cut", type=int, default=None, help="communities in the second ethogram (default: 08's cut)")
     video = kinds.add_parser("video", help="a session's video with skeleton, motif, community and an ethogram strip")
     common(video, "output .mp4 (default <project>/exports/video/<session>_<motifs>.mp4)")
@@ -79,13 +79,22 @@ def _export_parser(sub) -> None:
     video.add_argument("--cut", type=int, default=None, help="communities shown (default: 08's cut)")
     video.add_argument("--video", default=None, help="the source video (default: the sessions table's, or beside the poses)")
     video.add_argument("--width", type=int, default=None, help="output width in pixels (default: the video's)")
+    video.add_argument("--individual", default=None, help="draw and label one animal only (default: all)")
+    video.add_argument("--strip-seconds", type=float, default=5.0, help="seconds shown by the ethogram strip (default 5)")
+    video.add_argument("--tolerance", type=int, default=2,
+                       help="frames by which the video and the poses may differ (default 2; more is an error)")
 
 
 def _export(args) -> int:
     if args.kind == "csv":
         from behavnb.export.tables import export_csv
 
-        cuts = None if args.cuts is None else "all" if args.cuts == "all" else [int(c) for c in args.cuts.split(",")]
+        try:
+            cuts = None if args.cuts is None else "all" if args.cuts == "all" else [int(c) for c in args.cuts.split(",")]
+        except ValueError:
+            from behavnb.errors import ParameterError
+
+            raise ParameterError(f"--cuts {args.cuts}: give numbers of communities separated by commas (3,5) or 'all'.")
         paths = export_csv(args.project_dir, args.out, motifs=args.motifs, cuts=cuts, behaviorflow=args.behaviorflow,
                            overwrite=args.overwrite)
         folder = paths["sessions.csv"].parent
@@ -102,7 +111,8 @@ def _export(args) -> int:
 
         session = args.session or load_results(args.project_dir, args.motifs).session_ids[0]
         path = labelled_video(args.project_dir, session, args.out, motifs=args.motifs, start=args.start, stop=args.stop,
-                              cut=args.cut, video=args.video, width=args.width, overwrite=args.overwrite,
+                              cut=args.cut, video=args.video, width=args.width, individual=args.individual,
+                              strip_seconds=args.strip_seconds, tolerance=args.tolerance, overwrite=args.overwrite,
                               progress=sys.stderr.isatty())
         print(f"labelled video: {path}")
     return 0

@@ -132,3 +132,42 @@ def test_behaviorflow_layout_reads_like_behaviorflows_own_files(run, shared, tmp
         b = bn.stats.behaviorflow.cluster_metrics(back, mode=mode)
         assert len(a) and a.shape == b.shape
         np.testing.assert_array_equal(np.asarray(a, float), np.asarray(b, float))
+
+
+def test_never_replaces_a_folder_that_is_not_an_earlier_export(run, tmp_path):
+    """Only a folder marked as a behavnb export is ever replaced; the run directory itself never."""
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("years of work")
+    for overwrite in (False, True):
+        with pytest.raises(ParameterError, match="not an earlier behavnb CSV export"):
+            export_csv(run, mine, overwrite=overwrite)
+    assert (mine / "thesis.docx").read_text() == "years of work"
+    for out in (run.root, run.root.parent):
+        with pytest.raises(ParameterError, match="holds the run directory"):
+            export_csv(run, out, overwrite=True)
+    assert run.sessions_csv.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "sessions.csv" in export_csv(run, empty)  # an empty folder is fine
+
+
+def test_each_session_at_its_own_frame_rate(shared, tmp_path):
+    """A study mixing 30 and 60 fps: bout seconds and rates use each session's own rate, as animal_table per session."""
+    run = make_run(tmp_path / "run", shared, hierarchy=False, video=False)
+    table = run.read_sessions()
+    table.loc[table["session"] == "KO_01_s1", "fps"] = 60.0
+    run.write_sessions(table)
+    labels = pd.read_parquet(run.labels_path(MOTIFS))
+    ko = labels["session"] == "KO_01_s1"
+    labels.loc[ko, "time"] = labels.loc[ko, "frame"] / 60.0
+    run.write_table(labels, run.labels_path(MOTIFS))
+    paths = export_csv(run, tmp_path / "out")
+    bouts = pd.read_csv(paths["bouts.csv"], dtype={"session": str})
+    for session, fps in (("KO_01_s1", 60.0), ("vame_1", 30.0)):
+        b = bouts[bouts["session"] == session]
+        np.testing.assert_allclose(b["duration_s"], b["n_frames"] / fps)
+    metrics = pd.read_csv(paths["metrics.csv"], dtype={"session": str})
+    ko_alone = bn.stats.animal_table(labels[ko], table, motifs=load_results(run).motif_ids, fps=60.0)
+    mine = metrics[metrics["session"] == "KO_01_s1"].sort_values(["motif", "metric"])["value"].to_numpy()
+    np.testing.assert_allclose(mine, ko_alone.sort_values(["motif", "metric"])["value"].to_numpy(), equal_nan=True)

@@ -197,3 +197,32 @@ def test_without_hierarchy_no_community_band(shared, tmp_path):
     a = render_frame(run, "WT_01_s1", 50, width=320)
     b = render_frame(with_comm, "WT_01_s1", 50, width=320)
     assert a.shape[0] < b.shape[0]  # the community band is missing from the strip
+
+
+def test_pose_frames_with_a_gap_skip_video_frames(run, tmp_path):
+    """Poses of frames 0..199 and 250..449 (the tracker dropped 200..249): pose frame 200 is drawn on video frame 250,
+    also when the video is read straight through (labelled_video), not only when seeking (render_frame)."""
+    import xarray as xr
+
+    project = bn.project.Project(tmp_path / "gap")
+    (project.root / "sessions.csv").symlink_to(run.sessions_csv)
+    keep = np.r_[0:200, 250:450]
+    clean = run.read_clean("vame_1").isel(time=keep)
+    assert list(clean["frame"].values[198:202]) == [198, 199, 250, 251]
+    project.write_dataset(clean, project.clean_path("vame_1"))
+    labels = load_results(run).session_labels("vame_1").iloc[keep].assign(frame=np.arange(len(keep)))
+    project.write_table(labels, project.labels_path(MOTIFS))
+    out = labelled_video(project, "vame_1", tmp_path / "gap.mp4", start=196, stop=204, width=320, edges=[],
+                         tolerance=500, progress=False)
+    frames, _ = read_video(out)
+    assert len(frames) == 8
+    candidates = [200, 225, 240, 250, 260, 275]  # video frames the drawing could be on
+    with pytest.warns(DataWarning):
+        drawn = [render_frame(run, "vame_1", c, width=320, edges=[]).astype(int) for c in candidates]
+    h = 300  # the picture, not the strip (whose labels differ)
+    for i, pose_frame in ((1, 197), (4, 200), (6, 202)):  # 197 -> video 197; 200 -> 250; 202 -> 252
+        got = frames[i][40:h].astype(int)
+        diffs = [np.abs(got - d[40:h]).mean() for d in drawn]
+        expected = 200 if pose_frame < 200 else 250
+        assert candidates[int(np.argmin(diffs))] == expected, (pose_frame, diffs)
+    assert isinstance(clean, xr.Dataset)

@@ -23,13 +23,17 @@ from behavnb.errors import ParameterError
 from behavnb.export.results import RunResults, load_results
 from behavnb.project import Project
 
+#: the file that marks a folder as a behavnb CSV export (only such a folder is ever replaced)
+MARKER = ".behavnb-export"
+
 #: what each column of the exported tables holds (written to README.md beside them)
 COLUMNS = {
     "labels/<session>.csv": {
         "session": "session id (sessions.csv)",
         "individual": "animal within the session (individual_0 for single-animal tracking)",
-        "frame": "frame number in the pose file (0-based)",
-        "time": "seconds since the first frame (frame / fps)",
+        "frame": "row of the session's poses (0, 1, 2, ...: one per pose frame kept by 01_import)",
+        "time": "seconds on the pose file's clock (its own frame number / fps; not frame / fps when the file "
+                "starts late or skips frames)",
         "motif": "motif id (-1: no label, e.g. the first and last frames a window does not cover)",
         "motif_name": "the motif's name from motif_names.csv (edit that file and re-export to rename)",
         "community_<n>": "community of the motif when the hierarchy (08) is cut into <n> communities",
@@ -57,7 +61,7 @@ COLUMNS = {
         "session, subject, group, individual": "the recording and its animal",
         "motif, motif_name": "motif id and name",
         "start, end": "first and last frame of the bout (inclusive)",
-        "n_frames, start_s, duration_s": "length in frames, start and length in seconds",
+        "n_frames, start_s, duration_s": "length in frames; start (start / fps) and length in seconds",
         "censored": "True when the recording's start or end, or unlabelled frames, cut the bout (true length unknown)",
     },
 }
@@ -136,9 +140,18 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
 
     results = load_results(project_dir, motifs)
     out = Path(out_dir) if out_dir is not None else results.project.root / "exports" / "csv" / results.name
-    if (out / "sessions.csv").exists() and not overwrite:
-        raise ParameterError(f"{out / 'sessions.csv'} exists (an earlier export): pass overwrite=True "
-                             f"(behavnb export csv --overwrite) or choose another folder.")
+    out = out.expanduser().resolve()
+    root = results.project.root
+    if out == root or root.is_relative_to(out):
+        raise ParameterError(f"out_dir={out} holds the run directory {root}: an export replaces its folder, so choose "
+                             f"a new folder (default: {root / 'exports' / 'csv' / results.name}).")
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise ParameterError(f"{out} is not empty and is not an earlier behavnb CSV export (no {MARKER}); an export "
+                                 f"replaces its folder, so choose a new or empty folder.")
+        if not overwrite:
+            raise ParameterError(f"{out} holds an earlier export: pass overwrite=True (behavnb export csv --overwrite) "
+                                 f"or choose another folder.")
     if cuts is None:
         cuts = [results.chosen_cut] if results.chosen_cut else []
     elif isinstance(cuts, str):
@@ -165,20 +178,25 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
         ids = results.motif_ids
         name = {m: results.name_of(m) for m in ids}
         meta = [c for c in ("subject", "group") if c in sessions]
-        metrics = animal_table(labels, sessions, motifs=ids)
+        by_fps = [(fps, labels[labels["session"].isin(set(part["session"].astype(str)))])  # each session at its own rate
+                  for fps, part in sessions.groupby("fps", sort=False)]
+        metrics = pd.concat([animal_table(lab, sessions, motifs=ids, fps=fps) for fps, lab in by_fps], ignore_index=True)
         metrics.insert(metrics.columns.get_loc("motif") + 1, "motif_name", metrics["motif"].map(name))
-        b = bouts(labels).merge(sessions[["session", *meta]].astype({"session": str}), on="session", how="left")
+        b = pd.concat([bouts(lab, fps) for fps, lab in by_fps], ignore_index=True)
+        b = b.merge(sessions[["session", *meta]].astype({"session": str}), on="session", how="left")
         b.insert(b.columns.get_loc("motif") + 1, "motif_name", b["motif"].map(name))
         tables = {"sessions.csv": sessions, "metrics.csv": metrics, "bouts.csv": b}
         if cuts:
-            comm = labels.assign(motif=labels[f"community_{cuts[0]}"])
-            ids_c = sorted(set(results.community_map(cuts[0]).values()))
-            tables["community_metrics.csv"] = animal_table(comm, sessions, motifs=ids_c, level="community")
+            col, ids_c = f"community_{cuts[0]}", sorted(set(results.community_map(cuts[0]).values()))
+            tables["community_metrics.csv"] = pd.concat(
+                [animal_table(lab.assign(motif=lab[col]), sessions, motifs=ids_c, level="community", fps=fps)
+                 for fps, lab in by_fps], ignore_index=True)
         for fname, table in tables.items():
             table.to_csv(tmp / fname, index=False)
         if behaviorflow:
             write_behaviorflow(tmp / "behaviorflow", labels, sessions, cuts)
         (tmp / "README.md").write_text(_readme(results, cuts, len(labels)))
+        (tmp / MARKER).write_text(f"behavnb CSV export of {root / 'motifs' / results.name}\n")
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; give the folder the permissions mkdir would

@@ -9,8 +9,8 @@ per animal), the motif's name and colour and its community at the chosen cut, an
 Coordinates: the cleaned poses (what the segmentation saw). 02 leaves ``position`` allocentric and its
 ``scale`` step only divides by ``px_per_cm``, so ``pixels = position * px_per_cm`` is exact (positions in
 other units fall back to the raw poses). Frames: pose frame ``i`` is video frame ``frame[i]``, the pose file's
-own number (usually ``i``); the output has the poses' frame rate. A video up to ``tolerance`` frames longer or
-shorter is reported (:class:`~behavnb.errors.DataWarning`) and pose frames past its end are drawn on a blank
+own number (usually ``i``; gaps in those numbers skip video frames); the output has the poses' frame rate. A
+video up to ``tolerance`` frames longer or shorter is reported (:class:`~behavnb.errors.DataWarning`) and pose frames past its end are drawn on a blank
 frame; a larger difference is an error.
 
 Speed: the strip is built once for the session (each frame's window is a column lookup), pixel coordinates
@@ -48,7 +48,7 @@ class _Plan:
     fps: float
     video: Path | None
     n_video: int
-    offset: int  # video frame of pose frame 0 (the pose file's first frame number)
+    vframe: np.ndarray  # (time,) video frame of each pose frame: the pose file's own frame numbers (gaps kept)
     blank: np.ndarray  # (height, width, 3) BGR: the frame where there is no video frame
     pts: np.ndarray  # (time, individual, keypoint, 2) int32 output pixels, fixed point (SHIFT bits)
     ok: np.ndarray  # (time, individual, keypoint) bool
@@ -116,14 +116,15 @@ def _plan(project_dir, session: str, *, motifs, individual, cut, video, width, s
     labels, fps = res.session_labels(session), res.fps(session)
     ds, pos = _positions(res.project, session, individual)
     n, inds = pos.shape[0], [str(i) for i in ds["individual"].values]
-    offset = int(ds["frame"].values[0]) if "frame" in ds.coords and n else 0  # a pose file may start later
+    vframe = (ds["frame"].values.astype(np.int64) if "frame" in ds.coords  # a pose file may start late or skip frames
+              else np.arange(n, dtype=np.int64))
     row = res.sessions[res.sessions["session"].astype(str) == session].iloc[0]
     path = find_video(row.get("file"), video if video is not None else row.get("video"))
     box, n_video = None, 0
     if path is not None:  # video pixels -> output pixels: a scale
         vid = Video(path)  # the frame counts are checked here, with this function's tolerance
-        n_video, end = vid.n_frames, offset + n
-        poses = f"{n}" + (f" (frames {offset}..{end - 1})" if offset else "")
+        n_video, end = vid.n_frames, int(vframe[-1]) + 1 if n else 0
+        poses = f"{n}" + (f" (frames {vframe[0]}..{end - 1})" if n and (vframe[0] or end != n) else "")
         diff = f"{n_video - end:+d}, tolerance {tolerance}"
         if abs(n_video - end) > tolerance:
             raise ParameterError(f"{path}: the video has {n_video} frames but the poses of session {session!r} have "
@@ -186,7 +187,7 @@ def _plan(project_dir, session: str, *, motifs, individual, cut, video, width, s
         y += b + gap
     columns = np.arange(size[0]) * window // size[0]  # frame f's window is strip columns f .. f + window - 1
     cursor = min(size[0] - 1, int((window // 2 + 0.5) * size[0] / window))
-    return _Plan(session, res.name, fps, path, n_video, offset, blank, pts, ok, pairs, inds, motif,
+    return _Plan(session, res.name, fps, path, n_video, vframe, blank, pts, ok, pairs, inds, motif,
                  community, res.names, motif_bgr, comm_bgr, strip, columns, cursor)
 
 
@@ -216,7 +217,7 @@ def _draw(plan: _Plan, f: int, frame: np.ndarray | None, canvas: np.ndarray) -> 
             cv2.putText(img, t, (x, y + box - 2), font, scale, col, th, cv2.LINE_AA)
         return x + cv2.getTextSize(t, font, scale, thick)[0][0]
 
-    t = f"{(f + plan.offset) / plan.fps:.2f} s  frame {f + plan.offset}"
+    t = f"{plan.vframe[f] / plan.fps:.2f} s  frame {plan.vframe[f]}"
     text(t, w - 8 - cv2.getTextSize(t, font, scale, thick)[0][0], 8)
     for i, ind in enumerate(plan.individuals):
         m, y = int(plan.motif[f, i]), 8 + i * step
@@ -232,24 +233,30 @@ def _draw(plan: _Plan, f: int, frame: np.ndarray | None, canvas: np.ndarray) -> 
 
 
 def _source(plan: _Plan, start: int, stop: int):
-    """Video frames ``start .. stop - 1`` (BGR, at the output size); None past the video's end or without one."""
+    """The video frames of pose frames ``start .. stop - 1`` (BGR, at the output size): video frame ``vframe[i]`` for
+    pose frame ``i`` (frames the poses skip are read and passed over); None past the video's end or without one."""
     import cv2
 
-    done = start
-    if plan.video is not None and start + plan.offset < plan.n_video:
+    want = plan.vframe[start:stop]
+    done = 0
+    if plan.video is not None and len(want) and want[0] < plan.n_video:
         cap = cv2.VideoCapture(str(plan.video))
         try:
-            cap.set(cv2.CAP_PROP_POS_FRAMES, start + plan.offset)
-            while done < stop:
+            cap.set(cv2.CAP_PROP_POS_FRAMES, int(want[0]))
+            at = int(want[0])
+            while done < len(want):
                 ok, frame = cap.read()
                 if not ok:
                     break
+                at += 1
+                if at - 1 < want[done]:  # a video frame the poses skip
+                    continue
                 done += 1
                 yield frame if frame.shape[:2] == plan.blank.shape[:2] else \
                     cv2.resize(frame, plan.size, interpolation=cv2.INTER_AREA)
         finally:
             cap.release()
-    yield from (None for _ in range(done, stop))
+    yield from (None for _ in range(done, len(want)))
 
 
 def _prefetch(items, size: int = 32):
