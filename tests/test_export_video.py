@@ -226,3 +226,11 @@ def test_pose_frames_with_a_gap_skip_video_frames(run, tmp_path):
         expected = 200 if pose_frame < 200 else 250
         assert candidates[int(np.argmin(diffs))] == expected, (pose_frame, diffs)
     assert isinstance(clean, xr.Dataset)
+
+
+def test_clip_frames_fit_the_session():
+    assert V.clip_frames(9000, 30.0, 10) == (900, 1200)  # 30 s in, 10 s long
+    assert V.clip_frames(1000, 30.0, 10) == (700, 1000)  # moved earlier to fit
+    assert V.clip_frames(100, 30.0, 10) == (0, 100)  # a session shorter than the clip: all of it
+    with pytest.raises(ParameterError, match="positive"):
+        V.clip_frames(0, 30.0, 10)

@@ -372,11 +372,14 @@ def test_trains_and_embeds_without_cuda(tmp_path):
     assert out.stdout.strip().startswith("ok 400")
 
 
+def _random_windows(n_frames: int, seed: int) -> W.WindowSet:
+    """Windows of 8 frames over ``n_frames`` frames of 4 random features, all for training."""
+    data = np.random.default_rng(seed).normal(size=(n_frames, 4)).astype(np.float32)
+    return W.build({f"s{seed}": (data, list("wxyz"))}, 8, test_fraction=0.0)
+
+
 def test_alternating_batches_stay_single_dataset_with_a_small_dataset():
-    big = W.build({"a": (np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32), list("wxyz"))}, 8,
-                  test_fraction=0.0)
-    small = W.build({"b": (np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32), list("wxyz"))}, 8,
-                    test_fraction=0.0)
+    big, small = _random_windows(400, 0), _random_windows(20, 1)
     multi = W.MultiWindowSet({"big": big, "small": small}, schedule="alternating")
     order = multi.epoch_order(torch.Generator().manual_seed(0), 32)
     assert len(order) % 32 == 0
@@ -435,10 +438,7 @@ def _tokens(model, x):
 def test_mixed_batches_give_each_dataset_a_fixed_share():
     """Every full batch holds the same number of windows from each dataset (constant shapes: no per-shape CPU kernels),
     the shares follow the datasets' sizes, and no window comes twice in an epoch."""
-    big = W.build({"a": (np.random.default_rng(0).normal(size=(4000, 4)).astype(np.float32), list("wxyz"))}, 8,
-                  test_fraction=0.0)
-    small = W.build({"b": (np.random.default_rng(1).normal(size=(1300, 4)).astype(np.float32), list("wxyz"))}, 8,
-                    test_fraction=0.0)
+    big, small = _random_windows(4000, 0), _random_windows(1300, 1)
     multi = W.MultiWindowSet({"big": big, "small": small}, schedule="mixed")
     order = multi.epoch_order(torch.Generator().manual_seed(0), 256)
     assert len(order) % 256 == 0 and len(set(order.tolist())) == len(order)

@@ -668,3 +668,5 @@ def test_names_from_truth_and_rename_defaults(tmp_path):
     got = segment.read_names(path)
     assert got[0] == "rest (0)" and got[1] == "mine"
     assert table.loc[table["motif"] == 0, "note"].item() == "from truth"
+    notes = segment.read_notes(path)  # only the rows that have a note
+    assert notes[0] == "from truth" and 1 not in notes

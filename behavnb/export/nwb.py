@@ -291,7 +291,10 @@ def _add_ethograms(mod, results: RunResults, comm: dict | None, cut: int | None)
     """The motif catalogue (and the community catalogue at ``cut``); returns level -> (Ethogram, id -> label)."""
     import ndx_ethogram
 
-    names, notes = _unique(results.names), _notes(results.project.motif_names_path(results.name))
+    from behavnb.segment import read_notes
+
+    path = results.project.motif_names_path(results.name)
+    names, notes = _unique(results.names), read_notes(path) if path.exists() else {}
     ids = sorted(names)
     columns = {"behavior": [names[m] for m in ids], "native_code": np.array(ids, dtype=np.int64),
                "definition": [f"motif {m} of {results.name}" + (f": {notes[m]}" if m in notes else "") for m in ids]}
@@ -471,15 +474,6 @@ def _unique(names: dict[int, str]) -> dict[int, str]:
     """Motif names made unique (an ethogram label is the join key): repeats get `` [id]``."""
     seen = pd.Series(list(names.values())).value_counts()
     return {m: f"{n} [{m}]" if seen[n] > 1 else n for m, n in names.items()}
-
-
-def _notes(path: Path) -> dict[int, str]:
-    if not path.exists():
-        return {}
-    table = pd.read_csv(path)
-    if "note" not in table:
-        return {}
-    return {int(m): str(n) for m, n in zip(table["motif"], table["note"], strict=True) if pd.notna(n) and str(n)}
 
 
 def _table(cls, name: str, description: str, columns: dict, **kw):

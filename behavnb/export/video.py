@@ -303,6 +303,36 @@ def _range(plan: _Plan, start: int, stop: int | None) -> tuple[int, int]:
     return int(start), stop
 
 
+def clip_frames(n_frames: int, fps: float, seconds: float, at: float = 30.0) -> tuple[int, int]:
+    """Pose frames ``(start, stop)`` of a clip of ``seconds`` starting ``at`` seconds in, moved earlier (to 0 at the
+    latest) so that it fits in a session of ``n_frames`` frames; the whole session when it is shorter.
+
+    Parameters
+    ----------
+    n_frames : int
+        The session's pose frames.
+    fps : float
+        Frames per second.
+    seconds, at : float
+        Length of the clip and where it should start, in seconds.
+
+    Returns
+    -------
+    tuple of int
+        ``start, stop`` for :func:`labelled_video`.
+
+    Raises
+    ------
+    ParameterError
+        An empty session, or a length or rate that is not positive.
+    """
+    if n_frames < 1 or fps <= 0 or seconds <= 0:
+        raise ParameterError(f"clip_frames: n_frames={n_frames}, fps={fps}, seconds={seconds}; all must be positive.")
+    length = max(1, int(round(seconds * fps)))
+    start = max(0, min(int(round(at * fps)), n_frames - length))
+    return start, min(start + length, n_frames)
+
+
 def render_frame(project_dir: str | Path | Project, session: str, frame: int, *, motifs: str | None = None,
                  individual: str | None = None, cut: int | None = None, video: str | Path | None = None,
                  width: int | None = None, strip_seconds: float = 5.0, tolerance: int = 2,

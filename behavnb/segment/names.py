@@ -66,6 +66,12 @@ def read_names(path: str | Path, n_subtypes: int | None = None) -> dict[int, str
     return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"])}
 
 
+def read_notes(path: str | Path) -> dict[int, str]:
+    """``{motif: note}`` for the motifs whose row in a ``motif_names.csv`` has a note (checked as ``read_names``)."""
+    table = _read(Path(path))
+    return {int(m): n.strip() for m, n in zip(table["motif"], table["note"], strict=True) if str(n).strip()}
+
+
 def rename_defaults(path: str | Path, names: dict[int, str], note: str = "", n_subtypes: int | None = None) -> pd.DataFrame:
     """Give new names to the motifs that still carry their default name; names a user wrote are kept."""
     from behavnb.project import atomic_path
