@@ -25,8 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from behavnb.errors import DatasetNotFoundError, ParameterError, SessionsTableError
+from behavnb.errors import BehavnbError, DatasetNotFoundError, ParameterError, SessionsTableError
+from behavnb.manifest import fetch, registry
+from behavnb.parallel import map_items
 from behavnb.series import NotebookFailed, route_parameters, run_series, series
+from behavnb.utils import atomic_path
 
 RESERVED = ("row", "dataset", "project_dir", "profile", "notebooks")
 SUMMARY = "batch_summary.csv"
@@ -85,8 +88,6 @@ def read_manifest(path: str | Path, out_dir: str | Path | None = None) -> list[R
 
 
 def _registered(name: str) -> bool:
-    from behavnb.manifest import registry
-
     return name in registry()
 
 
@@ -107,15 +108,10 @@ def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, schedu
     Columns: row, status (``ok`` ran, ``current`` nothing to do, ``failed``), seconds, notebooks run,
     error, project_dir, report. A failed row is reported there, never raised.
     """
-    from behavnb.parallel import map_items
-    from behavnb.project import atomic_path
-
     rows = read_manifest(manifest, out_dir)
     out = Path(out_dir).expanduser().resolve() if out_dir else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs"
     out.mkdir(parents=True, exist_ok=True)
     # registered datasets are fetched (or generated) once here, not by parallel rows racing to write one folder
-    from behavnb.errors import BehavnbError
-    from behavnb.manifest import fetch
 
     for name in sorted({r.dataset for r in rows if r.dataset and _registered(r.dataset)}):
         try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from behavnb.errors import BehavnbError, ParameterError
+
 
 def _param(text: str) -> tuple[str, str]:
     """``KEY=VALUE`` as text; the series reads the value as YAML unless the notebook's default is a string."""
@@ -87,12 +89,11 @@ def _export_parser(sub) -> None:
 
 def _export(args) -> int:
     if args.kind == "csv":
-        from behavnb.export.tables import export_csv
+        from behavnb.export.tables import export_csv  # per subcommand: keeps --help fast
 
         try:
             cuts = None if args.cuts is None else "all" if args.cuts == "all" else [int(c) for c in args.cuts.split(",")]
         except ValueError:
-            from behavnb.errors import ParameterError
 
             raise ParameterError(f"--cuts {args.cuts}: give numbers of communities separated by commas (3,5) or 'all'.")
         paths = export_csv(args.project_dir, args.out, motifs=args.motifs, cuts=cuts, behaviorflow=args.behaviorflow,
@@ -100,14 +101,14 @@ def _export(args) -> int:
         folder = paths["sessions.csv"].parent
         print(f"{len(paths)} files in {folder} (column guide: {folder / 'README.md'})")
     elif args.kind == "nwb":
-        from behavnb.export.nwb import export_nwb
+        from behavnb.export.nwb import export_nwb  # per subcommand: keeps --help fast
 
         paths = export_nwb(args.project_dir, args.out, motifs=args.motifs, sessions=args.sessions, cut=args.cut,
                            overwrite=args.overwrite, progress=sys.stderr.isatty())
         print(f"{len(paths)} NWB file(s) in {paths[0].parent if paths else args.out}")
     else:
-        from behavnb.export.results import load_results
-        from behavnb.export.video import labelled_video
+        from behavnb.export.results import load_results  # per subcommand: keeps --help fast
+        from behavnb.export.video import labelled_video  # per subcommand: keeps --help fast
 
         session = args.session or load_results(args.project_dir, args.motifs).session_ids[0]
         path = labelled_video(args.project_dir, session, args.out, motifs=args.motifs, start=args.start, stop=args.stop,
@@ -128,7 +129,7 @@ INTERRUPTED = 130
 
 
 def _series(args, dataset, profile, notebooks, params) -> int:
-    from behavnb.series import NotebookFailed, SeriesInterrupted, run_series
+    from behavnb.series import NotebookFailed, SeriesInterrupted, run_series  # per subcommand: keeps --help fast
 
     try:
         runs = run_series(args.project_dir, dataset, profile, notebooks=notebooks, parameters=params,
@@ -141,7 +142,7 @@ def _series(args, dataset, profile, notebooks, params) -> int:
         print(f"behavnb: {exc}", file=sys.stderr, flush=True)
         return INTERRUPTED
     _print_runs(runs)
-    from behavnb.project import Project
+    from behavnb.project import Project  # per subcommand: keeps --help fast
 
     print(f"report: {Project(args.project_dir).reports_dir / 'index.html'}")
     return 0
@@ -149,7 +150,6 @@ def _series(args, dataset, profile, notebooks, params) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from behavnb.errors import BehavnbError
 
     try:
         if args.command == "run":
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return _series(args, "synthetic-demo", "demo", None, {})
         if args.command == "batch":
-            from behavnb.batch import run_batch
+            from behavnb.batch import run_batch  # per subcommand: keeps --help fast
 
             summary = run_batch(args.manifest, out_dir=args.out_dir, scheduler=args.scheduler, workers=args.workers,
                                 force=args.force)
@@ -167,11 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             return _export(args)
         if args.command == "datasets":
-            from behavnb.manifest import list_datasets
+            from behavnb.manifest import list_datasets  # per subcommand: keeps --help fast
 
             print(list_datasets().drop(columns="description").to_string(index=False))
         elif args.command == "fetch":
-            from behavnb.manifest import fetch as do_fetch
+            from behavnb.manifest import fetch as do_fetch  # per subcommand: keeps --help fast
 
             for rel, path in do_fetch(args.name).items():
                 print(f"ok  {rel}  ->  {path}")

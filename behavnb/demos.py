@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from behavnb.errors import SessionTooShortError
 from behavnb.preprocess._core import longest_run, point_missing
+from behavnb.windows import code_windows
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -157,7 +159,7 @@ def generation_inputs(step_codes: Mapping[str, np.ndarray], context: int, *, voc
     """The code GPT's training windows and prompts from the real codes, or why there are none.
 
     The context shrinks (halving, down to ``MIN_CONTEXT``) until the held-out split of
-    :func:`behavnb.models.gpt.code_windows` leaves complete training windows: on real data the
+    :func:`behavnb.windows.code_windows` leaves complete training windows: on real data the
     valid code runs are often shorter than the gap-free stretches of frames suggested.
 
     Parameters
@@ -182,9 +184,6 @@ def generation_inputs(step_codes: Mapping[str, np.ndarray], context: int, *, voc
     reason : str
         Why generation cannot run, or why the context was shortened ("" otherwise).
     """
-    from behavnb.errors import SessionTooShortError
-    from behavnb.models.gpt import code_windows
-
     longest = {k: int(longest_run(np.asarray(c) >= 0)) for k, c in step_codes.items()}
     best = max(longest.values(), default=0)
     wanted = context

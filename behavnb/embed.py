@@ -3,10 +3,10 @@
 The latent of frame ``t`` is the posterior mean of the window centred on ``t``: frames
 ``t - window // 2`` to ``t - window // 2 + window - 1``. Near the ends of a session, where that
 window would run off the data, the nearest complete window is used instead (``edge`` is True
-there). A window that contains an unusable frame (NaN after ``windows.session_matrix``) gives a NaN
+there). A window that contains an unusable frame (NaN after ``inputs.session_matrix``) gives a NaN
 latent. So every frame gets exactly one latent, and later labels exactly one value per frame.
 
-Training and embedding use the same path: ``windows.session_matrix`` then the model's saved
+Training and embedding use the same path: ``inputs.session_matrix`` then the model's saved
 ``Normalizer`` (which refuses features that differ from the training ones).
 """
 
@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError, SessionTooShortError
-from behavnb.runtime import map_batches, release_memory
-from behavnb.windows import Normalizer, WindowSet, session_matrix
+from behavnb.inputs import Normalizer, session_matrix, vqmap_matrices
+from behavnb.models import eval_mode, fingerprint
+from behavnb.parallel import map_items, raise_failures, resolve_scheduler
+from behavnb.runtime import autocast_dtype, map_batches, release_memory
+from behavnb.windows import WindowSet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,9 +59,6 @@ def embed_array(model, x: np.ndarray, window: int, *, batch_size: int | None = N
     windows on the CPU (fastest there) and 4096 on a GPU.
     """
     import torch
-
-    from behavnb.models import eval_mode
-    from behavnb.runtime import autocast_dtype
 
     x = np.asarray(x, dtype=np.float32)
     starts, _ = window_starts(len(x), window)
@@ -112,7 +112,6 @@ def embed_session(model, ds: xr.Dataset, normalizer: Normalizer, *, individual: 
         normalizer.check(names)
     except Exception as exc:
         raise type(exc)(f"session {ds.attrs.get('session', '?')!r}: {exc}") from None
-    from behavnb.models import fingerprint
 
     z = embed_array(model, normalizer.transform(x), window, batch_size=batch_size, amp=amp)
     return _as_dataarray(z, ds, window, ind, model_name, fingerprint(model))
@@ -140,8 +139,6 @@ def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normal
 
 def _per_session(model, fn, items: list, scheduler: str | None, desc: str, progress: bool) -> dict:
     """``fn`` over ``(session, item)`` pairs with ``behavnb.parallel``; one error names every session that failed."""
-    from behavnb.parallel import map_items, raise_failures, resolve_scheduler
-
     if resolve_scheduler(scheduler) != "sync":
         device = next(model.parameters()).device.type
         if device != "cpu":
@@ -198,9 +195,6 @@ def embed_codes_array(model, x: np.ndarray, dataset: str | None = None, *, batch
     """
     import torch
 
-    from behavnb.models import eval_mode
-    from behavnb.runtime import autocast_dtype
-
     x = np.asarray(x, dtype=np.float32)
     window, ds_factor = model.TEMPORAL_WINDOW, model.config.downsample
     starts = code_window_starts(len(x), window, ds_factor)
@@ -238,13 +232,10 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
                         amp: bool | str = "auto") -> xr.DataArray:
     """One individual of a cleaned session -> latents ``(time, latent)`` with ``type``, ``subtype``, ``motif`` coords.
 
-    The columns are the model skeleton's (``dataset``: positions and velocities; ``models.vqmap.input_matrices``),
+    The columns are the model skeleton's (``dataset``: positions and velocities; ``inputs.vqmap_matrices``),
     checked against ``normalizer``.
     """
     import xarray as xr
-
-    from behavnb.models import fingerprint
-    from behavnb.models.vqmap import input_matrices
 
     ds_name = model._dataset(dataset)
     if isinstance(normalizer, dict):  # a co-embedding model's NormalizerSet
@@ -254,8 +245,7 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
     ind = individual if individual is not None else str(ds["individual"].values[0])
     session = ds.attrs.get("session", "?")
     one = ds.sel(individual=[ind])
-    x, names = next(iter(input_matrices({session: one}, model.skeletons[ds_name],
-                                        velocity=model.config.velocity).values()))
+    x, names = next(iter(vqmap_matrices({session: one}, model.skeletons[ds_name]).values()))
     try:
         normalizer.check(names)
     except Exception as exc:

@@ -6,7 +6,7 @@ rather than an invented number. Angles are radians in the data's own frame (imag
 so positive angular velocity is clockwise on screen).
 
 ``compute`` gathers them into one Dataset (written to ``features/`` by notebook 03), and
-``model_inputs`` picks some as extra inputs for the models (e.g. speed next to the pose).
+``bn.inputs.extra_features`` picks some as extra inputs for the models (e.g. speed next to the pose).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
 from behavnb.preprocess import guess_reference, units_of
-from behavnb.preprocess._core import keypoint_index, nanmean_axis
+from behavnb.preprocess._core import keypoint_index, nanmean_axis, velocity
 from behavnb.preprocess.outliers import body_axis
 from behavnb.skeleton import neck_points, roles_of
 
@@ -54,25 +54,18 @@ def _fps(ds: xr.Dataset) -> float:
     return float(fps)
 
 
-def _ddt(x: np.ndarray, fps: float) -> np.ndarray:
-    """Central difference along axis 0, per second (one-sided at the ends)."""
-    if x.shape[0] < 2:
-        return np.full_like(x, np.nan, dtype=float)
-    return np.gradient(x, axis=0) * fps
-
-
 def speed(ds: xr.Dataset) -> xr.DataArray:
     """Speed of the body centre (allocentric), per individual."""
     _need(ds, "centroid")
     xy = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
-    v = _ddt(xy, _fps(ds))
+    v = velocity(xy, _fps(ds))
     return _da(ds, np.hypot(v[:, 0], v[:, 1]), ("time", "individual"), f"{units_of(ds)}/s", "body centre speed", "speed")
 
 
 def acceleration(ds: xr.Dataset) -> xr.DataArray:
     """Rate of change of the body speed (positive = speeding up)."""
     s = speed(ds)
-    return _da(ds, _ddt(s.values, _fps(ds)), ("time", "individual"), f"{units_of(ds)}/s^2",
+    return _da(ds, velocity(s.values, _fps(ds)), ("time", "individual"), f"{units_of(ds)}/s^2",
                "tangential acceleration of the body centre", "acceleration")
 
 
@@ -304,7 +297,7 @@ def keypoint_speed(ds: xr.Dataset) -> xr.DataArray:
     """Speed of every keypoint in the egocentric frame: how fast each body part moves relative to the body."""
     _need(ds, "ego_position")
     ego = ds["ego_position"].transpose("time", "space", "keypoint", "individual").values
-    v = _ddt(ego, _fps(ds))
+    v = velocity(ego, _fps(ds))
     unit = ds["ego_position"].attrs.get("units", units_of(ds))
     return _da(ds, np.sqrt((v ** 2).sum(axis=1)), ("time", "keypoint", "individual"), f"{unit}/s",
                "egocentric keypoint speed", "keypoint_speed")
@@ -333,7 +326,7 @@ def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> 
     c = ds["centroid"].transpose("time", "space", "individual").values[:, :2]
     h = ds["heading"].transpose("time", "individual").values
     fps = _fps(ds)
-    vel = _ddt(c, fps)  # (time, 2, ind)
+    vel = velocity(c, fps)  # (time, 2, ind)
     me, other = (slice(None), slice(None), slice(None), None), (slice(None), slice(None), None, slice(None))
     to_partner = c[:, :, None, :] - c[:, :, :, None]  # (time, 2, me, partner)
     dist = np.hypot(to_partner[:, 0], to_partner[:, 1])
@@ -367,7 +360,7 @@ def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> 
     return xr.Dataset(out, attrs={"session": ds.attrs.get("session", "")})
 
 
-#: Single-animal features by name: what ``compute`` gathers and ``model_inputs`` can select.
+#: Single-animal features by name: what ``compute`` gathers and ``bn.inputs.extra_features`` can select.
 FEATURES: dict[str, Callable[..., xr.DataArray]] = {
     "speed": speed, "acceleration": acceleration, "angular_velocity": angular_velocity,
     "body_length": body_length, "head_angle": head_angle, "wall_distance": wall_distance,
@@ -409,46 +402,6 @@ def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping
                       + " ".join(skipped.values()), DataWarning, stacklevel=2)
         out.attrs["skipped_features"] = ", ".join(skipped)
     return out
-
-
-#: Features that ``model_inputs(log_speeds=True)`` passes through log1p: non-negative, heavy-tailed speeds.
-LOG_FEATURES = ("speed", "keypoint_speed")
-
-
-def model_inputs(features: xr.Dataset, names: Sequence[str], *, log_speeds: bool = False) -> xr.DataArray:
-    """Selected per-frame features stacked as ``(time, feature, individual)``: extra inputs for a model.
-
-    Per-keypoint features expand to one column per keypoint (``keypoint_speed:nose``).
-    ``log_speeds=True`` takes ``log1p`` of the speeds (``LOG_FEATURES``; column names get a ``log1p_``
-    prefix). Speeds are heavy-tailed: z-scored as they are, running and the odd tracking jump take up
-    the scale and the slow behaviours (resting, sniffing, grooming) crowd together near zero; on the
-    logarithmic scale they spread out (notebook 04, benchmarks/RESULTS.md).
-    """
-    import xarray as xr
-
-    missing = [n for n in names if n not in features]
-    if missing:
-        raise ParameterError(f"feature(s) {missing} not computed; available: {list(features.data_vars)}.")
-    cols, labels = [], []
-    for n in names:
-        da = features[n]
-        if "partner" in da.dims:
-            raise ParameterError(f"{n!r} is pairwise; reduce it first (e.g. .min('partner')).")
-        label = n
-        if log_speeds and n in LOG_FEATURES:
-            da, label = np.log1p(abs(da)), f"log1p_{n}"
-        extra = [d for d in da.dims if d not in ("time", "individual")]  # keypoint, landmark
-        if extra:
-            for k in da[extra[0]].values:
-                cols.append(da.sel({extra[0]: k}).transpose("time", "individual").values)
-                labels.append(f"{label}:{k}")
-        else:
-            cols.append(da.transpose("time", "individual").values)
-            labels.append(label)
-    arr = np.stack(cols, axis=1)
-    return xr.DataArray(arr, dims=("time", "feature", "individual"),
-                        coords={"time": features["time"], "feature": labels, "individual": features["individual"]},
-                        name="inputs")
 
 
 def autocorrelation(series: Sequence[np.ndarray] | np.ndarray, fps: float, max_lag_s: float = 3.0) -> xr.DataArray:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from behavnb.codes import perplexity, usage
 from behavnb.errors import BehavnbError, DataWarning
+from behavnb.utils import atomic_write_text
 
 HEALTH_FILE = "health.json"
 MIN_PERPLEXITY = 2.0  # fewer codes than this in effective use: collapsed
@@ -101,8 +102,6 @@ class ModelHealth:
 
     def save(self, model_dir: str | Path) -> Path:
         """Write ``model_dir/health.json`` (atomically) and return its path."""
-        from behavnb.project import atomic_write_text
-
         path = Path(model_dir) / HEALTH_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(_jsonable(self.to_dict()), indent=1) + "\n")
@@ -202,7 +201,7 @@ def _check_codes(codes: Mapping[str, tuple[Any, int]], add, metrics: dict) -> No
     for name, (c, n_codes) in codes.items():
         n_codes = int(n_codes)
         px = perplexity(c, n_codes)
-        used = int((usage(c, n_codes) > 0).sum())
+        used = int((usage(c, n_codes)["fraction"] > 0).sum())
         metrics[f"perplexity_{name}"] = px
         metrics[f"used_{name}"] = used
         metrics[f"n_codes_{name}"] = n_codes

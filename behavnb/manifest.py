@@ -28,6 +28,8 @@ from behavnb.errors import (
     PoseFileNotFoundError,
     SessionsTableError,
 )
+from behavnb.io import append_log, detect_format, load_labels as read_labels, load_poses, session_name
+from behavnb.parallel import map_items, raise_failures
 from behavnb.resources import embedded_dir, manifest_dir
 
 if TYPE_CHECKING:
@@ -267,8 +269,6 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _table_from_folder(folder: Path) -> pd.DataFrame:
     import pandas as pd
 
-    from behavnb.io import session_name
-
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in POSE_EXTENSIONS and not p.name.startswith("."))
     if not files:
         raise SessionsTableError(f"{folder}: no pose files ({', '.join(POSE_EXTENSIONS)}) and no sessions.csv here.")
@@ -428,8 +428,6 @@ def _keypoints(path: Path, fps: float) -> list[str]:
     """Keypoint names of a pose file; reads only the header where the format allows it."""
     import math
 
-    from behavnb.io import detect_format, load_poses
-
     if detect_format(path) in ("dlc", "lightningpose") and path.suffix.lower() == ".csv":
         with open(path, encoding="utf-8-sig") as fh:
             rows = {}
@@ -452,8 +450,6 @@ def load_sessions(table: pd.DataFrame, *, progress: bool = True, scheduler: str 
     or a Dask address loads the sessions in parallel. Every session is tried; then one error names
     every file that failed.
     """
-    from behavnb.parallel import map_items, raise_failures
-
     source = table.attrs.get("dataset", "sessions table")
     rows = [(row.session, row._asdict()) for row in table.itertuples(index=False)]
     outcomes = map_items(lambda row: _load_row(row, source, load_kwargs), rows, scheduler=scheduler,
@@ -464,8 +460,6 @@ def load_sessions(table: pd.DataFrame, *, progress: bool = True, scheduler: str 
 
 def _load_row(row: dict, source: str, load_kwargs: dict) -> xr.Dataset:
     import math
-
-    from behavnb.io import append_log, load_poses
 
     fps = None if math.isnan(row["fps"]) else float(row["fps"])
     ds = load_poses(row["file"], fallback_fps=fps, session=row["session"], **load_kwargs)
@@ -498,16 +492,12 @@ def truth_path(dataset: str | Path, name: str = "truth.parquet") -> Path:
 
 def load_truth(dataset: str | Path) -> pd.DataFrame:
     """The per-frame ground truth of a synthetic dataset (motif, true centre, heading, speed)."""
-    from behavnb.io import load_labels as read_labels
-
     return read_labels(truth_path(dataset))
 
 
 def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:
     """Per-frame labels of every session of a labels dataset, joined with subject and group."""
     import pandas as pd
-
-    from behavnb.io import load_labels as read_labels
 
     table = sessions(dataset, check_keypoints=False)
     column = column or (info(dataset).get("label_column") if isinstance(dataset, str) and dataset in registry() else None)

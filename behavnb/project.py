@@ -11,43 +11,16 @@ leaves half a file where a later notebook would read it.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from behavnb.errors import PoseFileNotFoundError, SessionsTableError
+from behavnb.errors import DataWarning, PoseFileNotFoundError, SessionsTableError
+from behavnb.io import load_poses, save_poses
+from behavnb.utils import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write text atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-    return Path(path)
 
 
 class Project:
@@ -151,8 +124,6 @@ class Project:
 
     # poses -----------------------------------------------------------------------------------------
     def write_poses(self, ds: xr.Dataset) -> Path:
-        from behavnb.io import save_poses
-
         return save_poses(ds, self.poses_path(ds.attrs["session"]))
 
     def read_all_poses(self) -> dict[str, xr.Dataset]:
@@ -160,8 +131,6 @@ class Project:
         return {s: self.read_poses(s) for s in self.read_sessions()["session"]}
 
     def read_poses(self, session: str) -> xr.Dataset:
-        from behavnb.io import load_poses
-
         path = self.poses_path(session)
         if not path.exists():
             raise PoseFileNotFoundError(f"{path}: session {session!r} was not imported; run notebook 01_import first.")
@@ -207,8 +176,6 @@ class Project:
         import warnings
 
         import pandas as pd
-
-        from behavnb.errors import DataWarning
 
         sessions = list(self.read_sessions()["session"])
         if not self.qc_sessions_csv.exists():

@@ -24,6 +24,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from behavnb.utils import atomic_write_text
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 PLOTLY = "application/vnd.plotly.v1+json"
@@ -183,8 +185,6 @@ def to_html(executed: Path, page: Path) -> Path:
         ``page``.
     """
     import nbformat
-
-    from behavnb.project import atomic_write_text
 
     nb = nbformat.read(executed, as_version=4)
     return atomic_write_text(page, notebook_html(nb, Path(executed).stem))

@@ -29,7 +29,6 @@ import json
 import os
 import re
 import signal
-import sys
 import threading
 import time
 import traceback as tb
@@ -39,10 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import behavnb
 from behavnb.errors import BehavnbError, ParameterError
 from behavnb.lock import ProjectLock
-from behavnb.project import Project, atomic_write_text
+from behavnb.parallel import connect, resolve_scheduler
+from behavnb.project import Project
+from behavnb.report import to_html
 from behavnb.resources import notebooks_dir
+from behavnb.runtime import resolve_profile
+from behavnb.utils import atomic_write_text
 
 #: parameters the runner itself sets; each goes to the notebooks that declare it
 RUNNER_PARAMETERS = ("project_dir", "dataset", "profile", "scheduler")
@@ -206,8 +210,6 @@ def _dataset_fingerprint(dataset: Any) -> str:
 @functools.lru_cache(maxsize=1)
 def _package_fingerprint() -> str:
     """The behavnb source: a changed function may change every result after it."""
-    import behavnb
-
     root = Path(behavnb.__file__).parent
     h = hashlib.sha256(behavnb.__version__.encode())
     for f in sorted(root.rglob("*.py")):
@@ -432,8 +434,6 @@ def run_series(
     """
     import papermill as pm
 
-    from behavnb.runtime import resolve_profile
-
     books = series(notebooks)
     root = Path(project_dir).expanduser().resolve()
     meta_path = root / "reports" / "notebooks" / SERIES
@@ -445,8 +445,6 @@ def run_series(
               "dataset": None if dataset is None else str(dataset), "scheduler": scheduler}
     routed = route_parameters(books, parameters, runner)  # refuses unknown parameters before anything runs
     if scheduler is not None:
-        from behavnb.parallel import connect, resolve_scheduler
-
         if "://" in resolve_scheduler(scheduler):  # an unreachable cluster fails here, in seconds, not in a kernel
             with connect(scheduler, announce=False):
                 pass
@@ -586,8 +584,6 @@ def _locate_error(run: NotebookRun, executed: Path) -> None:
 
 def _to_html(executed: Path, page: Path) -> Path:
     """The executed notebook's HTML page, readable offline (see ``behavnb.report``); the .ipynb is left as is."""
-    from behavnb.report import to_html
-
     return to_html(executed, page)
 
 

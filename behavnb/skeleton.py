@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
+from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError, PoseFileNotFoundError
+from behavnb.utils import atomic_write_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -155,8 +156,6 @@ class Skeleton:
         """Write the skeleton as YAML (atomically)."""
         import yaml
 
-        from behavnb.project import atomic_write_text
-
         return atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
 
     def table(self) -> pd.DataFrame:
@@ -210,8 +209,6 @@ def load(path: str | Path) -> Skeleton:
     if path.is_dir():
         path = path / FILE
     if not path.exists():
-        from behavnb.errors import PoseFileNotFoundError
-
         raise PoseFileNotFoundError(f"{path}: no skeleton in this project yet; run notebook 01_import first.")
     return Skeleton.from_dict(yaml.safe_load(path.read_text()) or {})
 

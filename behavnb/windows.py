@@ -1,263 +1,26 @@
-"""Training windows from cleaned poses: session-aware, split by contiguous chunks, normalised once.
+"""Training windows from model input matrices: session-aware, split by contiguous chunks, normalised once.
 
-- ``session_matrix`` turns one session (egocentric pose, plus optional features) into a
-  ``(time, feature)`` array with named columns.
-- ``Normalizer`` holds per-feature mean and std, fitted on training frames only; it is saved with a
-  model and refuses data whose features differ from those it was fitted on.
+The room after ``inputs`` in the flow: ``inputs`` gives every session as a ``(frame, column)`` matrix
+and the ``Normalizer``; this module cuts them into windows.
+
 - ``split_chunks`` marks contiguous test chunks per session, so test windows are never neighbours
   of training windows that share most of their frames.
 - ``WindowSet`` keeps every session in one pre-normalised array and the start frame of every valid
   window; a batch is gathered with one indexing operation (on the GPU too, no per-sample Python).
   A window never spans two sessions, a missing frame, or the gap where a test chunk was cut out.
+- ``MultiWindowSet`` mixes several skeletons' window sets (co-embedding); ``code_windows`` builds
+  windows of motif-code sequences for the code GPT.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from behavnb.errors import ParameterError, SessionTooShortError
-
-if TYPE_CHECKING:
-    import xarray as xr
-
-
-def fill_sparse_gaps(x: np.ndarray, min_present: float = 2 / 3) -> np.ndarray:
-    """Fill a frame's missing columns by linear interpolation in time if at least ``min_present`` of them are present.
-
-    After cleaning, single keypoints still miss now and then (gaps longer than ``max_gap``), and in
-    a 14-keypoint pose that leaves ~half the frames with *some* column missing, so a window of 45
-    frames would rarely be complete. The model needs complete windows; a frame that lacks most of the
-    body stays NaN (unusable), one that lacks a paw gets the paw interpolated (nearest value at the
-    ends). Interpolating every gap, as VAME does, would invent whole postures.
-    """
-    x = np.array(x, dtype=np.float32, copy=True)
-    bad = ~np.isfinite(x)
-    if not bad.any():
-        return x
-    ok_frames = (~bad).mean(axis=1) >= min_present
-    t = np.arange(len(x))
-    for j in np.flatnonzero(bad.any(axis=0)):
-        good = ~bad[:, j]
-        if good.sum() == 0:
-            continue
-        fill = bad[:, j] & ok_frames
-        x[fill, j] = np.interp(t[fill], t[good], x[good, j])
-    x[~ok_frames] = np.nan
-    return x
-
-
-def pose_columns(ds: xr.Dataset, var: str = "ego_position") -> list[str]:
-    """The column names ``session_matrix`` gives a pose: ``<keypoint>_<space>``, keypoint-major."""
-    return [f"{k}_{s}" for k in ds[var]["keypoint"].values for s in ds[var]["space"].values]
-
-
-def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.DataArray | None = None,
-                   var: str = "ego_position", min_present: float | None = 2 / 3,
-                   columns: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
-    """One individual's egocentric pose as ``(time, keypoint x space [+ extra])`` and the column names.
-
-    ``extra`` is ``features.model_inputs(...)`` (dims time, feature, individual), appended as columns;
-    ``columns`` keeps only these columns, in this order (e.g. a VQ-MAP skeleton's, which drops z to
-    project 3D data onto x, y).
-    Missing values of frames with at least ``min_present`` of their columns are interpolated
-    (``fill_sparse_gaps``); ``None`` keeps every NaN. Training and embedding both go through here.
-    """
-    if var not in ds:
-        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: windows are built from "
-                             f"cleaned, aligned poses (notebook 02_preprocess, preprocess.clean).")
-    ind = individual if individual is not None else str(ds["individual"].values[0])
-    pose = ds[var].sel(individual=ind).transpose("time", "keypoint", "space")
-    x = pose.values.reshape(pose.sizes["time"], -1)
-    names = pose_columns(ds, var)
-    if extra is not None:
-        e = extra.sel(individual=ind).transpose("time", "feature").values
-        if len(e) != len(x):
-            raise ParameterError(f"extra inputs have {len(e)} frames but the pose has {len(x)}.")
-        x = np.concatenate([x, e], axis=1)
-        names += [str(f) for f in extra["feature"].values]
-    if columns is not None:
-        missing = [c for c in columns if c not in names]
-        if missing:
-            raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no column(s) {missing}; it has {names}.")
-        x, names = x[:, [names.index(c) for c in columns]], list(columns)
-    if min_present is not None:
-        x = fill_sparse_gaps(x, min_present)
-    return np.ascontiguousarray(x, dtype=np.float32), names
-
-
-def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.DataArray] | None = None,
-                     min_present: float | None = 2 / 3,
-                     columns: Sequence[str] | None = None) -> dict[str, tuple[np.ndarray, list[str]]]:
-    """``session_matrix`` of every animal of every session: ``{key: (array, names)}``, ready for ``build``.
-
-    The key is the session name, or ``"<session>/<individual>"`` when a session has several animals.
-    ``extra`` maps a session to its ``features.model_inputs(...)``.
-    """
-    out = {}
-    for s, ds in cleaned.items():
-        inds = [str(i) for i in ds["individual"].values]
-        for ind in inds:
-            key = s if len(inds) == 1 else f"{s}/{ind}"
-            out[key] = session_matrix(ds, ind, None if extra is None else extra[s], min_present=min_present,
-                                      columns=columns)
-    return out
-
-
-def column_sums(arrays: Sequence[np.ndarray], fn: Callable[[np.ndarray], np.ndarray],
-                n_columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per column: the count of finite values of ``fn(a)`` and their sum, over ``arrays``, one array at a time.
-
-    Parameters
-    ----------
-    arrays
-        ``(frames, n_columns)`` arrays; each is converted to float64 on its own.
-    fn
-        Applied to each float64 array before counting and summing (identity, a compression, squared deviations).
-    n_columns
-        Columns of every array.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Counts (int64) and sums (float64), each ``(n_columns,)``.
-    """
-    count, total = np.zeros(n_columns, dtype=np.int64), np.zeros(n_columns)
-    for a in arrays:
-        v = fn(np.asarray(a, dtype=np.float64))
-        finite = np.isfinite(v)
-        count += finite.sum(axis=0)
-        total += np.where(finite, v, 0.0).sum(axis=0)
-    return count, total
-
-
-@dataclass
-class Normalizer:
-    """Per-feature z-scoring fitted on training frames only (NaN ignored).
-
-    ``log_scale`` (optional, per feature; 0 = none) first compresses a heavy-tailed signed feature
-    ``x -> sign(x) * log1p(|x| / s)``: linear below ``s``, logarithmic above it, so that a sniff's
-    small head movements and a run's large ones both count in a squared error. ``mean`` and ``std``
-    are then those of the compressed values; ``inverse_transform`` undoes both steps.
-    """
-
-    names: list[str] = field(default_factory=list)
-    mean: np.ndarray | None = None
-    std: np.ndarray | None = None
-    log_scale: np.ndarray | None = None
-
-    def fit(self, arrays: Sequence[np.ndarray], names: Sequence[str]) -> Normalizer:
-        """Fit mean and std per feature on ``arrays`` (``(frames, features)`` each; NaN ignored), one array at a time.
-
-        Two passes over the arrays (sums, then squared deviations), so memory holds one array in float64 at a time,
-        not all of them concatenated (20 sessions x 30 min: 1 GB less at ``build``).
-
-        Parameters
-        ----------
-        arrays
-            The training frames, in any number of pieces with the same columns.
-        names
-            One name per column.
-
-        Returns
-        -------
-        Normalizer
-            ``self``, fitted.
-
-        Raises
-        ------
-        ParameterError
-            A column count differs from ``names``, or a feature has fewer than 2 finite values.
-        """
-        arrays = list(arrays)
-        for a in arrays:
-            if np.ndim(a) != 2 or np.shape(a)[1] != len(names):
-                raise ParameterError(f"an array of shape {np.shape(a)} for {len(names)} feature names.")
-        n, total = column_sums(arrays, self.compress, len(names))
-        if (n < 2).any():
-            empty = [nm for nm, c in zip(names, n, strict=True) if c < 2]
-            raise ParameterError(f"feature(s) {empty} have no training data (all NaN); drop them before fitting.")
-        self.names = list(names)
-        self.mean = total / n
-        _, squares = column_sums(arrays, lambda x: (self.compress(x) - self.mean) ** 2, len(names))
-        self.std = np.sqrt(squares / (n - 1))
-        self.std[self.std < 1e-8] = 1.0  # a constant feature (e.g. the origin keypoint) stays at 0
-        return self
-
-    def _logged(self) -> np.ndarray | None:
-        """Mask of the columns with a signed-log step, or None when there are none."""
-        if self.log_scale is None or not np.any(self.log_scale > 0):
-            return None
-        return self.log_scale > 0
-
-    def compress(self, x: np.ndarray) -> np.ndarray:
-        """The signed-log step alone (identity where ``log_scale`` is 0 or unset)."""
-        on = self._logged()
-        if on is None:
-            return x
-        out = np.array(x, dtype=np.float64, copy=True)
-        out[..., on] = np.sign(out[..., on]) * np.log1p(np.abs(out[..., on]) / self.log_scale[on])
-        return out
-
-    def check(self, names: Sequence[str]) -> None:
-        """Raise if ``names`` differ from the features the normalizer was fitted on, naming the difference."""
-        if list(names) != self.names:
-            missing = [n for n in self.names if n not in names]
-            extra = [n for n in names if n not in self.names]
-            detail = (f"missing {missing}" if missing else "") + (", " if missing and extra else "") + \
-                (f"unexpected {extra}" if extra else "")
-            raise ParameterError(
-                f"the input features differ from those the model was trained on: {detail or 'same names, other order'}. "
-                f"Embed data cleaned with the same keypoints and features, or retrain.")
-
-    def transform(self, x: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
-        if self.mean is None:
-            raise ParameterError("Normalizer is not fitted; call fit() first or load a saved one.")
-        if names is not None:
-            self.check(names)
-        return ((self.compress(x) - self.mean) / self.std).astype(np.float32)
-
-    def inverse_transform(self, z: np.ndarray) -> np.ndarray:
-        u = z * self.std + self.mean
-        on = self._logged()
-        if on is None:
-            return u
-        u = np.array(u, dtype=np.float64, copy=True)
-        u[..., on] = np.sign(u[..., on]) * np.expm1(np.abs(u[..., on])) * self.log_scale[on]
-        return u
-
-    def to_json(self) -> str:
-        d = {"names": self.names, "mean": self.mean.tolist(), "std": self.std.tolist()}
-        if self.log_scale is not None:
-            d["log_scale"] = self.log_scale.tolist()
-        return json.dumps(d)
-
-    @classmethod
-    def _from_dict(cls, d: dict) -> Normalizer:
-        log = d.get("log_scale")
-        return cls(d["names"], np.asarray(d["mean"]), np.asarray(d["std"]), None if log is None else np.asarray(log))
-
-    @classmethod
-    def from_json(cls, text: str) -> Normalizer | NormalizerSet:
-        d = json.loads(text)
-        if "datasets" in d:  # a co-embedding model: one normalizer per dataset
-            return NormalizerSet({k: cls._from_dict(v) for k, v in d["datasets"].items()})
-        return cls._from_dict(d)
-
-
-class NormalizerSet(dict):
-    """``{dataset: Normalizer}`` of a model trained on several datasets; saved as one JSON file."""
-
-    @property
-    def names(self) -> list[str]:
-        return [f"{ds}:{n}" for ds, norm in self.items() for n in norm.names]
-
-    def to_json(self) -> str:
-        return json.dumps({"datasets": {k: json.loads(v.to_json()) for k, v in self.items()}})
+from behavnb.inputs import Normalizer, NormalizerSet
 
 
 def split_chunks(n_frames: int, test_fraction: float = 0.2, n_chunks: int = 10, seed: int = 0) -> np.ndarray:
@@ -466,7 +229,6 @@ class MultiWindowSet:
         """
         import torch
 
-        n = len(self.train)
         first = np.cumsum([0] + [len(w.train) for w in self.sets.values()])
         if self.schedule == "mixed":
             return self._mixed_order(generator, batch_size, first)
@@ -522,3 +284,20 @@ class MultiWindowSet:
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}: {len(w.train)}/{len(w.test)}" for k, w in self.sets.items())
         return f"MultiWindowSet({self.schedule}, window={self.window}; train/test windows {inner})"
+
+
+def code_windows(codes: dict[str, np.ndarray], context: int, *, vocab: int | None = None, test_fraction: float = 0.2,
+                 seed: int = 0):
+    """Training windows for ``CodeGPT`` from ``{session: codes per step}`` (-1 = no code: never inside a window).
+
+    ``vocab``: the model's vocabulary size; a code outside ``0 .. vocab - 1`` is an error here rather than
+    an index error (or a CUDA device assert) inside the model.
+    """
+    mats = {}
+    for s, c in codes.items():
+        if vocab is not None and (np.asarray(c) >= vocab).any():
+            raise ParameterError(f"session {s!r} has code {int(np.max(c))}, outside the vocabulary of {vocab} codes.")
+        c = np.asarray(c, dtype=np.float32).reshape(-1, 1)
+        mats[s] = (np.where(c < 0, np.nan, c), ["code"])
+    identity = Normalizer(["code"], np.zeros(1), np.ones(1))  # codes are categories: no scaling
+    return build(mats, context + 1, test_fraction=test_fraction, seed=seed, normalizer=identity)

@@ -41,8 +41,8 @@ def main() -> None:
                                      coembed=True, coembed_keypoints="auto", generate=False, max_sessions=None)
     first = {s: cleaned[s] for s in plan.coembed_sessions[0]}
     second = {s: bn.preprocess.select_keypoints(cleaned[s], plan.coembed) for s in plan.coembed_sessions[1]}
-    sk_a, sk_b = vqmap.Skeleton.from_dataset(cleaned[sessions[0]]), vqmap.Skeleton(list(plan.coembed.values()))
-    sets = {n: W.build(vqmap.input_matrices(part, sk), 32, seed=0, fit_normalizer=vqmap.fit_normalizer)
+    sk_a, sk_b = bn.inputs.Skeleton.from_dataset(cleaned[sessions[0]]), bn.inputs.Skeleton(list(plan.coembed.values()))
+    sets = {n: W.build(bn.inputs.vqmap_matrices(part, sk), 32, seed=0, fit_normalizer=bn.inputs.vqmap_normalizer)
             for n, part, sk in (("full", first, sk_a), ("reduced", second, sk_b))}
     multi = W.MultiWindowSet(sets, schedule="mixed")
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"full": sk_a, "reduced": sk_b}), window=32, downsample=8,

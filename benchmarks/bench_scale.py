@@ -97,12 +97,12 @@ def one(data: Path, n: int, seed: int) -> dict:
         names = bn.features.supported(first, bn.features.MODEL_FEATURES)
 
         def features():
-            return {s: bn.features.model_inputs(bn.features.compute(ds, include=names), names, log_speeds=True)
+            return {s: bn.inputs.extra_features(bn.features.compute(ds, include=names), names, log_speeds=True)
                     for s, ds in cleaned.items()}
 
         extras = ph.run("features", features)
         window = 15  # 04's default at 30 fps: 0.5 s
-        matrices = bn.windows.session_matrices(cleaned, extras)
+        matrices = bn.inputs.session_matrices(cleaned, extras)
         ws = ph.run("windows", bn.windows.build, matrices, window, future=window, test_fraction=0.2, seed=seed)
         del matrices
         arch = dataclasses.replace(vame.PRESETS["cpu_fast"], TEMPORAL_WINDOW=window, FUTURE_STEPS=window)

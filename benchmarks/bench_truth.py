@@ -75,7 +75,7 @@ def prepare(dataset: str) -> dict:
         cleaned = {s: ds for s, ds in cleaned.items() if s in passed}
         first = next(iter(cleaned.values()))
         extra_features = bn.features.supported(first, bn.features.MODEL_FEATURES)
-        extras = {s: bn.features.model_inputs(bn.features.compute(ds, include=extra_features), extra_features,
+        extras = {s: bn.inputs.extra_features(bn.features.compute(ds, include=extra_features), extra_features,
                                               log_speeds=True) for s, ds in cleaned.items()}
     subjects = dict(zip(table["session"].astype(str), table["subject"].astype(str))) if "subject" in table else \
         {s: s for s in cleaned}
@@ -92,7 +92,7 @@ def run_vame(data: dict, rt, seed: int) -> dict:
     from behavnb.models import vame
 
     cleaned, extras, truth = data["cleaned"], data["extras"], data["truth"]
-    matrices = bn.windows.session_matrices(cleaned, extras)
+    matrices = bn.inputs.session_matrices(cleaned, extras)
     preset = "vame" if rt.device.startswith("cuda") else "cpu_fast"
     arch = dataclasses.replace(vame.PRESETS[preset], TEMPORAL_WINDOW=15, FUTURE_STEPS=15)
     ws = bn.windows.build(matrices, 15, future=15, test_fraction=0.2, seed=seed)
@@ -121,12 +121,12 @@ def run_vqmap(data: dict, rt, seed: int) -> dict:
 
     cleaned, truth = data["cleaned"], data["truth"]
     first = next(iter(cleaned.values()))
-    skeleton = vqmap.Skeleton.from_dataset(first)
+    skeleton = bn.inputs.Skeleton.from_dataset(first)
     n_types, n_subtypes = 8, 16
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": skeleton}), window=32, downsample=8,
                              n_types=n_types, n_subtypes=n_subtypes, quantize="split")
-    matrices = vqmap.input_matrices(cleaned, skeleton)
-    ws = bn.windows.build(matrices, 32, test_fraction=0.2, seed=seed, fit_normalizer=vqmap.fit_normalizer)
+    matrices = bn.inputs.vqmap_matrices(cleaned, skeleton)
+    ws = bn.windows.build(matrices, 32, test_fraction=0.2, seed=seed, fit_normalizer=bn.inputs.vqmap_normalizer)
     torch.manual_seed(seed)
     model = arch.build()
     config = bn.train.TrainConfig(**rt.budget("vqmap"), batch_size=128, lr=rt.pick(fast=1e-3, demo=2e-3, full=1e-3),

@@ -50,7 +50,7 @@ def data(frames: int, seed: int = 0):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = bn.preprocess.clean(bn.io.load_poses(row["file"], fps=float(row["fps"])), px_per_cm=float(row["px_per_cm"]))
-    x, names = W.session_matrix(ds, min_present=0.0)  # every gap interpolated: vame-py needs finite data
+    x, names = bn.inputs.session_matrix(ds, min_present=0.0)  # every gap interpolated: vame-py needs finite data
     x = x[:frames]
     assert np.isfinite(x).all()
     n_tr = int(0.8 * len(x))
@@ -59,7 +59,7 @@ def data(frames: int, seed: int = 0):
 
 def windowset(x_tr, x_te, names, T, future):
     """Train windows in the first session, held-out windows in the second; normaliser fitted on train only."""
-    norm = W.Normalizer().fit([x_tr], names)
+    norm = bn.inputs.Normalizer().fit([x_tr], names)
     ws = W.build({"train": (x_tr, names), "test": (x_te, names)}, T, test_fraction=0.0, normalizer=norm,
                  future=future)
     split = ws.sessions["test"][0]

@@ -47,8 +47,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     args = ap.parse_args()
     cleaned = sessions(args.sessions)
-    sk = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
-    ws = W.build(vqmap.input_matrices(cleaned, sk), 32, fit_normalizer=vqmap.fit_normalizer)
+    sk = bn.inputs.Skeleton.from_dataset(next(iter(cleaned.values())))
+    ws = W.build(bn.inputs.vqmap_matrices(cleaned, sk), 32, fit_normalizer=bn.inputs.vqmap_normalizer)
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"demo": sk}))
     n_windows = args.frames // arch.window
     results, rows = {"device": args.device, "threads": torch.get_num_threads(), "windows_per_epoch": n_windows}, []
@@ -63,7 +63,7 @@ def main() -> None:
         epoch_s = float((n_windows / h["windows_per_s"]).mean())
         name = "fp32" if amp is False else str(autocast_dtype(args.device, amp)).replace("torch.", "")
         frames = sum(ds.sizes["time"] for ds in cleaned.values())
-        mats = {k: ws.normalizer.transform(x, n) for k, (x, n) in vqmap.input_matrices(cleaned, sk).items()}
+        mats = {k: ws.normalizer.transform(x, n) for k, (x, n) in bn.inputs.vqmap_matrices(cleaned, sk).items()}
         model = res.model
         embed.embed_codes_array(model, next(iter(mats.values()))[:2000], amp=amp)  # warm-up
         t0 = time.perf_counter()

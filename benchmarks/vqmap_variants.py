@@ -75,11 +75,16 @@ def information(labels: pd.DataFrame, truth: pd.DataFrame) -> str:
 
 
 def normalizer(linear_velocity: bool, keypoint_scale: bool, velocity_weight: float):
-    """``vqmap.fit_normalizer`` with the input variants of the command line."""
+    """``bn.inputs.vqmap_normalizer`` with the input variants of the command line."""
 
     def fit(arrays, names):
-        norm = vqmap.fit_normalizer(arrays, names, log_velocity=not linear_velocity)
+        norm = bn.inputs.vqmap_normalizer(arrays, names)
         is_vel = np.array(["_v" in n for n in names])
+        if linear_velocity:  # the rejected variant: no signed-log step, one RMS for all velocities
+            norm.log_scale = None
+            n, _ = bn.inputs.column_sums(arrays, lambda a: a, len(names))
+            _, sq = bn.inputs.column_sums(arrays, lambda a: (a - norm.mean) ** 2, len(names))
+            norm.std[is_vel] = float(np.sqrt(sq[is_vel].sum() / n[is_vel].sum())) or 1.0
         if keypoint_scale:  # one RMS per keypoint (positions) and per keypoint's velocity
             dev = norm.compress(np.concatenate(arrays).astype(np.float64)) - norm.mean
             groups = [n.rsplit("_", 1)[0] + ("/v" if v else "") for n, v in zip(names, is_vel)]
@@ -111,9 +116,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     project = bn.project.Project(args.project_dir)
     cleaned = {s: project.read_clean(s) for s in project.usable_sessions()}
-    skeleton = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
+    skeleton = bn.inputs.Skeleton.from_dataset(next(iter(cleaned.values())))
     arch = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": skeleton}), **json.loads(args.config))
-    matrices = vqmap.input_matrices(cleaned, skeleton)
+    matrices = bn.inputs.vqmap_matrices(cleaned, skeleton)
     fit_norm = normalizer(args.linear_velocity, args.keypoint_scale, args.velocity_weight)
     ws = bn.windows.build(matrices, arch.window, test_fraction=0.2, seed=args.seed, fit_normalizer=fit_norm)
     cfg = bn.train.TrainConfig(**{**dict(epochs=6, windows_per_epoch=10_000, batch_size=128, lr=1e-3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import behavnb as bn
 import json
 import os
 import socket
@@ -223,8 +224,8 @@ def test_vqmap_codes_in_parallel_equal_sequential():
 
     cleaned, _, _ = P.clean_sessions(manifest.load_sessions(manifest.sessions("synthetic-tiny"), progress=False),
                                      progress=False)
-    sk = vqmap.Skeleton.from_dataset(next(iter(cleaned.values())))
-    ws = windows.build(vqmap.input_matrices(cleaned, sk), 16, fit_normalizer=vqmap.fit_normalizer)
+    sk = bn.inputs.Skeleton.from_dataset(next(iter(cleaned.values())))
+    ws = windows.build(bn.inputs.vqmap_matrices(cleaned, sk), 16, fit_normalizer=bn.inputs.vqmap_normalizer)
     torch.manual_seed(0)
     model = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": sk}), window=16, hidden=16, code_dim=4,
                               slots=2, heads=2).build()

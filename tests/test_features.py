@@ -102,16 +102,16 @@ def test_social_features_on_two_mice():
 def test_model_inputs_select_features(clean_cohort):
     _, cleaned, _ = clean_cohort
     feats = F.compute(next(iter(cleaned.values())))
-    x = F.model_inputs(feats, ["speed", "angular_velocity", "keypoint_speed"])
+    x = bn.inputs.extra_features(feats, ["speed", "angular_velocity", "keypoint_speed"])
     n_kp = feats.sizes["keypoint"]
     assert x.dims == ("time", "feature", "individual") and x.sizes["feature"] == 2 + n_kp
     assert list(x["feature"].values[:3]) == ["speed", "angular_velocity", "keypoint_speed:nose"]
-    lg = F.model_inputs(feats, ["speed", "angular_velocity", "keypoint_speed"], log_speeds=True)
+    lg = bn.inputs.extra_features(feats, ["speed", "angular_velocity", "keypoint_speed"], log_speeds=True)
     assert list(lg["feature"].values[:3]) == ["log1p_speed", "angular_velocity", "log1p_keypoint_speed:nose"]
     np.testing.assert_allclose(lg.values[:, 0], np.log1p(x.values[:, 0]), equal_nan=True)
     np.testing.assert_array_equal(lg.values[:, 1], x.values[:, 1])  # angular velocity is signed: left alone
     with pytest.raises(ParameterError, match="available"):
-        F.model_inputs(feats, ["velocity"])
+        bn.inputs.extra_features(feats, ["velocity"])
 
 
 def test_features_need_cleaned_poses():

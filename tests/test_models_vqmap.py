@@ -3,6 +3,7 @@ cross-skeleton conversion, per-frame codes, bad inputs, the code GPT; and a CPU-
 
 from __future__ import annotations
 
+import behavnb as bn
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from behavnb import codes, embed, train  # noqa: E402
+from behavnb import codes, embed, segment, train  # noqa: E402
 from behavnb import windows as W  # noqa: E402
 from behavnb.errors import ParameterError, SessionTooShortError  # noqa: E402
 from behavnb.models import gpt, vqmap  # noqa: E402
@@ -59,9 +60,9 @@ def clean_session(n=400, keypoints=KPS, session="s0", seed=0, dims=2):
 
 def _setup(keypoints=KPS, n_sessions=2, window=16, name="mice", **cfg):
     cleaned = {f"s{i}": clean_session(keypoints=keypoints, session=f"s{i}", seed=i) for i in range(n_sessions)}
-    sk = vqmap.Skeleton(keypoints)
-    mats = vqmap.input_matrices(cleaned, sk)
-    ws = W.build(mats, window, fit_normalizer=vqmap.fit_normalizer, seed=0)
+    sk = bn.inputs.Skeleton(keypoints)
+    mats = bn.inputs.vqmap_matrices(cleaned, sk)
+    ws = W.build(mats, window, fit_normalizer=bn.inputs.vqmap_normalizer, seed=0)
     config = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({name: sk}), window=window, hidden=16, code_dim=4,
                                slots=2, heads=2, **cfg)
     torch.manual_seed(0)
@@ -76,17 +77,16 @@ def _cfg(**kw):
 
 def test_normalizer_log_compresses_velocities_only():
     cleaned = {"s0": clean_session()}
-    sk = vqmap.Skeleton(KPS)
-    x, names = vqmap.input_matrices(cleaned, sk)["s0"]
-    norm = vqmap.fit_normalizer([x], names)
+    sk = bn.inputs.Skeleton(KPS)
+    x, names = bn.inputs.vqmap_matrices(cleaned, sk)["s0"]
+    norm = bn.inputs.vqmap_normalizer([x], names)
     vel = np.array(["_v" in n for n in names])
     assert np.all(norm.log_scale[~vel] == 0) and np.all(norm.log_scale[vel] > 0)
     speeds = np.abs(x[:, vel])
     np.testing.assert_allclose(norm.log_scale[vel], np.median(speeds[speeds > 0]))
     assert len(set(norm.std[vel])) == 1 and len(set(norm.std[~vel])) == 1  # one scale per group, as before
     np.testing.assert_allclose(norm.inverse_transform(norm.transform(x, names)), x, atol=1e-4)
-    plain = vqmap.fit_normalizer([x], names, log_velocity=False)
-    assert plain.log_scale is None and np.all(plain.mean[vel] == 0)
+    assert np.all(norm.mean[vel] == 0)  # velocities are not centred: 0 is standing still
 
 
 def test_type_summary_reads_the_type_code_only():
@@ -114,8 +114,8 @@ def test_shapes_regions_and_codes():
     assert out["latent"].shape == (B, T // 8, 2 * config.code_dim)
     assert out["type"].shape == out["subtype"].shape == (B, T // 8)
     assert int(out["motif"].max()) < config.n_types * config.n_subtypes
-    assert vqmap.guess_region("paw_front_left") == "limb" and vqmap.guess_region("tail_tip") == "tail"
-    assert vqmap.guess_region("Snout") == "head" and vqmap.guess_region("mid_spine") == "trunk"
+    assert bn.inputs.guess_region("paw_front_left") == "limb" and bn.inputs.guess_region("tail_tip") == "tail"
+    assert bn.inputs.guess_region("Snout") == "head" and bn.inputs.guess_region("mid_spine") == "trunk"
     residual = vqmap.VQMAPConfig(skeletons=config.skeletons, window=16, hidden=16, code_dim=4, slots=2, heads=2,
                                  quantize="residual").build()
     assert residual(x)["latent"].shape == (B, 2, 4)
@@ -136,9 +136,9 @@ def test_keypoint_order_does_not_matter():
     assert torch.equal(t1, t2) and torch.equal(s1, s2)
     # the same through a skeleton spec listing the keypoints in another order (built from the data)
     cleaned = {"s0": clean_session()}
-    shuffled = vqmap.Skeleton([KPS[i] for i in perm.tolist()])
-    a = vqmap.input_matrices(cleaned, vqmap.Skeleton(KPS))["s0"][0][:16]
-    b = vqmap.input_matrices(cleaned, shuffled)["s0"][0][:16]
+    shuffled = bn.inputs.Skeleton([KPS[i] for i in perm.tolist()])
+    a = bn.inputs.vqmap_matrices(cleaned, bn.inputs.Skeleton(KPS))["s0"][0][:16]
+    b = bn.inputs.vqmap_matrices(cleaned, shuffled)["s0"][0][:16]
     assert sorted(np.round(a[0], 5)) == sorted(np.round(b[0], 5))
 
 
@@ -171,22 +171,6 @@ def test_checkpoint_round_trip_restores_codebooks_exactly(tmp_path):
             assert torch.equal(getattr(getattr(loaded.model, q), name), getattr(getattr(res.model, q), name))
     assert bool(loaded.model.vq_type.initialised)
     x = torch.from_numpy(ws.gather(ws.test[:16]))
-    with torch.no_grad():
-        assert torch.equal(res.model.eval()(x)["motif"], loaded.model(x)["motif"])
-
-
-def test_models_saved_before_the_type_summary_still_load(tmp_path):
-    import yaml
-
-    _, ws, config, _ = _setup(type_summary=False)
-    res = train.fit(config.build(), ws, _cfg(epochs=1), loss=vqmap.VQMAPLoss(), out_dir=tmp_path, progress=False)
-    train.save_model_files(tmp_path, "vqmap", config, ws)
-    doc = yaml.safe_load((tmp_path / "config.yaml").read_text())
-    del doc["architecture"]["type_summary"]  # as written before the field existed
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(doc))
-    loaded = train.load_model(tmp_path)
-    assert loaded.model.summary is None
-    x = torch.from_numpy(ws.gather(ws.test[:8]))
     with torch.no_grad():
         assert torch.equal(res.model.eval()(x)["motif"], loaded.model(x)["motif"])
 
@@ -257,9 +241,9 @@ def test_coembedding_two_skeletons_and_conversion():
     mice = {f"m{i}": clean_session(session=f"m{i}", seed=i) for i in range(2)}
     six = ["Snout", "EarL", "EarR", "Tailroot", "ForepawL", "HindpawR"]
     rats = {f"r{i}": clean_session(keypoints=six, session=f"r{i}", seed=5 + i) for i in range(2)}
-    sk_m, sk_r = vqmap.Skeleton(KPS), vqmap.Skeleton(six)
-    sets = {"mice": W.build(vqmap.input_matrices(mice, sk_m), 16, fit_normalizer=vqmap.fit_normalizer),
-            "rats": W.build(vqmap.input_matrices(rats, sk_r), 16, fit_normalizer=vqmap.fit_normalizer)}
+    sk_m, sk_r = bn.inputs.Skeleton(KPS), bn.inputs.Skeleton(six)
+    sets = {"mice": W.build(bn.inputs.vqmap_matrices(mice, sk_m), 16, fit_normalizer=bn.inputs.vqmap_normalizer),
+            "rats": W.build(bn.inputs.vqmap_matrices(rats, sk_r), 16, fit_normalizer=bn.inputs.vqmap_normalizer)}
     for schedule in ("mixed", "alternating"):
         multi = W.MultiWindowSet(sets, schedule=schedule)
         order = multi.epoch_order(torch.Generator().manual_seed(0), 32)
@@ -278,27 +262,27 @@ def test_coembedding_two_skeletons_and_conversion():
     assert converted.shape == (4, 16, len(six), 4)
     with pytest.raises(ParameterError, match="say which one"):
         res.model(x)
-    assert isinstance(multi.normalizer, W.NormalizerSet)
-    again = W.Normalizer.from_json(multi.normalizer.to_json())
+    assert isinstance(multi.normalizer, bn.inputs.NormalizerSet)
+    again = bn.inputs.Normalizer.from_json(multi.normalizer.to_json())
     assert set(again) == {"mice", "rats"} and again.names == multi.names
 
 
 def test_bad_inputs():
     cleaned = {"s0": clean_session()}
     with pytest.raises(ParameterError, match=r"keypoint\(s\) \['paw_front_left'\] that session 's0' does not have"):
-        vqmap.input_matrices(cleaned, vqmap.Skeleton(KPS + ["paw_front_left"]))
-    two, three = vqmap.Skeleton(KPS), vqmap.Skeleton(KPS, dims=3)
+        bn.inputs.vqmap_matrices(cleaned, bn.inputs.Skeleton(KPS + ["paw_front_left"]))
+    two, three = bn.inputs.Skeleton(KPS), bn.inputs.Skeleton(KPS, dims=3)
     skel = vqmap.skeleton_config({"flat": two, "deep": three})
     with pytest.raises(ParameterError, match="mix 2D and 3D.*projection='xy'"):
         vqmap.VQMAPConfig(skeletons=skel).build()
     model = vqmap.VQMAPConfig(skeletons=skel, projection="xy", window=16, hidden=16, slots=2, heads=2).build()
     deep = {"d0": clean_session(dims=3)}
-    mats = vqmap.input_matrices(deep, model.skeletons["deep"])  # z is dropped by the projection
+    mats = bn.inputs.vqmap_matrices(deep, model.skeletons["deep"])  # z is dropped by the projection
     assert mats["d0"][0].shape[1] == len(KPS) * 4
     # a 3D model reads x, y, z and their velocities
     m3 = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"deep": three}), window=16, hidden=16, slots=2,
                            heads=2).build()
-    x3 = vqmap.input_matrices(deep, three)["d0"][0][:32]
+    x3 = bn.inputs.vqmap_matrices(deep, three)["d0"][0][:32]
     assert x3.shape[1] == len(KPS) * 6
     out = m3(torch.from_numpy(np.stack([x3[:16], x3[16:]])))
     assert out["reconstruction"].shape == (2, 16, len(KPS), 6)
@@ -309,14 +293,14 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="not a multiple of the downsampling"):
         model.encode(torch.zeros(2, 12, len(KPS), 4), "flat")
     with pytest.raises(ParameterError, match="distinct"):
-        vqmap.Skeleton(["a", "a"])
+        bn.inputs.Skeleton(["a", "a"])
 
 
 def test_code_gpt_learns_a_sequence_and_samples():
     rng = np.random.default_rng(0)
     pattern = np.repeat([3, 7, 1, 7], 3)  # codes last 3 steps, then a fixed successor
     seqs = {f"s{i}": np.tile(pattern, 40)[rng.integers(0, 12):][:400] for i in range(3)}
-    ws = gpt.code_windows(seqs, context=12, test_fraction=0.2)
+    ws = bn.windows.code_windows(seqs, context=12, test_fraction=0.2)
     config = gpt.CodeGPTConfig(vocab=8, context=12, d_model=32, n_layer=1, n_head=2, dropout=0.0)
     torch.manual_seed(0)
     res = train.fit(config.build(), ws, _cfg(epochs=6, windows_per_epoch=None, monitor="cross_entropy", lr=3e-3),
@@ -335,7 +319,7 @@ def test_code_gpt_learns_a_sequence_and_samples():
 
 def test_code_statistics():
     c = np.array([0, 0, 1, 1, 2, -1, 2, 2])
-    assert codes.usage(c, 4).tolist() == pytest.approx([2 / 7, 2 / 7, 3 / 7, 0])
+    assert codes.usage(c, 4)["fraction"].tolist() == pytest.approx([2 / 7, 2 / 7, 3 / 7, 0])
     assert codes.dead_fraction(c, 4) == 0.25
     assert codes.perplexity(np.arange(4), 4) == pytest.approx(4)
     t = codes.transitions([c], 4)
@@ -345,8 +329,8 @@ def test_code_statistics():
     labels = pd.DataFrame({"session": "a", "frame": range(6), "motif": [0, 0, 1, 1, 2, 2], "type": [0, 0, 0, 0, 1, 1],
                            "subtype": [0, 0, 1, 1, 2, 2]})
     truth = pd.DataFrame({"session": "a", "frame": range(6), "motif": [4, 4, 5, 5, 6, 6]})
-    table = codes.truth_agreement(labels, truth)
-    assert table.loc["motif", "ari"] == 1.0 and table.loc["type", "purity"] == pytest.approx(4 / 6)
+    table = {c: segment.truth_agreement(labels, truth, column=c) for c in ("motif", "type", "subtype")}
+    assert table["motif"]["ari"] == 1.0 and table["type"]["purity"] == pytest.approx(4 / 6)
     u = codes.per_motif_usage(labels, truth, 3)
     sim = codes.coembedding_similarity(u, u)
     assert (sim["matched_js"] < 1e-6).all() and (sim["shuffled_js"] > 0.9).all()

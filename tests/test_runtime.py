@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import behavnb as bn
 import os
 import subprocess
 import sys
@@ -122,7 +123,7 @@ def test_threaded_embedding_equals_the_serial_one():
                             hidden_size_rec=16, hidden_size_pred=16, FUTURE_STEPS=2).build(6)
     x = rng.standard_normal((3_000, 6)).astype(np.float32)
     x[100:104] = np.nan
-    sk = vqmap.Skeleton([f"k{i}" for i in range(4)])
+    sk = bn.inputs.Skeleton([f"k{i}" for i in range(4)])
     vq = vqmap.VQMAPConfig(skeletons=vqmap.skeleton_config({"main": sk}), window=16, downsample=4, hidden=16,
                            code_dim=4, n_types=4, n_subtypes=4).build()
     xv = rng.standard_normal((3_000, 16)).astype(np.float32)

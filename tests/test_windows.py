@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import behavnb as bn
 from behavnb import windows as W
 from behavnb.errors import ParameterError, SessionTooShortError
 
@@ -61,7 +62,7 @@ def test_gather_and_normalizer_round_trip():
     assert W.build(mats, 10, seed=3, future=4).gather(ws.train[:2]).shape == (2, 14, 4)
     x0 = np.concatenate([x for x, _ in mats.values()])
     np.testing.assert_allclose(ws.normalizer.inverse_transform(ws.data), x0, rtol=1e-4, atol=1e-4)
-    back = W.Normalizer.from_json(ws.normalizer.to_json())
+    back = bn.inputs.Normalizer.from_json(ws.normalizer.to_json())
     np.testing.assert_allclose(back.transform(x0), ws.data, atol=1e-5)
     train_rows = np.unique((ws.train[:, None] + np.arange(10)).ravel())
     assert abs(float(ws.data[train_rows].mean())) < 0.2  # fitted on training frames
@@ -78,7 +79,7 @@ def test_split_is_seeded_and_contiguous():
 
 
 def test_feature_mismatch_names_the_difference():
-    norm = W.Normalizer().fit([np.ones((5, 3)) * np.arange(3)], ["nose_x", "nose_y", "tail_x"])
+    norm = bn.inputs.Normalizer().fit([np.ones((5, 3)) * np.arange(3)], ["nose_x", "nose_y", "tail_x"])
     with pytest.raises(ParameterError, match=r"missing \['tail_x'\], unexpected \['ear_x'\]"):
         norm.transform(np.zeros((2, 3)), ["nose_x", "nose_y", "ear_x"])
     mats = {"a": (np.zeros((20, 2), np.float32), ["p", "q"]), "b": (np.zeros((20, 2), np.float32), ["p", "r"])}
@@ -97,17 +98,17 @@ def test_session_matrix_from_cleaned_poses_with_extra_features():
 
     cohort = make_cohort(None, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1), duration_s=10, seed=2)
     ds = bn.preprocess.clean(next(iter(cohort.poses.values())))
-    extra = bn.features.model_inputs(bn.features.compute(ds, include=["speed"]), ["speed"])
-    x, names = W.session_matrix(ds, extra=extra)
+    extra = bn.inputs.extra_features(bn.features.compute(ds, include=["speed"]), ["speed"])
+    x, names = bn.inputs.session_matrix(ds, extra=extra)
     assert x.shape == (ds.sizes["time"], 2 * ds.sizes["keypoint"] + 1)
     assert names[:2] == ["nose_x", "nose_y"] and names[-1] == "speed"
     with pytest.raises(ParameterError, match="cleaned, aligned poses"):
-        W.session_matrix(next(iter(cohort.poses.values())))
+        bn.inputs.session_matrix(next(iter(cohort.poses.values())))
     # several sessions, and a session with two animals, keyed session or session/individual
     pair = bn.synth.make_cohort(None, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1),
                                 duration_s=10, animals_per_session=2, seed=3)
     pds = bn.preprocess.clean(next(iter(pair.poses.values())))
-    mats = W.session_matrices({"one": ds, "two": pds}, extra={"one": extra, "two": bn.features.model_inputs(
+    mats = bn.inputs.session_matrices({"one": ds, "two": pds}, extra={"one": extra, "two": bn.inputs.extra_features(
         bn.features.compute(pds, include=["speed"]), ["speed"])})
     inds = [str(i) for i in pds["individual"].values]
     assert list(mats) == ["one", "two/" + inds[0], "two/" + inds[1]]
@@ -118,13 +119,13 @@ def test_signed_log_normalizer_round_trip():
     """A ``log_scale`` column is compressed before z-scoring; inverse and JSON restore it exactly."""
     rng = np.random.default_rng(0)
     x = np.stack([rng.normal(5, 2, 500), rng.standard_t(2, 500) * 3], axis=1)  # a linear and a heavy-tailed column
-    norm = W.Normalizer(log_scale=np.array([0.0, 1.5])).fit([x], ["pos", "vel"])
+    norm = bn.inputs.Normalizer(log_scale=np.array([0.0, 1.5])).fit([x], ["pos", "vel"])
     z = norm.transform(x)
     np.testing.assert_allclose(z[:, 0], (x[:, 0] - x[:, 0].mean()) / x[:, 0].std(ddof=1), atol=1e-5)
     u = np.sign(x[:, 1]) * np.log1p(np.abs(x[:, 1]) / 1.5)
     np.testing.assert_allclose(z[:, 1], (u - u.mean()) / u.std(ddof=1), atol=1e-5)
     np.testing.assert_allclose(norm.inverse_transform(z), x, rtol=1e-4, atol=1e-4)
-    back = W.Normalizer.from_json(norm.to_json())
+    back = bn.inputs.Normalizer.from_json(norm.to_json())
     np.testing.assert_array_equal(back.log_scale, norm.log_scale)
     np.testing.assert_allclose(back.transform(x), z, atol=1e-6)
-    assert "log_scale" not in W.Normalizer().fit([x], ["pos", "vel"]).to_json()  # plain ones stay as before
+    assert "log_scale" not in bn.inputs.Normalizer().fit([x], ["pos", "vel"]).to_json()  # plain ones stay as before

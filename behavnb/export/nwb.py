@@ -38,10 +38,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import behavnb
 from behavnb.errors import BehavnbError, ParameterError
 from behavnb.export.results import RunResults, load_results
 from behavnb.io.nwb import nwb_name
-from behavnb.project import Project, atomic_path
+from behavnb.project import Project
+from behavnb.segment import read_notes
+from behavnb.utils import atomic_path
 
 #: session_start_time when the sessions table has no session_start_time/datetime/date column (stated in the file)
 UNKNOWN_START = datetime(1970, 1, 1, tzinfo=UTC)
@@ -230,8 +233,6 @@ def build_nwbfile(results: RunResults, session: str, *, cut: int | None = None):
     """
     import pynwb
 
-    import behavnb
-
     project = results.project
     row = results.sessions.loc[results.sessions["session"].astype(str) == session].iloc[0]
     start, note = _start_time(row)
@@ -291,8 +292,6 @@ def _add_ethograms(mod, results: RunResults, comm: dict | None, cut: int | None)
     """The motif catalogue (and the community catalogue at ``cut``); returns level -> (Ethogram, id -> label)."""
     import ndx_ethogram
 
-    from behavnb.segment import read_notes
-
     path = results.project.motif_names_path(results.name)
     names, notes = _unique(results.names), read_notes(path) if path.exists() else {}
     ids = sorted(names)
@@ -319,8 +318,6 @@ def _add_animal(mod, results: RunResults, session: str, ind: str, labels: pd.Dat
     """One animal's per-frame latents and ids (ndx-vame for VAME, else TimeSeries) and its bouts (ndx-ethogram)."""
     import ndx_ethogram
     import pynwb
-
-    import behavnb
 
     fps, model, source = results.fps(session), results.model_name, f"behavnb {behavnb.__version__}"
     frames = labels["frame"].to_numpy()

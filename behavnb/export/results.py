@@ -16,6 +16,7 @@ import pandas as pd
 
 from behavnb.errors import ParameterError, PoseFileNotFoundError
 from behavnb.project import Project
+from behavnb.segment import read_names
 
 
 @dataclass
@@ -178,8 +179,6 @@ def load_results(project_dir: str | Path | Project, motifs: str | None = None) -
     labels["individual"] = labels["individual"].astype(str)
     names_path = project.motif_names_path(motifs)
     if names_path.exists():
-        from behavnb.segment import read_names
-
         names = read_names(names_path)
     else:
         names = {}

@@ -22,6 +22,8 @@ import pandas as pd
 from behavnb.errors import ParameterError
 from behavnb.export.results import RunResults, load_results
 from behavnb.project import Project
+from behavnb.segment.tables import bouts
+from behavnb.stats import animal_table
 
 #: the file that marks a folder as a behavnb CSV export (only such a folder is ever replaced)
 MARKER = ".behavnb-export"
@@ -135,9 +137,6 @@ def export_csv(project_dir: str | Path | Project, out_dir: str | Path | None = N
     ParameterError
         The export exists and ``overwrite`` is False; a cut 08 did not write; ``cuts`` without a hierarchy.
     """
-    from behavnb.segment.tables import bouts
-    from behavnb.stats import animal_table
-
     results = load_results(project_dir, motifs)
     out = Path(out_dir) if out_dir is not None else results.project.root / "exports" / "csv" / results.name
     out = out.expanduser().resolve()

@@ -29,7 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from behavnb.errors import DataWarning, ParameterError
-from behavnb.project import Project, atomic_path
+from behavnb.export.results import load_results, open_project
+from behavnb.io.video import Video, find_video
+from behavnb.manifest import session_geometry
+from behavnb.plot.motifs import motif_colours
+from behavnb.plot.poses import default_skeleton
+from behavnb.project import Project
+from behavnb.utils import atomic_path
 
 #: libx264 settings: veryfast keeps up with decoding and drawing on 2 cores; CRF 23 is x264's default quality
 ENCODER = ["-preset", "veryfast", "-crf", "23"]
@@ -102,12 +108,6 @@ def _positions(project: Project, session: str, individual: str | None):
 def _plan(project_dir, session: str, *, motifs, individual, cut, video, width, strip_seconds, tolerance,
           edges) -> _Plan:
     import cv2
-
-    from behavnb.export.results import load_results
-    from behavnb.io.video import Video, find_video
-    from behavnb.manifest import session_geometry
-    from behavnb.plot.motifs import motif_colours
-    from behavnb.plot.poses import default_skeleton
 
     if not strip_seconds or strip_seconds <= 0:
         raise ParameterError(f"strip_seconds={strip_seconds!r}: give the ethogram window in seconds (> 0).")
@@ -411,8 +411,6 @@ def labelled_video(project_dir: str | Path | Project, session: str, out_path: st
     """
     import imageio_ffmpeg
     from tqdm.auto import tqdm
-
-    from behavnb.export.results import open_project
 
     project = open_project(project_dir)
     plan = _plan(project, session, motifs=motifs, individual=individual, cut=cut, video=video, width=width,

@@ -23,8 +23,11 @@ from behavnb.errors import (
     PoseFormatError,
     UnknownFormatError,
 )
+from behavnb.io import dlc, nwb, sleap
+from behavnb.io.dlc import fps_from_metadata, sniff_csv
 from behavnb.io.labels import load_labels
 from behavnb.io.schema import RawPoses, append_log, log_lines, make_poses, normalise_dims
+from behavnb.utils import atomic_path
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -48,8 +51,6 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
-        from behavnb.io.dlc import sniff_csv
-
         return sniff_csv(path)
     if ext in (".h5", ".hdf5"):
         return _sniff_h5(path)
@@ -114,8 +115,6 @@ def _read_netcdf(path: Path) -> RawPoses:
 
 
 def _readers() -> dict[str, Callable[..., RawPoses]]:
-    from behavnb.io import dlc, nwb, sleap
-
     def table(path: Path, **kw) -> RawPoses:
         return dlc.read_csv(path, **kw) if path.suffix.lower() == ".csv" else dlc.read_h5(path, **kw)
 
@@ -214,7 +213,6 @@ def _resolve_fps(path: Path, fps, file_fps, fallback_fps) -> tuple[float, str]:
         return float(file_fps), "from the file"
     if fallback_fps is not None:
         return float(fallback_fps), "from the manifest"
-    from behavnb.io.dlc import fps_from_metadata
 
     meta_fps = fps_from_metadata(path) if path.suffix.lower() in (".csv", ".h5", ".hdf5") else None
     if meta_fps:
@@ -227,8 +225,6 @@ def _resolve_fps(path: Path, fps, file_fps, fallback_fps) -> tuple[float, str]:
 
 def save_poses(ds: xr.Dataset, path: str | Path) -> Path:
     """Write a poses Dataset to netCDF atomically (a reader never sees half a file)."""
-    from behavnb.project import atomic_path
-
     path = Path(path)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError
+from behavnb.utils import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,8 +52,6 @@ def save_dlc(ds: xr.Dataset, path: str | Path, *, scorer: str = "DLC_resnet50_sy
     The same Dataset gives the same ``.csv`` bytes; an ``.h5`` holds the same values but not the same
     bytes from run to run (PyTables records object creation times in the file).
     """
-    from behavnb.project import atomic_path
-
     path = Path(path)
     df = to_dlc_dataframe(ds, scorer, multi_animal)
     with atomic_path(path) as tmp:
@@ -68,8 +67,6 @@ def save_dlc(ds: xr.Dataset, path: str | Path, *, scorer: str = "DLC_resnet50_sy
 def save_sleap_analysis(ds: xr.Dataset, path: str | Path) -> Path:
     """Write a SLEAP ``.analysis.h5`` (tracks stored transposed, as SLEAP does), byte-reproducibly."""
     import h5py
-
-    from behavnb.project import atomic_path
 
     path = Path(path)
     pos = ds["position"].transpose("individual", "space", "keypoint", "time").values

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 
+from behavnb.errors import ParameterError
+
 REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig"), "vqmap": ("behavnb.models.vqmap", "VQMAPConfig"),
             "gpt": ("behavnb.models.gpt", "CodeGPTConfig")}
 
@@ -17,8 +19,6 @@ REGISTRY = {"vame": ("behavnb.models.vame", "VAMEConfig"), "vqmap": ("behavnb.mo
 def config_class(name: str):
     """The config dataclass of model ``name`` (whose ``build(num_features)`` makes the module)."""
     if name not in REGISTRY:
-        from behavnb.errors import ParameterError
-
         raise ParameterError(f"unknown model {name!r}; known: {sorted(REGISTRY)}.")
     module, cls = REGISTRY[name]
     return getattr(importlib.import_module(module), cls)

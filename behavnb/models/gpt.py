@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,22 +90,3 @@ class CodeGPTLoss:
         ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
         acc = (logits.argmax(-1) == tokens[:, 1:]).float().mean()
         return {"loss": ce, "cross_entropy": ce.detach(), "accuracy": acc.detach()}
-
-
-def code_windows(codes: dict[str, np.ndarray], context: int, *, vocab: int | None = None, test_fraction: float = 0.2,
-                 seed: int = 0):
-    """Training windows for ``CodeGPT`` from ``{session: codes per step}`` (-1 = no code: never inside a window).
-
-    ``vocab``: the model's vocabulary size; a code outside ``0 .. vocab - 1`` is an error here rather than
-    an index error (or a CUDA device assert) inside the model.
-    """
-    from behavnb.windows import Normalizer, build
-
-    mats = {}
-    for s, c in codes.items():
-        if vocab is not None and (np.asarray(c) >= vocab).any():
-            raise ParameterError(f"session {s!r} has code {int(np.max(c))}, outside the vocabulary of {vocab} codes.")
-        c = np.asarray(c, dtype=np.float32).reshape(-1, 1)
-        mats[s] = (np.where(c < 0, np.nan, c), ["code"])
-    identity = Normalizer(["code"], np.zeros(1), np.ones(1))  # codes are categories: no scaling
-    return build(mats, context + 1, test_fraction=test_fraction, seed=seed, normalizer=identity)

@@ -1,11 +1,11 @@
 """A VQ-MAP-style keypoint-agnostic VQ-VAE, written for behavnb.
 
 Inputs. Each keypoint of each frame is described by its egocentric position and its velocity in
-the world rotated into the body frame (``body_frame_velocity``). Egocentric poses alone hide
+the world rotated into the body frame (``inputs.body_frame_velocity``). Egocentric poses alone hide
 locomotion (a walking and a resting animal hold the same posture); the velocities show travel and
 turning as motion of every keypoint while staying invariant to where the animal is and which way it
 faces. The columns are the skeleton's ``<keypoint>_x, _y[, _z]`` then ``<keypoint>_vx, _vy[, _vz]``,
-scaled by ``fit_normalizer`` (one scale for positions, one for velocities, which are first put on a
+scaled by ``inputs.vqmap_normalizer`` (one scale for positions, one for velocities, which are first put on a
 signed-log scale), not z-scored per column, which would distort the body's geometry. The decoder
 reconstructs both.
 
@@ -47,175 +47,9 @@ import torch
 from torch import nn
 
 from behavnb.errors import ParameterError
+from behavnb.inputs import REGIONS, Skeleton
+from behavnb.models import eval_mode
 from behavnb.models.quantize import VectorQuantizer
-
-REGIONS = ("other", "head", "trunk", "limb", "tail")
-_REGION_PATTERNS = [  # first match wins; matched against the lower-cased name ("rear" is not an ear)
-    ("tail", r"tail"),
-    ("head", r"nose|snout|(?<![a-z])ear|(?<![a-z])eye|head|mouth|chin|whisker|neck"),
-    ("limb", r"paw|foot|feet|hand|limb|leg|knee|elbow|wrist|ankle|toe|finger|claw|(?<![a-z])fore|(?<![a-z])hind"),
-    ("trunk", r"spine|back|body|center|centre|hip|shoulder|thorax|abdomen|belly|trunk|butt|torso|mid|chest|pelvis|rear"),
-]
-
-
-def guess_region(keypoint: str) -> str:
-    """Body region of a keypoint from its name (``"other"`` when nothing matches)."""
-    name = keypoint.lower()
-    for region, pattern in _REGION_PATTERNS:
-        if re.search(pattern, name):
-            return region
-    return "other"
-
-
-@dataclass
-class Skeleton:
-    """The keypoints of one dataset, in the order of its model input columns, and their body regions."""
-
-    keypoints: list[str]
-    dims: int = 2
-    regions: dict[str, str] | None = None  # None: guessed from the names
-
-    def __post_init__(self):
-        self.keypoints = [str(k) for k in self.keypoints]
-        if len(set(self.keypoints)) != len(self.keypoints) or not self.keypoints:
-            raise ParameterError(f"skeleton keypoints {self.keypoints} must be a non-empty list of distinct names.")
-        if self.dims not in (2, 3):
-            raise ParameterError(f"skeleton dims={self.dims}: 2 (x, y) or 3 (x, y, z).")
-        regions = {k: guess_region(k) for k in self.keypoints}
-        regions.update(self.regions or {})
-        bad = {k: r for k, r in regions.items() if r not in REGIONS}
-        if bad:
-            raise ParameterError(f"unknown body region(s) {bad}; use one of {REGIONS}.")
-        self.regions = {k: regions[k] for k in self.keypoints}
-
-    @property
-    def columns(self) -> list[str]:
-        """Model input columns, keypoint-major: ``nose_x, nose_y, ...`` (as ``windows.session_matrix`` names them)."""
-        return [f"{k}_{s}" for k in self.keypoints for s in "xyz"[: self.dims]]
-
-    def region_ids(self) -> list[int]:
-        return [REGIONS.index(self.regions[k]) for k in self.keypoints]
-
-    def check(self, names, source: str = "the data") -> None:
-        """Raise if ``names`` (input columns) lack any keypoint of this skeleton, naming them."""
-        missing = [c for c in self.columns if c not in list(names)]
-        if missing:
-            kps = sorted({c.rsplit("_", 1)[0] for c in missing})
-            raise ParameterError(f"the skeleton names keypoint(s) {kps} that {source} does not have; available "
-                                 f"columns: {list(names)[:12]}{' ...' if len(names) > 12 else ''}. Fix the skeleton spec "
-                                 f"or the data.")
-
-    @classmethod
-    def from_dataset(cls, ds, regions: dict[str, str] | None = None) -> Skeleton:
-        """The skeleton of a cleaned session's egocentric pose (all its keypoints, in its order)."""
-        from behavnb.windows import pose_columns
-
-        return cls.from_columns(pose_columns(ds), regions)
-
-    @classmethod
-    def from_columns(cls, names, regions: dict[str, str] | None = None) -> Skeleton:
-        """The skeleton of pose columns ``<keypoint>_x, <keypoint>_y[, <keypoint>_z]`` (other columns ignored)."""
-        names = list(names)
-        kps = [n[:-2] for n in names if n.endswith("_x") and f"{n[:-2]}_y" in names]
-        if not kps:
-            raise ParameterError(f"no pose columns (<keypoint>_x, <keypoint>_y) among {names[:8]}.")
-        has_z = [f"{k}_z" in names for k in kps]
-        if any(has_z) and not all(has_z):
-            raise ParameterError("some keypoints have a z column and others do not; use all 2D or all 3D.")
-        return cls(kps, 3 if all(has_z) else 2, regions)
-
-
-def velocity_columns(skeleton: Skeleton) -> list[str]:
-    """Names of the velocity columns: ``<keypoint>_vx, <keypoint>_vy[, <keypoint>_vz]``."""
-    return [f"{k}_v{s}" for k in skeleton.keypoints for s in "xyz"[: skeleton.dims]]
-
-
-def body_frame_velocity(ds) -> "xr.DataArray":
-    """Every keypoint's velocity in the world, rotated into the body frame of its frame (per frame, data units).
-
-    ``(time, feature, individual)`` with features ``<keypoint>_v<space>``, from the cleaned
-    allocentric ``position`` (central differences) and the body angle of the alignment (``heading``
-    minus the axis the heading was put on). Locomotion and turning show up here as motion of every
-    keypoint; the values do not depend on where the animal is or which way it faces.
-    """
-    import numpy as np
-    import xarray as xr
-
-    for var in ("position", "heading", "ego_position"):
-        if var not in ds:
-            raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no {var!r}: VQ-MAP reads cleaned, "
-                                 f"aligned poses (notebook 02_preprocess, preprocess.clean).")
-    on_y = "heading on +y" in ds["ego_position"].attrs.get("description", "")
-    angle = ds["heading"].transpose("time", "individual").values - (np.pi / 2 if on_y else 0.0)
-    pos = ds["position"].transpose("time", "space", "keypoint", "individual").values
-    vel = np.gradient(pos, axis=0) if len(pos) > 1 else np.zeros_like(pos)
-    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]  # (time, 1, individual)
-    bx, by = cos * vel[:, 0] + sin * vel[:, 1], -sin * vel[:, 0] + cos * vel[:, 1]
-    comps = [bx, by] + ([vel[:, 2]] if pos.shape[1] == 3 else [])
-    arr = np.stack(comps, axis=2)  # (time, keypoint, space, individual)
-    spaces = [str(v) for v in ds["space"].values]
-    names = [f"{k}_v{sp}" for k in ds["keypoint"].values for sp in spaces]
-    return xr.DataArray(arr.reshape(len(arr), -1, arr.shape[-1]), dims=("time", "feature", "individual"),
-                        coords={"time": ds["time"].values, "feature": names, "individual": ds["individual"].values},
-                        name="velocity")
-
-
-def input_matrices(cleaned: dict, skeleton: Skeleton, *, velocity: bool = True) -> dict:
-    """``{key: (array, columns)}`` of the skeleton's egocentric pose columns (+ velocities) for ``windows.build``.
-
-    Raises if the skeleton names keypoints a session lacks. Sessions with several animals give one
-    entry per animal (``windows.session_matrices``).
-    """
-    from behavnb.windows import pose_columns, session_matrices
-
-    for s, ds in cleaned.items():
-        if "ego_position" in ds:  # (session_matrix says what to do when it is missing)
-            skeleton.check(pose_columns(ds), f"session {s!r}")
-    extra = {s: body_frame_velocity(ds) for s, ds in cleaned.items()} if velocity else None
-    columns = skeleton.columns + (velocity_columns(skeleton) if velocity else [])
-    return session_matrices(cleaned, extra, columns=columns)
-
-
-def fit_normalizer(arrays, names, *, log_velocity: bool = True):
-    """Pose columns centred on the mean posture; one shared scale for all pose columns, one for all velocities.
-
-    Per-column z-scores would distort the body's geometry (every keypoint's spread would become 1);
-    one scale keeps the relative amplitudes (a tail tip moves more than an ear) and puts datasets in
-    pixels or centimetres on the same footing. ``log_velocity`` first compresses the velocities
-    ``v -> sign(v) log1p(|v| / m)``, m = the median |velocity| of the training frames: speeds span
-    two orders of magnitude (a sniffing head against a running body), and on a linear scale the
-    squared error hears only the fast ones (synthetic-demo, RESULTS.md "Third round": type-code NMI
-    0.44 -> 0.48 over five seeds, the 128-motif NMI unchanged; both within the seed spread). Pass to
-    ``windows.build(..., fit_normalizer=...)``.
-    """
-    import numpy as np
-
-    from behavnb.windows import Normalizer, column_sums
-
-    names = list(names)
-    arrays = list(arrays)
-    is_vel = np.array(["_v" in n and n.rsplit("_v", 1)[1] in ("x", "y", "z") for n in names])
-    n, _ = column_sums(arrays, lambda a: a, len(names))
-    if (n < 2).any():
-        raise ParameterError(f"column(s) {[c for c, m in zip(names, n, strict=True) if m < 2]} have no training data "
-                             "(all NaN).")
-    log_scale = None
-    if log_velocity and is_vel.any():  # the velocity columns alone are gathered, for their median
-        speeds = np.concatenate([np.abs(np.asarray(a)[:, is_vel], dtype=np.float64).ravel() for a in arrays])
-        speeds = speeds[speeds > 0]  # NaN compares False: dropped too
-        m = float(np.median(speeds)) if speeds.size else 0.0
-        del speeds
-        log_scale = np.where(is_vel, m if m > 0 else 1.0, 0.0)
-    norm = Normalizer(names, None, None, log_scale)
-    _, total = column_sums(arrays, norm.compress, len(names))
-    mean = np.where(is_vel, 0.0, total / n)
-    std = np.ones(len(names))
-    _, squares = column_sums(arrays, lambda a: (norm.compress(a) - mean) ** 2, len(names))
-    for group in (is_vel, ~is_vel):
-        if n[group].sum():
-            std[group] = float(np.sqrt(squares[group].sum() / n[group].sum())) or 1.0
-    norm.mean, norm.std = mean, std
-    return norm
 
 
 def _head_key(name: str) -> str:
@@ -317,7 +151,7 @@ class VQMAP(nn.Module):
         self.skeletons = config.skeleton_specs()
         self.TEMPORAL_WINDOW = config.window
         self.dims = config.dims
-        self.in_dims = 2 * self.dims if config.velocity else self.dims  # position [+ velocity] per keypoint
+        self.in_dims = 2 * self.dims  # position and velocity per keypoint
         stages = int(math.log2(config.downsample))
         c = config.hidden
         self.encoder = TemporalEncoder(self.in_dims, c, stages, list(config.dilations))
@@ -362,10 +196,10 @@ class VQMAP(nn.Module):
 
     def n_columns(self, dataset: str | None = None) -> int:
         sk = self.skeletons[self._dataset(dataset)]
-        return len(sk.keypoints) * sk.dims * (2 if self.config.velocity else 1)
+        return len(sk.keypoints) * sk.dims * 2
 
     def prepare(self, x: torch.Tensor, dataset: str | None = None) -> torch.Tensor:
-        """(B, T, columns) -> per-keypoint features (B, T, K, C_in): position [+ velocity]; 4-D input is kept."""
+        """(B, T, columns) -> per-keypoint features (B, T, K, C_in): position and velocity; 4-D input is kept."""
         if x.dim() == 4:
             return x
         ds = self._dataset(dataset)
@@ -373,7 +207,7 @@ class VQMAP(nn.Module):
         k, d = len(sk.keypoints), sk.dims
         if x.shape[-1] != self.n_columns(ds):
             raise ParameterError(f"input has {x.shape[-1]} columns; dataset {ds!r} needs {k} keypoints x {d} "
-                                 f"{'x (position, velocity) ' if self.config.velocity else ''}= {self.n_columns(ds)}.")
+                                 f"x (position, velocity) = {self.n_columns(ds)}.")
         parts = x.reshape(*x.shape[:2], -1, k, d)  # (B, T, 1 or 2, K, D)
         return parts.permute(0, 1, 3, 2, 4).reshape(*x.shape[:2], k, -1)
 
@@ -446,8 +280,6 @@ class VQMAP(nn.Module):
 
     def convert(self, x: torch.Tensor, source: str, target: str) -> torch.Tensor:
         """Cross-skeleton conversion: encode with ``source``'s skeleton, decode with ``target``'s head (eval mode)."""
-        from behavnb.models import eval_mode
-
         with eval_mode(self), torch.inference_mode():
             return self.forward(x, source, decode_as=target)["reconstruction"]
 
@@ -473,7 +305,6 @@ class VQMAPConfig:
     decay: float = 0.99
     dead_threshold: float = 1.0  # EMA count (vectors per batch) below which a code is restarted
     projection: str | None = None  # "xy": 3D datasets are projected onto x, y so they can join 2D ones
-    velocity: bool = True  # each keypoint also gets its world velocity in the body frame (body_frame_velocity)
     type_summary: bool = True  # the type code alone also predicts each step's mean and mean |input| (see above)
     norm_momentum: float = 0.5  # weight of each training batch in the latent normaliser's running statistics
 
@@ -517,12 +348,6 @@ class VQMAPConfig:
 
     def build(self, num_features: int | None = None) -> VQMAP:
         return VQMAP(self)
-
-    @classmethod
-    def from_saved(cls, **fields) -> VQMAPConfig:
-        """The config of a saved model; files written before the type summary existed have none."""
-        fields.setdefault("type_summary", False)
-        return cls(**fields)
 
 
 

@@ -4,10 +4,10 @@ reconstruction, generated motion), ``codes`` (VQ-MAP), ``motifs`` (segmentation,
 motif GIFs/MP4s and an HTML summary. Everything is re-exported here: ``bn.plot.<function>``.
 """
 
-from behavnb.plot.models import *  # noqa: F401,F403
-from behavnb.plot.poses import *  # noqa: F401,F403
 from behavnb.plot.codes import *  # noqa: F401,F403,E402
-from behavnb.plot.motifs import *  # noqa: F401,F403,E402
 from behavnb.plot.gallery import *  # noqa: F401,F403,E402
 from behavnb.plot.hierarchy import *  # noqa: F401,F403,E402
+from behavnb.plot.models import *  # noqa: F401,F403
+from behavnb.plot.motifs import *  # noqa: F401,F403,E402
+from behavnb.plot.poses import *  # noqa: F401,F403
 from behavnb.plot.stats import *  # noqa: F401,F403,E402

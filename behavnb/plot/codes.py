@@ -25,7 +25,7 @@ def vqmap_diagram(config) -> matplotlib.figure.Figure:
     ax.set_xlim(0, 11)
     ax.set_ylim(0, 3.6)
     ax.axis("off")
-    feats = "position + velocity" if c.velocity else "position"
+    feats = "position + velocity"
     boxes = [
         (0.05, 1.3, f"K keypoints x {c.window} frames\n({feats} each;\nany K, any order)", "#dbe9f6"),
         (2.05, 1.3, f"same 1-D convs for\nevery keypoint\n/{c.downsample} in time, dilated res", "#fde0c5"),

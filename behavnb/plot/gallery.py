@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from behavnb.plot.poses import _plt
+from behavnb.plot.motifs import _edges, motif_colours, motif_panel
+from behavnb.plot.poses import _plt, default_skeleton
 
 __all__ = ["skeleton_frames", "video_grid", "export_gallery"]
 
@@ -23,8 +24,6 @@ def skeleton_frames(clips: Sequence[np.ndarray], keypoints: Sequence[str], *, ed
 
     One figure is drawn once and only its lines move, so a frame costs milliseconds.
     """
-    from behavnb.plot.motifs import _edges, motif_colours
-
     plt = _plt()
     n = len(clips)
     ncols = min(ncols, n)
@@ -94,9 +93,6 @@ def export_gallery(data, out_dir: str | Path, motifs: Sequence[int] | None = Non
 
     import imageio.v3 as iio
     from tqdm.auto import tqdm
-
-    from behavnb.plot.motifs import motif_panel
-    from behavnb.plot.poses import default_skeleton
 
     out_dir = Path(out_dir)
     motifs = list(motifs) if motifs is not None else list(data.motifs)

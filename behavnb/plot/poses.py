@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import ParameterError
+from behavnb.preprocess import FLAGS, usable
 from behavnb.preprocess._core import nanmean_axis
 
 if TYPE_CHECKING:
@@ -56,8 +57,6 @@ def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoff
 
 def missing_heatmap(ds: xr.Dataset, cutoff: float = 0.0, individual: str | None = None, bins: int = 200) -> matplotlib.figure.Figure:
     """Keypoint x time image of the fraction of frames missing or below ``cutoff`` (time in bins)."""
-    from behavnb.preprocess import usable
-
     plt = _plt()
     ind = individual or str(ds["individual"].values[0])
     bad = ~usable(ds, cutoff).sel(individual=ind).transpose("keypoint", "time").values
@@ -205,8 +204,6 @@ _FLAG_STYLE = {"interpolated": ("tab:blue", "interpolated"), "low_confidence": (
 def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: str | None = None,
                  start_s: float = 0.0, duration_s: float = 20.0) -> matplotlib.figure.Figure:
     """x and y of one keypoint over time, raw (grey) and cleaned (black), with what each step did marked."""
-    from behavnb.preprocess import FLAGS
-
     plt = _plt()
     ind = individual or str(clean["individual"].values[0])
     t = clean["time"].values

@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from behavnb.errors import DataWarning, ParameterError
-from behavnb.io.schema import append_log
 import numpy as np
 
-from behavnb.preprocess._core import FLAGS, guess_reference, keypoint_index, longest_run, lr_pairs, to_frames
+from behavnb.errors import BehavnbError, DataWarning, ParameterError
+from behavnb.io.schema import append_log
+from behavnb.parallel import map_items, raise_failures
+from behavnb.preprocess._core import FLAGS, guess_reference, keypoint_index, longest_run, lr_pairs, to_frames, velocity
 from behavnb.preprocess.align import align, rotate_translate, scale, units_of
 from behavnb.preprocess.confidence import filter_confidence, kept_fraction, missing_summary, usable
 from behavnb.preprocess.identity import repair_identity_swaps, score_stitching, stitch_table, stitch_tracks
@@ -38,7 +39,7 @@ __all__ = [
     "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "keep_landmarks", "kept_fraction", "longest_run", "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
     "repair_identity_swaps", "rotate_translate", "scale", "score_filters", "score_stitching", "select_keypoints", "smooth",
-    "stitch_table", "stitch_tracks", "to_frames", "units_of", "usable",
+    "stitch_table", "stitch_tracks", "to_frames", "units_of", "usable", "velocity",
 ]
 
 
@@ -314,9 +315,6 @@ def clean_sessions(poses: Mapping[str, xr.Dataset], pipeline: Pipeline | None = 
         One row per session and individual, with ``qc_pass`` and ``qc_reason``.
     """
     import pandas as pd
-
-    from behavnb.errors import BehavnbError
-    from behavnb.parallel import map_items, raise_failures
 
     pipeline = pipeline or Pipeline()
     cutoff = pipeline.confidence or 0.0

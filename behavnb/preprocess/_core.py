@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.errors import KeypointNotFoundError, ParameterError, SessionTooShortError
+from behavnb.io.schema import append_log
+from behavnb.skeleton import infer_skeleton, roles_of
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -48,8 +50,6 @@ def add_flag(ds: xr.Dataset, mask: np.ndarray, bit: int) -> None:
 
 def drop_points(ds: xr.Dataset, pos: np.ndarray, mask: np.ndarray, bit: int, step: str) -> xr.Dataset:
     """Set the points in ``mask`` (time, keypoint, individual) to NaN, flag them with ``bit`` and log ``step``."""
-    from behavnb.io.schema import append_log
-
     pos[np.broadcast_to(mask[:, None], pos.shape)] = np.nan
     out = with_position(ds, pos)
     add_flag(out, mask, bit)
@@ -136,8 +136,6 @@ def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
     :func:`behavnb.skeleton.infer_skeleton` (names first: nose/ears/neck vs tail base/hips; then the
     direction of travel). Raises with the available names when no axis can be found.
     """
-    from behavnb.skeleton import infer_skeleton, roles_of
-
     roles = roles_of(ds)  # the project's skeleton (notebooks 01/02), when attached
     if not (roles.get("anterior") and roles.get("posterior")):
         sk = infer_skeleton(ds, landmarks=[])
@@ -218,3 +216,27 @@ def nanmean_axis(a: np.ndarray, axis: int) -> np.ndarray:
 def point_missing(pos: np.ndarray) -> np.ndarray:
     """(time, space, keypoint, individual) -> True where any coordinate is NaN (faster than ``isnan().any``)."""
     return np.isnan(pos.sum(axis=1))
+
+
+def velocity(x: np.ndarray, fps: float = 1.0) -> np.ndarray:
+    """Rate of change along axis 0 (time): central differences, one-sided at the ends.
+
+    The one derivative every velocity and speed in behavnb comes from (the centroid speed of
+    ``align``, the kinematic features, VQ-MAP's body-frame velocities).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Values with time on axis 0; any further axes (space, keypoint, individual) are kept.
+    fps : float
+        Frames per second: the result is per second; 1 gives it per frame.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``x``; all NaN when there are fewer than 2 frames. A NaN next to a frame makes
+        that frame's value NaN rather than an invented number.
+    """
+    if x.shape[0] < 2:
+        return np.full_like(x, np.nan, dtype=float)
+    return np.gradient(x, axis=0) * fps

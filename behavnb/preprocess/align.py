@@ -13,7 +13,7 @@ import numpy as np
 
 from behavnb.errors import ParameterError
 from behavnb.io.schema import append_log
-from behavnb.preprocess._core import guess_reference, keypoint_index, nanmean_axis, position_array
+from behavnb.preprocess._core import guess_reference, keypoint_index, nanmean_axis, position_array, velocity
 from behavnb.preprocess.outliers import body_axis
 
 if TYPE_CHECKING:
@@ -111,9 +111,7 @@ def align(ds: xr.Dataset, *, centre: str | Sequence[str] | None = None, heading:
 
 def _speed(xy: np.ndarray, fps: float) -> np.ndarray:
     """Speed along axis 0 of (time, 2, individual) positions, central differences, per second."""
-    if xy.shape[0] < 2:
-        return np.full((xy.shape[0], xy.shape[2]), np.nan)
-    v = np.gradient(xy, axis=0) * fps
+    v = velocity(xy, fps)
     return np.hypot(v[:, 0], v[:, 1])
 
 

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from behavnb.preprocess._core import (
-    LOW_CONFIDENCE, check_fraction, drop_points, ensure_flags, longest_run, point_missing, position_array,
+    LOW_CONFIDENCE,
+    check_fraction,
+    drop_points,
+    ensure_flags,
+    longest_run,
+    point_missing,
+    position_array,
 )
 
 if TYPE_CHECKING:

@@ -24,7 +24,15 @@ import numpy as np
 from behavnb.errors import DataWarning, ParameterError
 from behavnb.io.schema import append_log
 from behavnb.preprocess._core import (
-    FLAG_DIMS, ID_SWAP, MISSING, ensure_flags, fill_index, nanmedian_axis, point_missing, position_array, to_frames,
+    FLAG_DIMS,
+    ID_SWAP,
+    MISSING,
+    ensure_flags,
+    fill_index,
+    nanmedian_axis,
+    point_missing,
+    position_array,
+    to_frames,
 )
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ so a threshold means the same on a paw as on the nose, in pixels or in centimetr
 from __future__ import annotations
 
 import warnings
-
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -15,8 +14,22 @@ import numpy as np
 
 from behavnb.io.schema import append_log
 from behavnb.preprocess._core import (
-    JUMP, OUTLIER, SWAPPED, add_flag, check_length, drop_points, ensure_flags, guess_reference, keypoint_index, lr_pairs, point_missing,
-    nanmean_axis, nanmedian_axis, position_array, to_frames, with_position,
+    JUMP,
+    OUTLIER,
+    SWAPPED,
+    add_flag,
+    check_length,
+    drop_points,
+    ensure_flags,
+    guess_reference,
+    keypoint_index,
+    lr_pairs,
+    nanmean_axis,
+    nanmedian_axis,
+    point_missing,
+    position_array,
+    to_frames,
+    with_position,
 )
 
 if TYPE_CHECKING:

@@ -111,8 +111,6 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
     """
     import pandas as pd
 
-    from behavnb.preprocess._core import FLAGS
-
     counts = {k: 0 for k in ("swap_tp", "swap_found", "swap_true", "jump_tp", "jump_found", "jump_found_any",
                              "jump_true", "jump_cleaned", "id_tp", "id_found", "id_true")}
     for session, ds in cleaned.items():

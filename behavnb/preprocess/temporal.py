@@ -9,7 +9,14 @@ import numpy as np
 from behavnb.errors import ParameterError
 from behavnb.io.schema import append_log
 from behavnb.preprocess._core import (
-    INTERPOLATED, add_flag, check_length, ensure_flags, fill_index, point_missing, position_array, to_frames,
+    INTERPOLATED,
+    add_flag,
+    check_length,
+    ensure_flags,
+    fill_index,
+    point_missing,
+    position_array,
+    to_frames,
     with_position,
 )
 

@@ -12,19 +12,14 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from behavnb.errors import ParameterError
+from behavnb.io.schema import RawPoses, make_poses
+from behavnb.io.writers import save_dlc, save_sleap_analysis
 from behavnb.synth.behaviours import BEHAVIOURS
 from behavnb.synth.body import LR_PAIRS, keypoint_names, place, pose_body_frame
-from behavnb.synth.motion import (
-    SOCIAL,
-    Arena,
-    integrate_path,
-    kinematic_series,
-    rhythm_phases,
-    social_episodes,
-    social_path,
-)
+from behavnb.synth.motion import SOCIAL, Arena, integrate_path, kinematic_series, rhythm_phases, social_episodes, social_path
 from behavnb.synth.noise import CODES, NoiseSpec, corrupt
 from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, AnimalProgram, Effects, animal_program, sample_bouts
+from behavnb.utils import atomic_path, atomic_write_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -221,9 +216,6 @@ def make_cohort(
         formats and as NaN for ``fmt="sleap"`` (SLEAP writes NaN).
     """
     import pandas as pd
-    import xarray as xr
-
-    from behavnb.io.schema import RawPoses, make_poses
 
     if dims not in (2, 3):
         raise ParameterError(f"dims={dims}: choose 2 (top view) or 3 (with height).")
@@ -319,9 +311,6 @@ def make_cohort(
 
 def write_cohort(cohort: Cohort, out_dir: Path) -> list[Path]:
     """Write tracker files, ``sessions.csv`` and the truth files; every write is atomic."""
-    from behavnb.io.writers import save_dlc, save_sleap_analysis
-    from behavnb.project import atomic_path, atomic_write_text
-
     out_dir.mkdir(parents=True, exist_ok=True)
     fmt = cohort.spec["format"]
     files = []
