@@ -20,7 +20,7 @@ import numpy as np
 
 from behavnb.errors import DataWarning, KeypointNotFoundError, ParameterError
 from behavnb.preprocess import guess_reference, units_of
-from behavnb.preprocess._core import keypoint_index, nanmean_axis, velocity
+from behavnb.preprocess._core import fps_of, keypoint_index, nanmean_axis, velocity
 from behavnb.preprocess.outliers import body_axis
 from behavnb.skeleton import neck_points, roles_of
 
@@ -48,10 +48,7 @@ def _da(ds: xr.Dataset, values: np.ndarray, dims: tuple[str, ...], units: str, d
 
 
 def _fps(ds: xr.Dataset) -> float:
-    fps = ds.attrs.get("fps")
-    if fps is None or not np.isfinite(float(fps)):
-        raise ParameterError(f"session {ds.attrs.get('session', '?')!r} has no fps; derivatives need the frame rate.")
-    return float(fps)
+    return fps_of(ds, "a derivative per second")
 
 
 def speed(ds: xr.Dataset) -> xr.DataArray:

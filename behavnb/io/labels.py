@@ -17,7 +17,6 @@ from behavnb.errors import EmptyFileError, ParameterError, PoseFileNotFoundError
 if TYPE_CHECKING:
     import pandas as pd
 
-LABEL_COLUMNS = ("session", "individual", "frame", "motif")
 _FRAME_NAMES = ("frame", "frame_idx", "frame_index", "frames")
 
 

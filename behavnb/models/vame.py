@@ -246,9 +246,9 @@ class VAMELoss:
 
     Each sample of ``batch`` is ``TEMPORAL_WINDOW + FUTURE_STEPS`` frames (``windows.build(...,
     future=FUTURE_STEPS)``): the model sees the window and predicts the frames after it. The KL and
-    the cluster penalty are annealed together, as in the reference (``kl_weight``).
-    ``VAMELoss.reference()`` is the reference's default objective (summed MSE, mean KL, cluster
-    penalty on with lambda 0.1 over 30 singular values).
+    the cluster penalty are annealed together, as in the reference (``kl_weight``). The reference's
+    own default objective is ``VAMELoss(cluster_weight=0.1, n_clusters=30, cluster="vame",
+    reduction="vame")`` (summed MSE, mean KL, cluster penalty over 30 singular values).
 
     ``future_to_encoder=False`` stops the future-prediction error at the latent: the future decoder
     still learns to predict from z (so prediction can be evaluated), but z is shaped by the
@@ -265,10 +265,6 @@ class VAMELoss:
     n_clusters: int = 15
     cluster: str = "kmeans"
     reduction: str = "mean"
-
-    @classmethod
-    def reference(cls) -> VAMELoss:
-        return cls(cluster_weight=0.1, n_clusters=30, cluster="vame", reduction="vame")
 
     def __call__(self, model: RNN_VAE, batch: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         T = model.TEMPORAL_WINDOW

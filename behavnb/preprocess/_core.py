@@ -69,12 +69,34 @@ def with_position(ds: xr.Dataset, pos: np.ndarray, var: str = "position") -> xr.
     return out
 
 
-def fps_of(ds: xr.Dataset, what: str) -> float:
+def fps_of(ds: xr.Dataset, need: str, fix: str = "") -> float:
+    """A session's frame rate (``attrs['fps']``): the one place a poses or features Dataset's fps is read.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses, cleaned poses or features of one session.
+    need : str
+        What needs the rate, for the error ("derivatives per second").
+    fix : str
+        A further way out to suggest, if any ("or give the window in frames (an int)").
+
+    Returns
+    -------
+    float
+        Frames per second.
+
+    Raises
+    ------
+    ParameterError
+        The session has no positive, finite fps.
+    """
     fps = ds.attrs.get("fps")
     if fps is None or not np.isfinite(float(fps)) or float(fps) <= 0:
         raise ParameterError(
-            f"{what} is given in seconds but session {ds.attrs.get('session', '?')!r} has no frame rate "
-            f"(attrs['fps']={fps!r}). Set ds.attrs['fps'], or give the window in frames (an int).")
+            f"{need} needs the frame rate, but session {ds.attrs.get('session', '?')!r} has no frame rate "
+            f"(attrs['fps']={fps!r}). Set ds.attrs['fps'] (or the sessions table's fps column, then rerun "
+            f"01_import){', ' + fix if fix else ''}.")
     return float(fps)
 
 
@@ -95,7 +117,7 @@ def to_frames(ds: xr.Dataset, value: int | str, name: str, *, minimum: int = 1) 
             frames = int(round(number))
         else:
             seconds = number / 1000 if unit == "ms" else number
-            frames = int(round(seconds * fps_of(ds, f"{name}={value!r}")))
+            frames = int(round(seconds * fps_of(ds, f"{name}={value!r} (in seconds)", "or give it in frames (an int)")))
     else:
         frames = int(value)
     if frames < minimum:
