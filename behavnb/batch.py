@@ -1,5 +1,8 @@
 """Lab scale: a batch manifest (one row per project or parameter set) run on Dask, with one summary table.
 
+The running floor, last in the flow (... export -> report/series/batch/cli): each row runs the whole
+series of notebooks through ``series``.
+
 A manifest is a CSV. Reserved columns, all optional:
 
 - ``row``: the row's name (default ``row1``, ``row2`` …), unique;
@@ -103,10 +106,38 @@ def run_row(row: Row, *, force: bool = False) -> dict[str, Any]:
 
 def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, scheduler: str | None = "local",
               workers: int | None = None, force: bool = False, progress: bool = True) -> pd.DataFrame:
-    """Run every row of ``manifest`` (in parallel on Dask) and write ``batch_summary.csv``; returns the summary.
+    """Run every row of ``manifest`` (in parallel on Dask) and write ``batch_summary.csv``.
 
-    Columns: row, status (``ok`` ran, ``current`` nothing to do, ``failed``), seconds, notebooks run,
-    error, project_dir, report. A failed row is reported there, never raised.
+    A failed row is reported in the summary, never raised.
+
+    Parameters
+    ----------
+    manifest : str or Path
+        The batch manifest CSV (see the module docstring).
+    out_dir : str or Path, optional
+        Where the rows' run directories and ``batch_summary.csv`` go (default: ``<manifest stem>-runs``
+        beside the manifest).
+    scheduler : str, optional, default "local"
+        "local" (a Dask ``LocalCluster``), a Dask address such as ``cluster.scheduler_address``, or
+        "sync" to run the rows one after another here; None means "local" (see :mod:`behavnb.parallel`).
+    workers : int, optional
+        Workers of the local cluster.
+    force : bool, default False
+        Rerun notebooks that are current.
+    progress : bool, default True
+        Show a progress bar over rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One line per row: row, status (``ok`` ran, ``current`` nothing to do, ``failed``), seconds,
+        notebooks_run, error, project_dir, report.
+
+    Raises
+    ------
+    SessionsTableError
+        When the manifest is missing, unreadable, empty or has duplicate row names;
+        :class:`~behavnb.errors.ParameterError` on unknown notebooks or parameters.
     """
     rows = read_manifest(manifest, out_dir)
     out = Path(out_dir).expanduser().resolve() if out_dir else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs"

@@ -6,6 +6,8 @@
   behavnb export csv|nwb|video --project-dir DIR [--motifs NAME] [--overwrite]   results in other tools' formats
   behavnb datasets | behavnb fetch NAME
 """
+# Room in the flow: the running floor, last (... export -> report/series/batch/cli; docs/design.md "Layers").
+# Said here, not in the docstring above: that is the command's --help text.
 
 from __future__ import annotations
 

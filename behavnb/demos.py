@@ -1,5 +1,8 @@
 """What the demonstration sections of notebook 05 can do on this data, decided before any training.
 
+In the checks layer (evaluate/health/demos, after stats in docs/design.md's layers): it looks at the
+cleaned data and the skeleton before notebook 05 trains anything.
+
 Co-embedding two skeletons and generating motion with a code GPT are demonstrations: on the synthetic
 cohort they have everything they need, on a real study they may not (two keypoints, a single
 session, short gap-free stretches). A demonstration that fails after minutes of training stops the

@@ -1,5 +1,9 @@
 """Latents for every frame: batched inference with an explicit window-to-frame alignment.
 
+The room after ``train`` in the flow (... models -> train -> **embed** -> codes/segment -> hierarchy ...):
+a trained model turns every frame of every cleaned session into a latent (VAME) or a code (VQ-MAP),
+which segment, hierarchy and stats work on.
+
 The latent of frame ``t`` is the posterior mean of the window centred on ``t``: frames
 ``t - window // 2`` to ``t - window // 2 + window - 1``. Near the ends of a session, where that
 window would run off the data, the nearest complete window is used instead (``edge`` is True
@@ -122,8 +126,39 @@ def embed_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer: Normal
                    progress: bool = True, amp: bool | str = "auto", scheduler: str | None = None) -> dict[str, xr.DataArray]:
     """Every session -> ``(time, latent)``; sessions with several animals get an ``individual`` dimension too.
 
-    ``scheduler`` (see :mod:`behavnb.parallel`): ``"local"`` or a Dask address embeds the sessions in
-    parallel worker processes, on their CPUs. On a GPU keep the default (sync): it batches windows already.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained VAME model (``train.load_model(...).model``).
+    datasets : mapping of str to xarray.Dataset
+        Cleaned sessions.
+    normalizer : Normalizer
+        The one saved with the model (``train.load_model(...).normalizer``); different columns raise.
+    extra : mapping of str to xarray.DataArray, optional
+        Session -> the extra features the model was trained with (``inputs.extra_features``).
+    batch_size : int, optional
+        Windows per batch; default 256 on a CPU, 4096 on a GPU.
+    model_name : str, default "vame"
+        Stored in each result's attrs.
+    progress : bool, default True
+        Show a progress bar.
+    amp : bool or "auto", default "auto"
+        Autocast: float16 on CUDA, bfloat16 on CPUs that compute it natively; False is float32.
+    scheduler : str, optional
+        ``"local"`` or a Dask address embeds the sessions in parallel worker processes, on their CPUs
+        (see :mod:`behavnb.parallel`). On a GPU keep the default (sync): it batches windows already.
+
+    Returns
+    -------
+    dict of str to xarray.DataArray
+        Session -> latents ``(time, latent[, individual])`` with an ``edge`` coordinate; attrs say the
+        model, its fingerprint, the window and the alignment.
+
+    Raises
+    ------
+    ParameterError
+        When the columns differ from the normalizer's, or a parallel scheduler is asked for with the model
+        on a GPU; :class:`~behavnb.errors.SessionTooShortError` for a session shorter than a window.
     """
     import xarray as xr
 
@@ -265,9 +300,39 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
 def embed_codes_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer, *, dataset: str | None = None,
                          batch_size: int | None = None, model_name: str = "vqmap", progress: bool = True,
                          amp: bool | str = "auto", scheduler: str | None = None) -> dict[str, xr.DataArray]:
-    """Every session (and animal) -> codes and latents; ``normalizer`` may be a ``NormalizerSet`` (co-embedding).
+    """Every session (and animal) -> VQ-MAP codes and latents.
 
-    ``scheduler``: as for ``embed_sessions`` (sessions in parallel on the workers' CPUs).
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained VQ-MAP model.
+    datasets : mapping of str to xarray.Dataset
+        Cleaned sessions.
+    normalizer : Normalizer or NormalizerSet
+        The one saved with the model; a ``NormalizerSet`` for a co-embedding model.
+    dataset : str, optional
+        Which of the model's skeletons (datasets) these sessions are; default: its only one.
+    batch_size : int, optional
+        Windows per batch.
+    model_name : str, default "vqmap"
+        Stored in each result's attrs.
+    progress : bool, default True
+        Show a progress bar.
+    amp : bool or "auto", default "auto"
+        Autocast, as for ``embed_sessions``.
+    scheduler : str, optional
+        As for ``embed_sessions`` (sessions in parallel on the workers' CPUs).
+
+    Returns
+    -------
+    dict of str to xarray.DataArray
+        Session -> latents ``(time, latent[, individual])`` with ``type``, ``subtype`` and ``motif`` coordinates
+        (-1 where no usable code).
+
+    Raises
+    ------
+    ParameterError
+        When the skeleton or columns differ from the model's, or the dataset is unknown.
     """
     import xarray as xr
 
@@ -282,9 +347,19 @@ def embed_codes_sessions(model, datasets: Mapping[str, xr.Dataset], normalizer, 
 
 
 def labels_table(latents: Mapping[str, xr.DataArray]) -> pd.DataFrame:
-    """The labels table (session, individual, frame, time, motif[, type, subtype]) of per-frame coded latents.
+    """The labels table of per-frame coded latents.
 
     Frames without a usable code keep their row, with motif -1, so there is exactly one row per frame.
+
+    Parameters
+    ----------
+    latents : mapping of str to xarray.DataArray
+        Session -> coded latents (``embed_codes_sessions``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``session, individual, frame, time, motif[, type, subtype]``.
     """
     import pandas as pd
 

@@ -1,5 +1,7 @@
 """One exception family for behavnb.
 
+The ground floor (with ``utils``): every room raises these; it imports nothing of behavnb.
+
 Every message names the file or object at fault, what was wrong, and what to do about it.
 Subclasses also inherit from the matching built-in (``FileNotFoundError``, ``ValueError``) so
 generic handlers keep working.

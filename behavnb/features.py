@@ -1,6 +1,7 @@
 """Kinematic and social features of cleaned poses, each a DataArray with its units in ``attrs``.
 
-Input is the output of ``preprocess.clean`` (it needs ``centroid``, ``heading``, ``ego_position``).
+Third room of the flow (io -> preprocess -> **features** -> inputs -> windows -> models ...). Input is
+the output of ``preprocess.clean`` (it needs ``centroid``, ``heading``, ``ego_position``).
 Derivatives are central differences per second; a NaN next to a frame makes that frame's value NaN
 rather than an invented number. Angles are radians in the data's own frame (image y points down,
 so positive angular velocity is clockwise on screen).
@@ -159,7 +160,25 @@ def arena_from_hull(ds: xr.Dataset | Sequence[xr.Dataset]) -> np.ndarray:
 def arena_in_units(arena: Mapping | None, units: str, px_per_cm: float | None = None) -> dict | None:
     """A registry arena given in pixels (e.g. ``manifest.info(name)["arena"]``), in the data's ``units``.
 
-    Returns None when there is no arena; raises when the data are in cm but no scale is known.
+    Parameters
+    ----------
+    arena : mapping, optional
+        ``{"shape": "rectangle", "xmin", "ymin", "xmax", "ymax"}`` or ``{"shape": "circle", "cx", "cy", "r"}``
+        in pixels; None or empty for none.
+    units : str
+        The data's units (``attrs["units"]`` of the cleaned poses): "px" or "cm".
+    px_per_cm : float, optional
+        The session's scale, needed when ``units`` is "cm".
+
+    Returns
+    -------
+    dict or None
+        The arena in ``units``; None when there is no arena.
+
+    Raises
+    ------
+    ParameterError
+        When the data are not in pixels and no scale is known.
     """
     if not arena:
         return None
@@ -303,10 +322,29 @@ def keypoint_speed(ds: xr.Dataset) -> xr.DataArray:
 def social(ds: xr.Dataset, nose: str | None = None, tail: str | None = None) -> xr.Dataset:
     """Pairwise features for every ordered pair (individual, partner) of a multi-animal session.
 
-    The nose and tail base are the skeleton's nose (else front) and back when one is attached.
     distance (centroids), nose_nose, nose_tail (my nose to the partner's tail base), relative_heading
     (partner's heading minus mine), facing_angle (between my heading and the direction to the
     partner; 0 = facing it) and approach_speed (my velocity towards the partner; positive = approaching).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Cleaned poses of a session with two or more individuals.
+    nose : str, optional
+        The nose keypoint (default: the skeleton's nose, else its front, else a name like nose/snout).
+    tail : str, optional
+        The tail-base keypoint (default: the skeleton's back, else a name like tail base/tail root).
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per feature, dims ``(time, individual, partner)``, NaN on the diagonal; units in attrs.
+
+    Raises
+    ------
+    ParameterError
+        When the session has one individual or is not cleaned; :class:`~behavnb.errors.KeypointNotFoundError`
+        when no nose or tail base can be found.
     """
     import xarray as xr
 
@@ -370,7 +408,30 @@ MODEL_FEATURES = ("speed", "angular_velocity", "keypoint_speed", "head_angle")
 
 
 def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping | np.ndarray | None = None) -> xr.Dataset:
-    """All features of one session as a Dataset (social ones too when there are several individuals)."""
+    """All features of one session as a Dataset (social ones too when there are several individuals).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's cleaned poses.
+    include : sequence of str, optional
+        Feature names (keys of ``FEATURES``); default: every one the skeleton supports (others are
+        skipped with a warning).
+    arena : mapping or numpy.ndarray, optional
+        The arena for ``wall_distance``, in the data's units (see ``wall_distance``); None: the convex
+        hull of the positions.
+
+    Returns
+    -------
+    xarray.Dataset
+        One variable per feature (units and description in attrs), plus ``social_*`` with several animals.
+
+    Raises
+    ------
+    ParameterError
+        On an unknown feature name, or poses that are not cleaned; a named feature whose keypoints are
+        missing raises :class:`~behavnb.errors.KeypointNotFoundError`.
+    """
     import xarray as xr
 
     names = list(FEATURES) if include is None else list(include)
@@ -402,10 +463,24 @@ def compute(ds: xr.Dataset, include: Sequence[str] | None = None, arena: Mapping
 
 
 def autocorrelation(series: Sequence[np.ndarray] | np.ndarray, fps: float, max_lag_s: float = 3.0) -> xr.DataArray:
-    """Autocorrelation of a feature against lag (seconds), pooled over sessions (a list of 1-D arrays).
+    """Autocorrelation of a feature against lag (seconds), pooled over sessions.
 
     How fast it decays is the feature's timescale: a model window much shorter than that sees no
     change, one much longer mixes several behaviours.
+
+    Parameters
+    ----------
+    series : numpy.ndarray or sequence of numpy.ndarray
+        One 1-D series, or several (sessions, animals); NaNs are skipped.
+    fps : float
+        Frames per second.
+    max_lag_s : float, default 3.0
+        Longest lag in seconds.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``lag`` (seconds).
     """
     import xarray as xr
 
@@ -429,13 +504,38 @@ def autocorrelation(series: Sequence[np.ndarray] | np.ndarray, fps: float, max_l
 
 
 def timescale(ac: xr.DataArray, level: float = float(np.exp(-1))) -> float:
-    """First lag (s) at which an autocorrelation falls below ``level`` (1/e by default); NaN if never."""
+    """First lag (s) at which an autocorrelation falls below ``level``; NaN if never.
+
+    Parameters
+    ----------
+    ac : xarray.DataArray
+        An autocorrelation from :func:`autocorrelation`.
+    level : float, default 1/e
+        The threshold.
+
+    Returns
+    -------
+    float
+    """
     below = np.nonzero(ac.values < level)[0]
     return float(ac["lag"].values[below[0]]) if len(below) else float("nan")
 
 
 def bout_durations(labels: np.ndarray, fps: float) -> dict[int, np.ndarray]:
-    """Durations (s) of the runs of equal labels in a 1-D label sequence, per label value."""
+    """Durations (s) of the runs of equal labels in a 1-D label sequence, per label value.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        One label per frame (one animal of one session).
+    fps : float
+        Frames per second.
+
+    Returns
+    -------
+    dict of int to numpy.ndarray
+        Label -> the durations of its runs in seconds.
+    """
     labels = np.asarray(labels)
     if labels.size == 0:
         return {}

@@ -14,7 +14,8 @@ and flags, each with the number and what to try:
 ``ModelHealth.save`` writes ``<model_dir>/health.json``; ``read_health`` reads it back (None when the
 model was trained before health checks existed); ``require_healthy`` is what notebook 06 calls before
 segmenting: it raises ``UnhealthyModelError`` for a model with an error unless ``allow_unhealthy``.
-Sits after train/embed and before segment in the flow; imports only ``codes`` and ``errors``.
+In the checks layer (evaluate/health/demos, after stats in docs/design.md's layers): it judges what
+train and embed made, before segment uses it; imports only ``codes`` and ``errors``.
 """
 
 from __future__ import annotations
@@ -49,10 +50,23 @@ class UnhealthyModelError(BehavnbError, ValueError):
 
 @dataclass
 class ModelHealth:
-    """The verdict on one trained model.
+    """The verdict on one trained model (what ``check_model`` and ``read_health`` give).
 
-    ``ok`` is False when any problem is an error; ``problems`` are sentences (the number and what to
-    try), ``severity`` says "error" or "warning" for each; ``metrics`` holds the numbers checked.
+    Parameters
+    ----------
+    model : str
+        The model's name ("vame", "vqmap").
+    ok : bool
+        False when any problem is an error.
+    problems : list of str
+        Sentences: the number and what to try.
+    severity : list of str
+        "error" or "warning", one per problem.
+    metrics : dict
+        The numbers checked.
+    collapsed : bool, default False
+        An error that makes the motifs meaningless (collapsed codes, a loss that never fell);
+        ``require_healthy`` refuses such a model.
     """
 
     model: str
@@ -64,10 +78,12 @@ class ModelHealth:
 
     @property
     def errors(self) -> list[str]:
+        """The problems that are errors."""
         return [p for p, s in zip(self.problems, self.severity) if s == "error"]
 
     @property
     def warnings(self) -> list[str]:
+        """The problems that are warnings."""
         return [p for p, s in zip(self.problems, self.severity) if s == "warning"]
 
     @property
@@ -98,10 +114,27 @@ class ModelHealth:
                 f'<div style="font-size:90%">{escape(_metric_line(self.metrics))}</div></div>')
 
     def to_dict(self) -> dict:
+        """The verdict as a plain dict (what ``save`` writes).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
     def save(self, model_dir: str | Path) -> Path:
-        """Write ``model_dir/health.json`` (atomically) and return its path."""
+        """Write ``model_dir/health.json`` atomically.
+
+        Parameters
+        ----------
+        model_dir : str or Path
+            The model's directory (``models/<name>/``); created if missing.
+
+        Returns
+        -------
+        Path
+            The written file.
+        """
         path = Path(model_dir) / HEALTH_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(_jsonable(self.to_dict()), indent=1) + "\n")
@@ -258,11 +291,19 @@ def check_model(name: str, *, history=None, scores=None, codes: Mapping[str, tup
 
 
 def read_health(model_dir: str | Path) -> ModelHealth | None:
-    """The saved verdict of ``model_dir/health.json``; None when there is none (or it cannot be read, with a warning).
+    """The saved verdict of ``model_dir/health.json``.
 
-    Raises
-    ------
-    Nothing: a damaged file gives a ``DataWarning`` and None (health unknown), never a crash.
+    A damaged file gives a ``DataWarning`` and None (health unknown), never a crash.
+
+    Parameters
+    ----------
+    model_dir : str or Path
+        The model's directory (``models/<name>/``).
+
+    Returns
+    -------
+    ModelHealth or None
+        None when there is no file (the model was trained before health checks existed) or it cannot be read.
     """
     path = Path(model_dir) / HEALTH_FILE
     if not path.exists():
@@ -287,9 +328,9 @@ def require_healthy(model_dir: str | Path, allow_unhealthy: bool = False) -> Mod
 
     Parameters
     ----------
-    model_dir
+    model_dir : str or Path
         A model directory (``models/<name>/``).
-    allow_unhealthy
+    allow_unhealthy : bool, default False
         True: an unhealthy model is returned with a ``DataWarning`` instead of an error.
 
     Returns

@@ -1,7 +1,8 @@
 """Model inputs: every model's per-frame input matrix and its normalisation, in one place.
 
-The room between ``features`` and ``windows`` in the flow. A model reads a session as a
-``(frame, column)`` float32 matrix with named columns:
+The room between ``features`` and ``windows`` in the flow (io -> preprocess -> features -> **inputs**
+-> windows -> models -> train -> embed ...). A model reads a session as a ``(frame, column)`` float32
+matrix with named columns:
 
 - VAME: the egocentric pose (``session_matrices``), optionally with kinematic features
   (``extra_features``, log1p on speeds), z-scored per column (``Normalizer``).
@@ -94,10 +95,30 @@ def session_matrix(ds: xr.Dataset, individual: str | None = None, extra: xr.Data
 def session_matrices(cleaned: Mapping[str, xr.Dataset], extra: Mapping[str, xr.DataArray] | None = None,
                      min_present: float | None = 2 / 3,
                      columns: Sequence[str] | None = None) -> dict[str, tuple[np.ndarray, list[str]]]:
-    """``session_matrix`` of every animal of every session: ``{key: (array, names)}``, ready for ``build``.
+    """``session_matrix`` of every animal of every session, ready for ``windows.build``.
 
-    The key is the session name, or ``"<session>/<individual>"`` when a session has several animals.
-    ``extra`` maps a session to its ``extra_features(...)``.
+    Parameters
+    ----------
+    cleaned : mapping of str to xarray.Dataset
+        Cleaned, aligned sessions (notebook 02).
+    extra : mapping of str to xarray.DataArray, optional
+        Session -> its ``extra_features(...)``, appended as columns.
+    min_present : float or None, default 2/3
+        Frames with at least this share of their columns get the rest interpolated (``fill_sparse_gaps``);
+        None keeps every NaN.
+    columns : sequence of str, optional
+        Keep only these columns, in this order.
+
+    Returns
+    -------
+    dict of str to (numpy.ndarray, list of str)
+        ``{key: (array, names)}``; the key is the session name, or ``"<session>/<individual>"`` when a
+        session has several animals.
+
+    Raises
+    ------
+    ParameterError
+        When a session is not cleaned and aligned, lacks a named column, or its extras have another length.
     """
     out = {}
     for s, ds in cleaned.items():
@@ -339,7 +360,24 @@ def guess_region(keypoint: str) -> str:
 
 @dataclass
 class Skeleton:
-    """The keypoints of one dataset, in the order of its model input columns, and their body regions."""
+    """The keypoints of one dataset, in the order of its model input columns, and their body regions.
+
+    VQ-MAP's view of a skeleton (not :class:`behavnb.skeleton.Skeleton`, the project's keypoint roles).
+
+    Parameters
+    ----------
+    keypoints : list of str
+        Distinct keypoint names, in input-column order.
+    dims : {2, 3}, default 2
+        Coordinates per keypoint (x, y or x, y, z).
+    regions : dict of str to str, optional
+        ``{keypoint: region}`` (one of ``REGIONS``) overriding the regions guessed from the names.
+
+    Raises
+    ------
+    ParameterError
+        On empty or repeated keypoints, another ``dims``, or an unknown region.
+    """
 
     keypoints: list[str]
     dims: int = 2

@@ -1,5 +1,8 @@
 """One run at a time per project directory: ``<project>/.behavnb.lock``.
 
+Part of the machine (``runtime``/``resources``/``parallel``/``lock``), just above utils/errors; ``series``
+(the running floor) takes it.
+
 ``behavnb run`` (``series.run_series``) holds the lock while it works, so two runs into one project
 cannot overwrite each other's files. The lock file is created atomically (``O_CREAT | O_EXCL``) and
 holds the holder's pid, host, start time and command. A second run is refused with an error that

@@ -1,6 +1,9 @@
 """Datasets by name: a registry of files (URL + sha256), each dataset's sessions table, and the
 checks that make a sessions table safe to analyse.
 
+Part of the run layer (``project``/``manifest``/``skeleton``): it turns a dataset name or a folder into the
+sessions table and the poses (through ``io``) that the flow starts from (io -> preprocess -> ...).
+
 A registered dataset's files live at ``<data_dir>/<folder>/<path>`` (``folder`` defaults to the
 dataset's name), the same layout as the project's shared data folder. ``data_dir`` is
 ``$BEHAVNB_DATA_DIR`` when set, else pooch's per-user cache. Files missing there are downloaded
@@ -43,7 +46,14 @@ POSE_EXTENSIONS = (".csv", ".h5", ".hdf5", ".slp", ".nwb", ".nc")
 # --- registry ------------------------------------------------------------------------------------
 
 def registry() -> dict[str, dict[str, Any]]:
-    """All registered datasets, by name (read from ``data_manifest/<name>/dataset.yaml``)."""
+    """All registered datasets, by name (read from ``data_manifest/<name>/dataset.yaml``).
+
+    Returns
+    -------
+    dict of str to dict
+        Name -> the dataset.yaml entry (source, files, fps, px_per_cm, arena, licence, ...), with ``_dir``
+        the folder it was read from.
+    """
     import yaml
 
     out = {}
@@ -55,7 +65,13 @@ def registry() -> dict[str, dict[str, Any]]:
 
 
 def list_datasets() -> pd.DataFrame:
-    """A table of registered datasets: name, kind, format, fps, licence, number of files, description."""
+    """A table of registered datasets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``name, kind, format, fps, licence, n_files, has_sessions, description``.
+    """
     import pandas as pd
 
     rows = [{"name": n, "kind": d.get("kind"), "format": d.get("format"), "fps": d.get("fps"),
@@ -66,7 +82,22 @@ def list_datasets() -> pd.DataFrame:
 
 
 def info(name: str) -> dict[str, Any]:
-    """The registry entry of one dataset."""
+    """The registry entry of one dataset.
+
+    Parameters
+    ----------
+    name : str
+        A registered dataset name.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When ``name`` is not registered (the message lists the names).
+    """
     reg = registry()
     if name not in reg:
         raise DatasetNotFoundError(
@@ -121,11 +152,29 @@ def sha256(path: Path) -> str:
 
 
 def fetch(name: str, *, progress: bool = True) -> dict[str, Path]:
-    """Make every file of dataset ``name`` present and verified; return ``{relative path: local path}``.
+    """Make every file of dataset ``name`` present and verified.
 
     Files already in the cache are checked against their sha256; missing ones are downloaded with
-    pooch. Raises :class:`ChecksumError` on a mismatch and :class:`DatasetNotFoundError` when a file is
-    neither cached nor downloadable.
+    pooch; a synthetic dataset is generated (again, when the registry entry changed).
+
+    Parameters
+    ----------
+    name : str
+        A registered dataset name.
+    progress : bool, default True
+        Show download progress bars.
+
+    Returns
+    -------
+    dict of str to Path
+        ``{relative path: local path}`` for every registered file.
+
+    Raises
+    ------
+    ChecksumError
+        When a file's sha256 differs from the registered one.
+    DatasetNotFoundError
+        When the name is not registered, or a file is neither cached nor downloadable.
     """
     entry = info(name)
     root = dataset_dir(name)
@@ -211,8 +260,39 @@ def sessions(dataset: str | Path, *, check_keypoints: bool = True) -> pd.DataFra
     """The validated sessions table of a registered dataset, a sessions CSV, or a folder of pose files.
 
     Checks: required columns (``session, subject, group, file, fps``), unique session ids, every file
-    present, fps positive where given, and (``check_keypoints``) the same keypoint set in every
-    session. ``file`` comes back as absolute paths; ``dataset`` names where the table came from.
+    present, fps positive where given, and (``check_keypoints``) the same keypoint set in every session.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A registered dataset name, a sessions CSV (file paths relative to it), or a folder (its
+        ``sessions.csv``, else one session per pose file).
+    check_keypoints : bool, default True
+        Also check that every session has the same keypoints (reads each file's header).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per session; ``file`` as absolute paths, ``fps`` as float (NaN where the files state it);
+        ``attrs["dataset"]`` names where the table came from.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When a name is not registered, or the dataset has no sessions table.
+    PoseFileNotFoundError
+        When the path does not exist.
+    SessionsTableError
+        When the table fails a check (the message names the rows and the fix).
+    InconsistentKeypointsError
+        When sessions have different keypoint sets.
+
+    Examples
+    --------
+    >>> import behavnb as bn
+    >>> table = bn.manifest.sessions("synthetic-demo")  # doctest: +SKIP
+    >>> table = bn.manifest.sessions("path/to/folder")  # doctest: +SKIP
+    >>> poses = bn.manifest.load_sessions(table)  # doctest: +SKIP
     """
     source = str(dataset)
     as_path = Path(dataset).expanduser()
@@ -446,9 +526,29 @@ def load_sessions(table: pd.DataFrame, *, progress: bool = True, scheduler: str 
                   **load_kwargs) -> dict[str, xr.Dataset]:
     """Load every session of a validated table; fps from the file first, then the table's ``fps``.
 
-    ``scheduler`` (see :mod:`behavnb.parallel`): ``None``/``"sync"`` loads here one by one, ``"local"``
-    or a Dask address loads the sessions in parallel. Every session is tried; then one error names
-    every file that failed.
+    Every session is tried; then one error names every file that failed.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A validated sessions table (``sessions``).
+    progress : bool, default True
+        Show a progress bar.
+    scheduler : str, optional
+        ``None``/``"sync"`` loads here one by one, ``"local"`` or a Dask address loads the sessions in
+        parallel (see :mod:`behavnb.parallel`).
+    **load_kwargs
+        Passed to :func:`behavnb.io.load_poses`.
+
+    Returns
+    -------
+    dict of str to xarray.Dataset
+        Session -> poses, in table order; ``attrs`` carry subject and group.
+
+    Raises
+    ------
+    BehavnbError
+        When any session failed to load (one error naming them all).
     """
     source = table.attrs.get("dataset", "sessions table")
     rows = [(row.session, row._asdict()) for row in table.itertuples(index=False)]
@@ -469,7 +569,17 @@ def _load_row(row: dict, source: str, load_kwargs: dict) -> xr.Dataset:
 
 
 def has_truth(dataset: str | Path) -> bool:
-    """True for synthetic datasets, whose ground truth sits next to the poses."""
+    """Whether a dataset has ground truth: true for synthetic datasets, whose truth sits next to the poses.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A registered dataset name, or a folder / sessions CSV written by ``behavnb.synth``.
+
+    Returns
+    -------
+    bool
+    """
     if isinstance(dataset, str) and dataset in registry():
         return bool(info(dataset).get("generator"))
     path = Path(dataset)
@@ -477,8 +587,24 @@ def has_truth(dataset: str | Path) -> bool:
 
 
 def truth_path(dataset: str | Path, name: str = "truth.parquet") -> Path:
-    """A ground-truth file (``truth.parquet``, ``truth_noise.parquet``, ``truth.json``) of a synthetic
-    dataset, registered or a folder (or sessions CSV) that ``behavnb.synth`` wrote."""
+    """A ground-truth file of a synthetic dataset: registered, or a folder (or sessions CSV) ``behavnb.synth`` wrote.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A registered dataset name, a folder, or a sessions CSV.
+    name : str, default "truth.parquet"
+        ``truth.parquet``, ``truth_noise.parquet`` or ``truth.json``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When the file does not exist (only synthetic datasets have ground truth).
+    """
     folder = Path(dataset) if Path(dataset).is_dir() else Path(dataset).parent
     if isinstance(dataset, str) and dataset in registry():
         fetch(dataset)
@@ -491,12 +617,49 @@ def truth_path(dataset: str | Path, name: str = "truth.parquet") -> Path:
 
 
 def load_truth(dataset: str | Path) -> pd.DataFrame:
-    """The per-frame ground truth of a synthetic dataset (motif, true centre, heading, speed)."""
+    """The per-frame ground truth of a synthetic dataset.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A registered synthetic dataset, or a folder / sessions CSV written by ``behavnb.synth``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The labels table (session, individual, frame, motif) with the truth's other columns: motif_name,
+        true centre, heading, speed, ...
+
+    Raises
+    ------
+    DatasetNotFoundError
+        When the dataset has no ground truth.
+    """
     return read_labels(truth_path(dataset))
 
 
 def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:
-    """Per-frame labels of every session of a labels dataset, joined with subject and group."""
+    """Per-frame labels of every session of a labels dataset, joined with subject and group.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        A registered labels dataset (e.g. "behaviorflow-csi-labels"), or a sessions CSV / folder whose
+        ``file`` column points at label files.
+    column : str, optional
+        The column holding the label (default: the registry's ``label_column``, else as
+        :func:`behavnb.io.load_labels` chooses).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``session, individual, frame, motif``, ``time`` (seconds, from the table's fps), ``subject``, ``group``.
+
+    Raises
+    ------
+    BehavnbError
+        When the table or a label file cannot be read (see ``sessions`` and ``io.load_labels``).
+    """
     import pandas as pd
 
     table = sessions(dataset, check_keypoints=False)

@@ -1,12 +1,15 @@
 """One function over many items (sessions, batch rows), with Dask, behaving the same whatever the engine.
 
+Part of the machine (``runtime``/``resources``/``parallel``/``lock``), just above utils/errors: manifest,
+preprocess, embed, segment, series and batch hand their per-item work to it.
+
 ``scheduler`` chooses the engine:
 
 - ``"sync"`` (default): in this process, one item after another (a notebook on a laptop, a GPU step);
 - ``"local"`` or ``"local:N"``: a Dask ``LocalCluster`` of N single-threaded worker processes
   (default: the CPU count, at most 8);
 - ``"tcp://host:port"`` (any ``scheme://``): an existing Dask cluster, e.g. dask-jobqueue's
-  ``SLURMCluster`` (see README "Batch runs at lab scale"). Every worker needs behavnb installed.
+  ``SLURMCluster`` (see README "Lab scale: many cohorts or parameter sets"). Every worker needs behavnb installed.
 
 ``None`` reads ``$BEHAVNB_SCHEDULER``. Every item runs to the end: one failure does not stop the others.
 Each comes back as an :class:`Outcome` with its value or its error (type, message and traceback).

@@ -1,5 +1,8 @@
 """HTML pages of executed notebooks that work offline.
 
+The running floor, last in the flow (... export -> **report**/series/batch/cli): ``series`` calls it after
+the notebooks ran.
+
 nbconvert's lab template loads require.js, MathJax and the ipywidgets HTML manager from CDNs, and it
 cannot show plotly's ``application/vnd.plotly.v1+json`` output at all. A page opened without a network
 would then be blank where the widgets and the plotly figures are. :func:`to_html` therefore exports a

@@ -1,5 +1,8 @@
 """Where the files that travel with behavnb live: the data manifest, notebooks and embedded data.
 
+Part of the machine (``runtime``/``resources``/``parallel``/``lock``), just above utils/errors; ``manifest`` and
+``series`` find their files through it.
+
 In a source checkout (editable install) they sit at the repository's top level; an installed wheel
 carries copies under ``behavnb/_bundled``.
 """

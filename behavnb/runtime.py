@@ -1,4 +1,8 @@
-"""Profile, device and seed resolved in one place, so every notebook agrees on them."""
+"""Profile, device and seed resolved in one place, so every notebook agrees on them.
+
+Part of the machine (``runtime``/``resources``/``parallel``/``lock``), just above utils/errors: every
+notebook's first cell calls ``setup``, and train, embed and the rest ask it for devices, threads and budgets.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,12 @@ PROFILES = ("fast", "demo", "full")
 # +0.52 (seeds 0 / 1); synthetic-tiny R² +0.10 / +0.13, motif NMI 0.55 / 0.65 (was 0.39 / 0.56); ~30 s on a CPU.
 # VAME's demo budget is 10 epochs x 8,000 windows: the same 10 epochs (so the KL ramp of epochs 3-6 completes, as in
 # a full run) with 2.5x fewer windows. On synthetic-demo (seeds 0-2) the latents' ARI with the truth is 0.40 (0.36-
-# 0.46) against 0.30 (0.24-0.37) at 10 x 20,000: agreement falls with longer training (benchmarks/RESULTS.md).
+# 0.46) against 0.30 (0.24-0.37) at 10 x 20,000: agreement falls with longer training (benchmarks/RESULTS.md "Models
+# against the truth (v2 cohort, scalar baseline beside)"; benchmarks/notes/demo.md "The demo budgets").
 # VQ-MAP's demo budget is 6 epochs x 6,000 windows at twice the peak learning rate (05: lr 2e-3) instead of 6 x 10,000
-# at 1e-3; its codes agree with the truth as well (benchmarks/RESULTS.md, seeds 0-2). 4 x 6,000 was not enough: on
-# 2 threads seed 0 used 50 of the 128 motif codes and lost 0.045 of motif NMI.
+# at 1e-3; its codes agree with the truth as well (seeds 0-2: benchmarks/notes/demo.md "The demo budgets"). 4 x 6,000
+# was not enough: on 2 threads seed 0 used 50 of the 128 motif codes and lost 0.045 of motif NMI
+# (benchmarks/notes/vqmap.md "Demo budgets tried and rejected").
 BUDGETS = {
     "vame": {"epochs": (2, 10, 200), "windows_per_epoch": (2_000, 8_000, None)},
     "vqmap": {"epochs": (4, 6, 100), "windows_per_epoch": (4_000, 6_000, None)},
@@ -35,13 +41,39 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 @dataclass(frozen=True)
 class Runtime:
+    """A notebook's resolved profile, device and seed (what ``setup`` returns).
+
+    Parameters
+    ----------
+    profile : {"fast", "demo", "full"}
+        How much to compute: fast = CI, demo = a laptop, full = a GPU.
+    device : str
+        "cpu", "cuda", "cuda:N", "mps", or "auto" when the notebook did not ask for a device.
+    seed : int
+        The seed of every random step.
+    threads : int, default 0
+        CPU threads for torch and BLAS (``limit_threads``); 0: not set.
+    """
     profile: str
     device: str
     seed: int
     threads: int = 0  # CPU threads for torch and BLAS (``limit_threads``); 0: not set
 
     def pick(self, fast, demo, full=None):
-        """The value for the current profile (``full`` defaults to ``demo``'s)."""
+        """The value for the current profile (``full`` defaults to ``demo``'s).
+
+        Parameters
+        ----------
+        fast, demo : object
+            The values for the fast and demo profiles.
+        full : object, optional
+            The value for the full profile; None takes ``demo``.
+
+        Returns
+        -------
+        object
+            One of the three.
+        """
         return {"fast": fast, "demo": demo, "full": demo if full is None else full}[self.profile]
 
     def budget(self, model: str, *, epochs: int | None = None, windows_per_epoch: int | None = None) -> dict:
@@ -72,7 +104,22 @@ class Runtime:
 
 
 def resolve_profile(profile: str | None = None) -> str:
-    """``profile`` if given, else ``$BEHAVNB_PROFILE``, else ``"demo"``."""
+    """The profile to use: ``profile`` if given, else ``$BEHAVNB_PROFILE``, else ``"demo"``.
+
+    Parameters
+    ----------
+    profile : str, optional
+        "fast", "demo" or "full".
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        On any other name.
+    """
     value = profile or os.environ.get("BEHAVNB_PROFILE") or "demo"
     if value not in PROFILES:
         raise ParameterError(f"profile={value!r}: choose one of {PROFILES} (fast = CI, demo = laptop, full = GPU).")
@@ -193,7 +240,8 @@ def usable_cpus(*, root: str = "/sys/fs/cgroup", membership: str | None = None) 
 
     ``os.cpu_count()`` counts the host's cores; Binder, JupyterHub and ``docker --cpus`` pods see all of them
     but may only use their quota, and a torch that starts one thread per visible core then fights itself
-    (measured in ``benchmarks/RESULTS.md``). A fractional quota rounds down (1.5 CPUs -> 1), never below 1.
+    (benchmarks/RESULTS.md "CPU threads under a CPU quota"). A fractional quota rounds down (1.5 CPUs -> 1), never
+    below 1.
 
     Parameters
     ----------
@@ -275,7 +323,9 @@ def map_batches(fn, n_items: int, batch_size: int, device: str = "cpu", *, progr
     On a CPU with ``n = torch.get_num_threads() > 1`` the batches run in ``n`` Python threads with torch's intra-op
     threads set to 1 meanwhile (restored after): for inference on small models (GRUs of 64 units, batches of a few
     hundred windows) one thread per batch keeps both cores busy where intra-op threading splits each small matrix
-    product and waits (``benchmarks/RESULTS.md``: 1.8x on 2 cores). torch releases the GIL inside its operators.
+    product and waits. On 2 cores VAME's embedding became 1.52x and 1.63x faster like for like (benchmarks/RESULTS.md
+    "Lab scale"); batches of 256 windows ran at 27,000-28,700 frames/s against 13,200 with 2 intra-op threads
+    (benchmarks/notes/scale.md "Embedding"). torch releases the GIL inside its operators.
     The batches are the same as in a serial loop, so results are too. Autocast and inference mode are
     thread-local: ``fn`` must enter them itself.
 
@@ -345,7 +395,13 @@ def release_memory() -> int:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and (if already imported) torch, so runs reproduce."""
+    """Seed Python, numpy and (if already imported) torch, so runs reproduce.
+
+    Parameters
+    ----------
+    seed : int
+        The seed (numpy takes it modulo 2**32).
+    """
     import sys
 
     random.seed(seed)
@@ -355,8 +411,37 @@ def seed_everything(seed: int) -> None:
 
 
 def setup(profile: str | None = None, device: str = "auto", seed: int = 0, *, need_device: bool = False) -> Runtime:
-    """Resolve the notebook parameters and limit CPU threads to the CPUs at hand (``limit_threads``). The device
-    is only probed (importing torch) if ``need_device``."""
+    """Resolve the notebook parameters, limit CPU threads to the CPUs at hand and seed everything.
+
+    The device is only probed (importing torch) if ``need_device``.
+
+    Parameters
+    ----------
+    profile : {"fast", "demo", "full"}, optional
+        None takes ``$BEHAVNB_PROFILE``, else "demo".
+    device : str, default "auto"
+        "auto" (cuda > mps > cpu), "cpu", "cuda", "cuda:N" or "mps".
+    seed : int, default 0
+        Seeds Python, numpy and (if imported) torch.
+    need_device : bool, default False
+        Resolve ``device`` now (training notebooks); otherwise it is kept as given.
+
+    Returns
+    -------
+    Runtime
+
+    Raises
+    ------
+    ParameterError
+        On an unknown profile, an unknown or unavailable device, or a bad ``$BEHAVNB_THREADS``.
+
+    Examples
+    --------
+    >>> import behavnb as bn
+    >>> rt = bn.runtime.setup("fast", "cpu", seed=0)
+    >>> rt.pick(fast=2_000, demo=20_000)
+    2000
+    """
     threads = limit_threads()
     rt = Runtime(resolve_profile(profile), resolve_device(device) if need_device else device, int(seed), threads)
     seed_everything(rt.seed)
@@ -364,5 +449,15 @@ def setup(profile: str | None = None, device: str = "auto", seed: int = 0, *, ne
 
 
 def project_dir(value: str | None = None) -> str:
-    """``value`` if given, else ``$BEHAVNB_PROJECT_DIR``, else ``./behavnb-run``."""
+    """The run directory to use: ``value`` if given, else ``$BEHAVNB_PROJECT_DIR``, else ``./behavnb-run``.
+
+    Parameters
+    ----------
+    value : str, optional
+        The notebook's ``project_dir`` parameter.
+
+    Returns
+    -------
+    str
+    """
     return value or os.environ.get("BEHAVNB_PROJECT_DIR") or "behavnb-run"

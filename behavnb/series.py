@@ -1,5 +1,7 @@
 """The notebook series run with papermill: choose the notebooks, check the parameters, skip what is current, report.
 
+The running floor, last in the flow (... export -> report/**series**/batch/cli): ``cli`` and ``batch`` call it.
+
 ``run_series`` runs ``01_import`` … ``09_group_stats`` (or a chosen subset) in order against one run
 directory. Each executed notebook goes to ``<project>/reports/notebooks/``, its HTML to
 ``<project>/reports/``, and ``<project>/reports/index.html`` lists every notebook with its status and

@@ -1,6 +1,9 @@
 """Skeleton roles, decided once per project: which keypoints are the body, its axis, head, paws and tail,
 and which are static arena landmarks.
 
+Part of the run layer (``project``/``manifest``/``skeleton``): decided in notebook 01, read by preprocess,
+features and the models' inputs.
+
 Real pose files name their keypoints in every way (``Snout``, ``Front Paw R``, ``Butt/Proximal Tail``,
 ``forelegL4``, ``pt3``) and some points are not on the animal at all (maze corners, a water tube, a
 joystick). Every later step needs to know which is which: alignment needs a front and a back, the
@@ -69,8 +72,26 @@ _ROLES = ("nose", "neck", "head", "anterior", "posterior", "centre", "paws", "ta
 class Skeleton:
     """The roles of a project's keypoints (see the module docstring). Lists keep the data's order.
 
-    ``how`` says for each role where it came from: ``"names"``, ``"data"``, ``"user"`` or ``"none"``;
-    ``notes`` are sentences for the notebooks (what was decided and why).
+    Parameters
+    ----------
+    keypoints : list of str
+        Every keypoint of the data.
+    body : list of str
+        The body points the models use (keypoints less landmarks and exclusions).
+    landmarks : list of str
+        Static arena points, kept as geometry.
+    excluded : list of str
+        Keypoints the user left out.
+    anterior, posterior : list of str
+        Front and back of the body axis.
+    centre : list of str
+        A body-centre keypoint, if any.
+    nose, neck, head, paws, tail : list of str
+        Keypoints of those parts, from their names.
+    how : dict of str to str
+        For each role, where it came from: ``"names"``, ``"data"``, ``"user"`` or ``"none"``.
+    notes : list of str
+        Sentences for the notebooks (what was decided and why); ``str(skeleton)`` joins them.
     """
 
     keypoints: list[str]
@@ -145,21 +166,55 @@ class Skeleton:
 
     # -- files and attrs ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
+        """The skeleton as a plain dict (what ``save`` writes).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> Skeleton:
+        """A skeleton from a dict such as ``to_dict`` gives (unknown keys are ignored).
+
+        Parameters
+        ----------
+        d : mapping
+            Field name -> value.
+
+        Returns
+        -------
+        Skeleton
+        """
         names = {f.name for f in fields(cls)}
         return cls(**{k: (dict(v) if k == "how" else list(v)) for k, v in d.items() if k in names})
 
     def save(self, path: str | Path) -> Path:
-        """Write the skeleton as YAML (atomically)."""
+        """Write the skeleton as YAML (atomically).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file, usually ``<project_dir>/skeleton.yaml`` (``skeleton.FILE``).
+
+        Returns
+        -------
+        Path
+            The written file.
+        """
         import yaml
 
         return atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
 
     def table(self) -> pd.DataFrame:
-        """One row per keypoint: its role(s) and whether the models use it (for the notebooks)."""
+        """One row per keypoint: its role(s) and whether the models use it (for the notebooks).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``keypoint, kind`` (body, landmark, excluded), ``roles``, ``decided from``.
+        """
         import pandas as pd
 
         rows = []
@@ -200,7 +255,7 @@ def load(path: str | Path) -> Skeleton:
 
     Raises
     ------
-    FileNotFoundError
+    PoseFileNotFoundError
         No such file (run notebook 01 first).
     """
     import yaml
@@ -214,7 +269,20 @@ def load(path: str | Path) -> Skeleton:
 
 
 def attach(ds: xr.Dataset, skeleton: Skeleton) -> xr.Dataset:
-    """Record the skeleton's roles in ``ds.attrs["skeleton"]`` (JSON, so it survives netCDF)."""
+    """Record the skeleton's roles in ``ds.attrs["skeleton"]`` (JSON, so it survives netCDF).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    skeleton : Skeleton
+        The project's skeleton.
+
+    Returns
+    -------
+    xarray.Dataset
+        A shallow copy of ``ds`` with the roles attached.
+    """
     out = ds.copy(deep=False)
     roles = {r: [k for k in getattr(skeleton, r)] for r in _ROLES}
     roles["landmarks"] = list(skeleton.landmarks)
@@ -223,7 +291,19 @@ def attach(ds: xr.Dataset, skeleton: Skeleton) -> xr.Dataset:
 
 
 def roles_of(ds: xr.Dataset) -> dict[str, list[str]]:
-    """The roles attached to ``ds`` by :func:`attach`, limited to keypoints ``ds`` still has ({} if none)."""
+    """The roles attached to ``ds`` by :func:`attach`, limited to keypoints ``ds`` still has.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses, cleaned poses or features carrying ``attrs["skeleton"]``.
+
+    Returns
+    -------
+    dict of str to list of str
+        Role -> keypoints (anterior, posterior, centre, nose, neck, head, paws, tail, landmarks);
+        ``{}`` when no skeleton is attached.
+    """
     text = ds.attrs.get("skeleton")
     if not text:
         return {}

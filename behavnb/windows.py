@@ -1,7 +1,8 @@
 """Training windows from model input matrices: session-aware, split by contiguous chunks, normalised once.
 
-The room after ``inputs`` in the flow: ``inputs`` gives every session as a ``(frame, column)`` matrix
-and the ``Normalizer``; this module cuts them into windows.
+The room after ``inputs`` in the flow (... features -> inputs -> **windows** -> models -> train -> embed
+...): ``inputs`` gives every session as a ``(frame, column)`` matrix and the ``Normalizer``; this module
+cuts them into windows that ``train.fit`` draws batches from.
 
 - ``split_chunks`` marks contiguous test chunks per session, so test windows are never neighbours
   of training windows that share most of their frames.
@@ -58,7 +59,27 @@ def _is_tensor(x) -> bool:
 
 @dataclass
 class WindowSet:
-    """All sessions in one normalised array with the start row of every train and test window."""
+    """All sessions in one normalised array with the start row of every train and test window.
+
+    Made by :func:`build`; ``train.fit`` draws its batches from it.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        ``(rows, features)`` float32, every session stacked, already normalised.
+    names : list of str
+        The feature (column) names.
+    window : int
+        Frames per window.
+    train, test : numpy.ndarray
+        Start rows of the training and held-out windows.
+    sessions : dict of str to (int, int)
+        Key -> (first row, number of frames).
+    normalizer : Normalizer
+        What normalised ``data`` (saved with the model, reused when embedding).
+    future : int, default 0
+        Frames after the window that come with it (the future decoder's target).
+    """
 
     data: np.ndarray  # (rows, features), sessions stacked
     names: list[str]
@@ -116,7 +137,54 @@ def build(matrices: Mapping[str, tuple[np.ndarray, list[str]]], window: int, *, 
     The normalizer is fitted on training frames only (unless one is given): per-feature z-scores, or
     what ``fit_normalizer(train_arrays, names)`` returns (VQ-MAP's one shared scale). A frame with any NaN
     feature is unusable; a sample (window + future) never covers one, never crosses from one
-    session into the next, and never bridges a test chunk. Raises if a session is shorter than a window.
+    session into the next, and never bridges a test chunk.
+
+    Parameters
+    ----------
+    matrices : mapping of str to (numpy.ndarray, list of str)
+        ``{key: (frames x columns array, column names)}``, as ``inputs.session_matrices`` or
+        ``inputs.vqmap_matrices`` give; every entry needs the same columns.
+    window : int
+        Frames per window, at least 2.
+    test_fraction : float, default 0.2
+        Share of each session held out, in contiguous chunks.
+    n_chunks : int, default 10
+        Chunks per session that the held-out share is drawn from.
+    seed : int, default 0
+        Seed of the chunk choice (session ``i`` uses ``seed + i``).
+    normalizer : Normalizer, optional
+        Use this one (e.g. a trained model's) instead of fitting one.
+    future : int, default 0
+        Frames after each window that come with it (VAME's future decoder).
+    fit_normalizer : callable, optional
+        ``fit_normalizer(train_arrays, names) -> Normalizer``; default per-column z-scores
+        (``inputs.Normalizer().fit``); VQ-MAP passes ``inputs.vqmap_normalizer``.
+
+    Returns
+    -------
+    WindowSet
+
+    Raises
+    ------
+    ParameterError
+        On ``window < 2``, ``future < 0``, a ``test_fraction`` outside [0, 1), no sessions, or sessions
+        whose columns differ.
+    SessionTooShortError
+        When a session is shorter than a window, or no complete training sample is left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import behavnb as bn
+    >>> x = np.random.default_rng(0).normal(size=(1000, 4)).astype("float32")
+    >>> ws = bn.windows.build({"m1": (x, ["nose_x", "nose_y", "tail_x", "tail_y"])}, 30, seed=0)
+    >>> ws.data.shape, ws.window
+    ((1000, 4), 30)
+
+    In notebook 04, from cleaned sessions:
+
+    >>> matrices = bn.inputs.session_matrices(cleaned)  # doctest: +SKIP
+    >>> ws = bn.windows.build(matrices, 15, future=15, test_fraction=0.2, seed=0)  # doctest: +SKIP
     """
     if window < 2:
         raise ParameterError(f"window={window}: a window needs at least 2 frames.")
@@ -161,9 +229,21 @@ class MultiWindowSet:
 
     Window starts are global: dataset ``i``'s start ``s`` becomes ``offset[i] + s``, as if the data
     were stacked; ``gather`` returns ``{dataset: (batch, window, features)}`` (each dataset keeps its
-    own columns). ``schedule="mixed"`` shuffles all windows together, so a batch mixes datasets (each with a fixed
-    share of every batch, its share of the windows);
-    ``"alternating"`` makes every batch come from one dataset, the datasets taking turns.
+    own columns).
+
+    Parameters
+    ----------
+    sets : dict of str to WindowSet
+        Dataset name -> its windows (``build``), all with the same window and future.
+    schedule : {"mixed", "alternating"}, default "mixed"
+        "mixed" shuffles all windows together, so a batch mixes datasets (each with a fixed share of
+        every batch, its share of the windows); "alternating" makes every batch come from one dataset,
+        the datasets taking turns.
+
+    Raises
+    ------
+    ParameterError
+        On no sets, another schedule, or sets with different windows.
     """
 
     sets: dict[str, WindowSet]
@@ -182,22 +262,27 @@ class MultiWindowSet:
 
     @property
     def span(self) -> int:
+        """Frames per gathered sample: the window plus its future."""
         return self.window + self.future
 
     @property
     def names(self) -> list[str]:
+        """Every dataset's column names, as ``"<dataset>:<column>"`` (from the normalizers)."""
         return self.normalizer.names
 
     @property
     def normalizer(self) -> NormalizerSet:
+        """The datasets' normalizers as one ``NormalizerSet`` (saved with the model, reused when embedding)."""
         return NormalizerSet({k: w.normalizer for k, w in self.sets.items()})
 
     @property
     def train(self) -> np.ndarray:
+        """Global start rows of every training window."""
         return np.concatenate([o + w.train for o, w in zip(self.offsets, self.sets.values())])
 
     @property
     def test(self) -> np.ndarray:
+        """Global start rows of every held-out window."""
         return np.concatenate([o + w.test for o, w in zip(self.offsets, self.sets.values())])
 
     def device_data(self, device="cpu") -> list:

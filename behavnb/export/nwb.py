@@ -1,5 +1,7 @@
 """One NWB file per session: a finished run in the format labs archive and share (DANDI) and other tools read.
 
+Part of ``export``, the out floor after plot/widgets in the flow.
+
 Why: a segmentation is only reusable with what it was computed from. Each ``<out_dir>/<session>.nwb`` keeps the
 poses, the subject, the motifs as behaviour bouts any NWB reader understands, and the per-frame model output for
 an exact round trip, in the processing module ``behavior``:

@@ -1,5 +1,7 @@
 """One finished segmentation read back from a run directory: what every exporter needs, checked once.
 
+Part of ``export``, the out floor after plot/widgets in the flow: what its writers share.
+
 A run directory holds the motifs of 06 (``motifs/<name>/labels.parquet``, ``motif_names.csv``), the
 hierarchy of 08 (``hierarchy/<name>/communities.csv``, ``stability.csv``: the chosen cut), the latents
 of 04/05 and the sessions table of 01. :func:`load_results` finds them, says which notebook to run

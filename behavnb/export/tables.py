@@ -1,5 +1,7 @@
 """Tables for other tools: per-frame labels, per-animal metrics and bouts, as plain CSV with a column guide.
 
+Part of ``export``, the out floor after plot/widgets in the flow.
+
 What R, BehaviorFlow-style analyses and SimBA read: one label file per session (``labels/<session>.csv``,
 one row per frame and animal) listed by a sessions table (``sessions.csv``: session, subject, group, file,
 fps, ...), so :func:`behavnb.manifest.load_labels` reads the export straight back (and notebook 09 runs on

@@ -1,8 +1,9 @@
 """Read pose files of every common tracker into one poses Dataset, and other tools' labels.
 
-``load_poses`` is the io boundary: whatever the tracker or movement version, what comes out has
-singular dims ``time, space, keypoint, individual``, ``position`` and ``confidence`` variables, time
-in seconds and a provenance log in ``attrs['log']``.
+The files layer and the flow's first room (**io** -> preprocess -> features -> ...); below it only
+utils/errors and the machine. ``load_poses`` is the io boundary: whatever the tracker or movement
+version, what comes out has singular dims ``time, space, keypoint, individual``, ``position`` and
+``confidence`` variables, time in seconds and a provenance log in ``attrs['log']``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,25 @@ FORMATS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def detect_format(path: str | Path) -> str:
-    """Guess a pose file's format from its extension and first bytes."""
+    """Guess a pose file's format from its extension and first bytes.
+
+    Parameters
+    ----------
+    path : str or Path
+        A pose file.
+
+    Returns
+    -------
+    str
+        A key of :data:`FORMATS`.
+
+    Raises
+    ------
+    UnknownFormatError
+        On an unsupported extension.
+    PoseFormatError
+        On an HDF5 file that is damaged or holds no pose table.
+    """
     path = Path(path)
     ext = path.suffix.lower()
     if ext == ".csv":
@@ -132,7 +151,17 @@ _STEM_SUFFIX = re.compile(r"(DLC_|DeepCut_|\.analysis$|\.predictions$).*$")
 
 
 def session_name(path: str | Path) -> str:
-    """A readable session id from a pose file name (tracker suffixes such as ``DLC_resnet50_...`` cut)."""
+    """A readable session id from a pose file name (tracker suffixes such as ``DLC_resnet50_...`` cut).
+
+    Parameters
+    ----------
+    path : str or Path
+        A pose file.
+
+    Returns
+    -------
+    str
+    """
     stem = Path(path).name
     for ext in (".analysis.h5", ".predictions.slp"):
         if stem.endswith(ext):
@@ -156,28 +185,59 @@ def load_poses(
 
     Parameters
     ----------
-    path
+    path : str or Path
         DeepLabCut/LightningPose ``.csv``/``.h5``, SLEAP ``.slp``/``.analysis.h5``/CSV export, NWB
         (ndx-pose) ``.nwb`` or movement/behavnb ``.nc``.
-    source
+    source : str, default "auto"
         ``"auto"`` (sniff extension and content) or one of :data:`FORMATS`.
-    fps
+    fps : float, optional
         Frame rate. Order of precedence: this argument, the rate stated in the file,
-        ``fallback_fps`` (what the manifest passes), DeepLabCut's metadata pickle.
-    session
-        Session id stored in ``attrs['session']``; default from the file name.
-    prefix_individuals
+        ``fallback_fps``, DeepLabCut's metadata pickle.
+    fallback_fps : float, optional
+        The rate to use when the file states none (what the manifest passes from the sessions table).
+    session : str, optional
+        Session id stored in ``attrs['session']``; default from the file name (``session_name``).
+    prefix_individuals : bool or sequence of str, default False
         Split animal-prefixed bodyparts (``B_Nose``, ``W_Nose``) of old single-table multi-animal
         files into individuals: ``True`` detects the prefixes, or pass them (``["B", "W"]``).
-    allow_labeled_data
+    allow_labeled_data : bool, default False
         Read DeepLabCut labeled-data (``CollectedData_*``, rows indexed by image) in file order.
-    key
+    key : str, optional
         HDF5 key of a DeepLabCut table; default: ``df_with_missing``, ``df``, ``tracks`` or the only key.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``position(time, space, keypoint, individual)``, ``confidence(time, keypoint, individual)``;
+        attrs ``fps``, ``session``, ``source_software``, ``source_file`` and ``log``.
+
+    Raises
+    ------
+    PoseFileNotFoundError
+        When the file does not exist.
+    EmptyFileError
+        When it is empty.
+    UnknownFormatError
+        When it is a folder or its format is unknown.
+    PoseFormatError
+        When it cannot be read as its format.
+    MissingFpsError
+        When the frame rate is stated nowhere.
+    ParameterError
+        On a bad ``source``, ``fps`` or ``key``.
 
     Notes
     -----
     Points a tracker wrote as (0, 0) with likelihood <= 0.1 are set to NaN; their confidence is kept.
     Missing frame numbers are filled with NaN frames, so ``time`` is regular.
+
+    Examples
+    --------
+    >>> import behavnb as bn
+    >>> ds = bn.io.load_poses("m1_day1DLC_resnet50_openfieldMay1shuffle1_100000.h5", fps=30)  # doctest: +SKIP
+    >>> ds["position"].dims  # doctest: +SKIP
+    ('time', 'space', 'keypoint', 'individual')
+    >>> print(ds.attrs["log"])  # what was read, and how  # doctest: +SKIP
     """
     path = Path(path)
     if not path.exists():
@@ -224,7 +284,20 @@ def _resolve_fps(path: Path, fps, file_fps, fallback_fps) -> tuple[float, str]:
 
 
 def save_poses(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a poses Dataset to netCDF atomically (a reader never sees half a file)."""
+    """Write a poses Dataset to netCDF atomically (a reader never sees half a file).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses in the behavnb schema.
+    path : str or Path
+        The target ``.nc`` file.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")

@@ -1,5 +1,7 @@
 """DeepLabCut and LightningPose tables (CSV and pandas-HDF5), read with our own parser.
 
+A reader of ``io``, the files layer and the flow's first room (io -> preprocess -> ...).
+
 movement 0.15 reads DLC H5 files only under the key ``df_with_missing`` and knows none of the
 quirks below, so DLC tables are parsed here, in one vectorised pass:
 

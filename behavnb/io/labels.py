@@ -1,6 +1,9 @@
 """Per-frame motif/cluster labels made by other tools (BehaviorFlow, B-SOiD, VAME, keypoint-MoSeq
 exports, a synthetic cohort's truth), read into behavnb's labels table.
 
+Part of ``io``, the files layer and the flow's first room; ``manifest.load_labels`` and ``stats`` read
+other tools' labels through it.
+
 The labels table has one row per frame: ``session, individual, frame, motif`` plus any extra label
 columns of the file. ``motif`` is an integer where every label is a number, a string otherwise;
 frames a tool left unlabelled (``NA``) keep their row with a missing motif, so frames stay aligned

@@ -1,5 +1,7 @@
 """NWB files with ndx-pose pose estimation, through movement (pynwb + ndx-pose underneath).
 
+A reader of ``io``, the files layer and the flow's first room (io -> preprocess -> ...).
+
 Both layouts load: ndx-pose 0.1 (series straight under ``PoseEstimation``, no Skeleton) and
 ndx-pose >= 0.2 (a ``Skeletons`` container and a skeleton link). One ``PoseEstimation`` object holds
 one animal; a file with several becomes a multi-individual dataset.

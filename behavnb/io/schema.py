@@ -1,5 +1,7 @@
 """The poses Dataset schema: one place that builds, normalises and checks it.
 
+Part of ``io``, the files layer and the flow's first room: every reader hands its poses on through it.
+
 A poses Dataset has ``position(time, space, keypoint, individual)`` and
 ``confidence(time, keypoint, individual)``; ``time`` is in seconds, with an integer ``frame``
 coordinate beside it. Unique keypoints of multi-animal DeepLabCut projects (objects or arena

@@ -1,6 +1,8 @@
 """SLEAP ``.slp`` and ``.analysis.h5`` through movement (which decodes .slp with sleap-io),
 plus SLEAP's CSV export, which movement does not read.
 
+A reader of ``io``, the files layer and the flow's first room (io -> preprocess -> ...).
+
 SLEAP stores no frame rate, so fps must come from the caller or the manifest. Tracks become
 individuals; an untracked single-animal file gets one individual.
 """

@@ -1,5 +1,7 @@
 """Video frames for motif clips: find a session's video, check it against the poses, cut frame ranges.
 
+Part of ``io``, the files layer: the motif browser, the gallery and ``export.video`` read videos through it.
+
 OpenCV (``opencv-python-headless``, installed with movement) reads the frames. A video rarely has
 exactly as many frames as the pose file (encoders drop or pad one at the ends): a difference up to
 ``tolerance`` frames is silent, a larger one warns with both numbers; clips are always clamped to

@@ -1,6 +1,8 @@
 """Write poses in trackers' own formats: DeepLabCut tables (CSV/H5, single and multi-animal) and
 SLEAP analysis HDF5. Used by :mod:`behavnb.synth` and by anyone handing data to those tools.
 
+Part of ``io``, the files layer: the writers beside its readers.
+
 Values are written as they are in the Dataset: missing points that should look like a tracker's
 (0, 0) must be set so before writing.
 """

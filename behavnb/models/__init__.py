@@ -1,5 +1,8 @@
 """Models: plain ``nn.Module``s with a config dataclass: ``vame``, ``vqmap`` (with ``quantize``), ``gpt``.
 
+The models room of the flow (... inputs -> windows -> **models** -> train -> embed ...): config dataclasses
+and modules only; ``inputs`` makes what they read, ``windows`` cuts it, ``train`` fits them.
+
 ``REGISTRY`` maps a model name to ``(module, config class)`` so a saved model directory can be
 rebuilt from its ``config.yaml``. Importing ``behavnb.models.vame`` imports torch; ``import behavnb``
 does not.

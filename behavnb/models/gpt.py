@@ -1,10 +1,11 @@
 """A small causal transformer over motif-code sequences (the generative prior of VQ-MAP, COSYNE 2024).
 
-``CodeGPT`` reads a sequence of VQ-MAP motif codes (``type * n_subtypes + subtype``, one per
-``downsample`` frames) and predicts the next code at every position. Trained with ``train.fit`` on
-windows of code sequences (``windows.build`` over ``(steps, 1)`` arrays of codes, identity
-normalisation; ``code_windows``), it samples new sequences (``generate``), which the VQ-MAP decoder
-turns into skeleton motion.
+In the models room of the flow (... inputs -> windows -> **models** -> train -> embed ...), trained
+like the others by ``train.fit``. ``CodeGPT`` reads a sequence of VQ-MAP motif codes
+(``type * n_subtypes + subtype``, one per ``downsample`` frames) and predicts the next code at every
+position. Trained on windows of code sequences (``windows.build`` over ``(steps, 1)`` arrays of codes,
+identity normalisation; ``code_windows``), it samples new sequences (``generate``), which the VQ-MAP
+decoder turns into skeleton motion.
 
 Shapes: tokens (B, L) with L <= ``context`` -> logits (B, L, vocab).
 """
@@ -22,6 +23,23 @@ from behavnb.errors import ParameterError
 
 @dataclass
 class CodeGPTConfig:
+    """The code GPT's sizes; ``build()`` makes the model.
+
+    Parameters
+    ----------
+    vocab : int, default 128
+        Number of motif codes (``n_types * n_subtypes``).
+    context : int, default 32
+        Code steps the model sees (32 steps of 8 frames = 256 frames).
+    d_model : int, default 128
+        Width of the embeddings and layers.
+    n_layer : int, default 2
+        Transformer layers.
+    n_head : int, default 4
+        Attention heads; must divide ``d_model``.
+    dropout : float, default 0.1
+        Dropout rate.
+    """
     vocab: int = 128  # number of motif codes (n_types * n_subtypes)
     context: int = 32  # code steps the model sees (32 steps of 8 frames = 256 frames)
     d_model: int = 128
@@ -30,11 +48,38 @@ class CodeGPTConfig:
     dropout: float = 0.1
 
     def build(self, num_features: int | None = None) -> CodeGPT:
+        """Make a ``CodeGPT`` of these sizes.
+
+        Parameters
+        ----------
+        num_features : int, optional
+            Ignored (the input is one code per step); accepted so every config builds alike.
+
+        Returns
+        -------
+        CodeGPT
+
+        Raises
+        ------
+        ParameterError
+            When ``n_head`` does not divide ``d_model``.
+        """
         return CodeGPT(self)
 
 
 class CodeGPT(nn.Module):
-    """Token + position embeddings, pre-norm causal transformer layers, a linear head to the vocabulary."""
+    """Token + position embeddings, pre-norm causal transformer layers, a linear head to the vocabulary.
+
+    Parameters
+    ----------
+    config : CodeGPTConfig
+        The sizes.
+
+    Raises
+    ------
+    ParameterError
+        When ``n_head`` does not divide ``d_model``.
+    """
 
     def __init__(self, config: CodeGPTConfig):
         super().__init__()
@@ -52,6 +97,23 @@ class CodeGPT(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Next-code logits at every position.
+
+        Parameters
+        ----------
+        tokens : torch.Tensor
+            ``(B, L)`` integer codes, L <= ``context``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, L, vocab)`` logits.
+
+        Raises
+        ------
+        ParameterError
+            When L exceeds the context.
+        """
         length = tokens.shape[1]
         if length > self.config.context:
             raise ParameterError(f"{length} tokens exceed the context of {self.config.context}.")
@@ -64,7 +126,26 @@ class CodeGPT(nn.Module):
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, steps: int, *, temperature: float = 1.0, top_k: int | None = None,
                  generator: torch.Generator | None = None) -> torch.Tensor:
-        """Continue ``prompt`` (B, L0) by ``steps`` sampled codes; returns (B, L0 + steps)."""
+        """Continue ``prompt`` by ``steps`` sampled codes.
+
+        Parameters
+        ----------
+        prompt : torch.Tensor
+            ``(B, L0)`` integer codes.
+        steps : int
+            Codes to sample.
+        temperature : float, default 1.0
+            Softmax temperature.
+        top_k : int, optional
+            Sample only among the ``top_k`` most likely codes.
+        generator : torch.Generator, optional
+            For reproducible samples.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, L0 + steps)``.
+        """
         was = self.training
         self.eval()
         seq = prompt
@@ -82,7 +163,10 @@ class CodeGPT(nn.Module):
 
 @dataclass
 class CodeGPTLoss:
-    """Next-code cross-entropy for ``train.fit``: a batch (B, context + 1, 1) of codes stored as floats."""
+    """Next-code cross-entropy for ``train.fit``: a batch (B, context + 1, 1) of codes stored as floats.
+
+    Calling it with ``(model, batch, epoch)`` returns ``{"loss", "cross_entropy", "accuracy"}``.
+    """
 
     def __call__(self, model: CodeGPT, batch: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         tokens = batch[..., 0].round().long()

@@ -1,5 +1,7 @@
 """Vector quantisation with an EMA codebook: the one VQ layer of behavnb (VQ-MAP uses two of them).
 
+Part of the models room of the flow (... windows -> **models** -> train -> embed ...).
+
 ``VectorQuantizer(n_codes, dim)`` maps each input vector to its nearest code (Euclidean) and passes
 gradients straight through. The codebook is learned by exponential moving averages of the vectors
 assigned to each code (van den Oord et al. 2017, appendix; Razavi et al. 2019), not by gradients:

@@ -1,5 +1,8 @@
 """A VAME-style recurrent variational autoencoder (Luxem et al. 2022), written for behavnb.
 
+In the models room of the flow (... inputs -> windows -> **models** -> train -> embed ...): a config
+dataclass and ``nn.Module``s only; ``inputs`` makes what it reads, ``windows`` cuts it, ``train`` fits it.
+
 Shapes (B = batch, T = ``TEMPORAL_WINDOW``, F = ``NUM_FEATURES``, Z = ``ZDIMS``):
 
 - ``Encoder``: (B, T, F) -> (B, 4 * hidden_size_layer_1), the final hidden states of a 2-layer
@@ -130,7 +133,27 @@ class RNN_VAE(nn.Module):  # noqa: N801 - the seed's public name
 
 @dataclass
 class VAMEConfig:
-    """Architecture of ``RNN_VAE``; ``NUM_FEATURES`` comes from the data."""
+    """Architecture of ``RNN_VAE``; ``NUM_FEATURES`` comes from the data (``build``).
+
+    Parameters
+    ----------
+    TEMPORAL_WINDOW : int, default 30
+        Frames per window.
+    ZDIMS : int, default 30
+        Latent dimensions.
+    FUTURE_DECODER : bool, default True
+        Also predict the frames after the window.
+    FUTURE_STEPS : int, default 15
+        Frames the future decoder predicts.
+    hidden_size_layer_1, hidden_size_layer_2 : int, default 256
+        Encoder GRU width (the second is kept for the seed's signature; the GRU uses the first).
+    hidden_size_rec, hidden_size_pred : int, default 256
+        Decoder and future decoder GRU widths.
+    dropout_encoder, dropout_rec, dropout_pred : float, default 0.0
+        Dropout of the encoder, decoder and future decoder.
+    softplus : bool, default False
+        Pass the log-variance through a softplus.
+    """
 
     TEMPORAL_WINDOW: int = 30
     ZDIMS: int = 30
@@ -146,6 +169,17 @@ class VAMEConfig:
     softplus: bool = False
 
     def build(self, NUM_FEATURES: int) -> RNN_VAE:
+        """Make an ``RNN_VAE`` of this architecture.
+
+        Parameters
+        ----------
+        NUM_FEATURES : int
+            Input columns per frame (``len(windows.names)``).
+
+        Returns
+        -------
+        RNN_VAE
+        """
         return RNN_VAE(NUM_FEATURES=NUM_FEATURES, **asdict(self))
 
 
@@ -248,12 +282,32 @@ class VAMELoss:
     future=FUTURE_STEPS)``): the model sees the window and predicts the frames after it. The KL and
     the cluster penalty are annealed together, as in the reference (``kl_weight``). The reference's
     own default objective is ``VAMELoss(cluster_weight=0.1, n_clusters=30, cluster="vame",
-    reduction="vame")`` (summed MSE, mean KL, cluster penalty over 30 singular values).
+    reduction="vame")`` (summed MSE, mean KL, cluster penalty over 30 singular values). Calling it
+    returns ``vame_loss``'s dict plus ``kl_weight``.
 
-    ``future_to_encoder=False`` stops the future-prediction error at the latent: the future decoder
-    still learns to predict from z (so prediction can be evaluated), but z is shaped by the
-    reconstruction and the KL alone. Predicting the next half second makes the latent of a window
-    carry what comes *after* it, which blurs the boundary between behaviours (benchmarks/RESULTS.md).
+    Parameters
+    ----------
+    beta : float, default 1.0
+        KL weight at full annealing (notebook 04 uses 0.1, which keeps more detail in the latent).
+    future_to_encoder : bool, default True
+        False stops the future-prediction error at the latent: the future decoder still learns to predict
+        from z (so prediction can be evaluated), but z is shaped by the reconstruction and the KL alone.
+        Predicting the next half second makes the latent of a window carry what comes *after* it, which
+        blurs the boundary between behaviours (benchmarks/notes/v1_cohort.md, "VAME (step 4)").
+    kl_start : int, default 2
+        Epochs with the KL and cluster penalty off.
+    anneal_time : int, default 4
+        Epochs over which they rise to full weight.
+    anneal : {"linear", "sigmoid"}, default "linear"
+        Shape of the rise.
+    cluster_weight : float, default 0.0
+        Weight of the low-rank cluster penalty (``cluster_penalty``); 0 switches it off.
+    n_clusters : int, default 15
+        Its number of clusters.
+    cluster : {"kmeans", "vame"}, default "kmeans"
+        Which penalty (see ``cluster_penalty``).
+    reduction : {"mean", "vame"}, default "mean"
+        The per-element ELBO, or the reference's weighting (see ``vame_loss``).
     """
 
     beta: float = 1.0

@@ -1,5 +1,8 @@
 """A VQ-MAP-style keypoint-agnostic VQ-VAE, written for behavnb.
 
+In the models room of the flow (... inputs -> windows -> **models** -> train -> embed ...): a config
+dataclass and ``nn.Module``s only; ``inputs`` makes what it reads, ``windows`` cuts it, ``train`` fits it.
+
 Inputs. Each keypoint of each frame is described by its egocentric position and its velocity in
 the world rotated into the body frame (``inputs.body_frame_velocity``). Egocentric poses alone hide
 locomotion (a walking and a resting animal hold the same posture); the velocities show travel and
@@ -29,8 +32,9 @@ C = ``hidden``, T' = T / ``downsample``):
   alone and predicts each step's mean input and mean absolute input per keypoint (where the body is
   and how much each part moves over the step's frames). The decoder still needs both codes for
   the details (the phase of a stride, of a head sweep), but the type must now say what the step is
-  on average, so the types become a coarse ethogram and the subtypes refine it (synthetic-demo:
-  type-code NMI 0.48 -> 0.55 over five seeds, RESULTS.md "Third round").
+  on average, so the types become a coarse ethogram and the subtypes refine it (synthetic-demo, v1
+  cohort: type-code NMI 0.48 -> 0.55 over five seeds; benchmarks/notes/v1_cohort.md, "VQ-MAP (step 5)",
+  "Third round").
 
 One model can be trained on several datasets whose skeletons differ (co-embedding): they share
 the encoder, the codebooks and the decoder trunk, and each has its own output head; encoding with
@@ -142,7 +146,18 @@ class Decoder(nn.Module):
 
 
 class VQMAP(nn.Module):
-    """Keypoint-agnostic VQ-VAE with type/subtype codebooks and one decoder head per skeleton."""
+    """Keypoint-agnostic VQ-VAE with type/subtype codebooks and one decoder head per skeleton.
+
+    Parameters
+    ----------
+    config : VQMAPConfig
+        The architecture (validated here).
+
+    Raises
+    ------
+    ParameterError
+        When the config is invalid (see ``VQMAPConfig.validate``).
+    """
 
     def __init__(self, config: VQMAPConfig):
         super().__init__()
@@ -286,8 +301,48 @@ class VQMAP(nn.Module):
 
 @dataclass
 class VQMAPConfig:
-    """Architecture of ``VQMAP``. ``skeletons`` maps a dataset name to ``{"keypoints": [...], "dims": 2,
-    "regions": {...}}`` (see ``Skeleton``); lists, not tuples, so the config round-trips through YAML."""
+    """Architecture of ``VQMAP``; ``build()`` makes the model.
+
+    Parameters
+    ----------
+    skeletons : dict of str to dict
+        Dataset name -> ``{"keypoints": [...], "dims": 2, "regions": {...}}`` (see ``inputs.Skeleton``;
+        ``skeleton_config`` makes it); lists, not tuples, so the config round-trips through YAML.
+    window : int, default 32
+        Frames per training window, a multiple of ``downsample``.
+    downsample : int, default 8
+        Frames per code step, a power of 2.
+    hidden : int, default 64
+        Channels of the temporal encoder and decoder (C).
+    dilations : list of int, default [1, 3]
+        Dilations of the residual blocks of each stage.
+    slots : int, default 4
+        Learned queries of the keypoint mixer.
+    heads : int, default 4
+        Attention heads; must divide ``hidden``.
+    code_dim : int, default 16
+        Dimensions per codebook.
+    n_types : int, default 8
+        Codes of the coarse (type) codebook.
+    n_subtypes : int, default 16
+        Codes of the fine (subtype) codebook.
+    quantize : {"split", "residual"}, default "split"
+        "split": two halves of the latent; "residual": subtype quantises what type leaves.
+    use_regions : bool, default True
+        Add a body-region embedding (head, trunk, limb, tail) to each keypoint token.
+    commitment : float, default 0.25
+        Weight of the commitment loss.
+    decay : float, default 0.99
+        EMA decay of the codebooks.
+    dead_threshold : float, default 1.0
+        EMA count (vectors per batch) below which a code is restarted.
+    projection : {None, "xy"}, default None
+        "xy": 3D datasets are projected onto x, y so they can join 2D ones.
+    type_summary : bool, default True
+        The type code alone also predicts each step's mean and mean absolute input (see the module docstring).
+    norm_momentum : float, default 0.5
+        Weight of each training batch in the latent normaliser's running statistics, in (0, 1].
+    """
 
     skeletons: dict[str, dict] = field(default_factory=dict)
     window: int = 32  # frames per training window (a multiple of downsample)
@@ -324,6 +379,15 @@ class VQMAPConfig:
         return out
 
     def validate(self) -> None:
+        """Check the config; ``VQMAP`` calls it when built.
+
+        Raises
+        ------
+        ParameterError
+            On no skeletons, a ``downsample`` that is not a power of 2, a window that is not a multiple of it,
+            an unknown ``quantize`` or ``projection``, ``norm_momentum`` outside (0, 1], ``heads`` not dividing
+            ``hidden``, or 2D and 3D skeletons mixed without ``projection="xy"``.
+        """
         if not self.skeletons:
             raise ParameterError("VQMAPConfig needs at least one skeleton (dataset name -> keypoints).")
         if self.downsample < 2 or self.downsample & (self.downsample - 1):
@@ -347,25 +411,63 @@ class VQMAPConfig:
                                  f"(projection='xy' drops z from the 3D ones) or train separate models.")
 
     def build(self, num_features: int | None = None) -> VQMAP:
+        """Make a ``VQMAP`` of this architecture.
+
+        Parameters
+        ----------
+        num_features : int, optional
+            Ignored (the columns come from the skeletons); accepted so every config builds alike.
+
+        Returns
+        -------
+        VQMAP
+
+        Raises
+        ------
+        ParameterError
+            When the config is invalid (see ``validate``).
+        """
         return VQMAP(self)
 
 
 
 def skeleton_config(skeletons: dict[str, Skeleton]) -> dict[str, dict]:
-    """``{name: Skeleton}`` -> the plain dicts ``VQMAPConfig.skeletons`` holds."""
+    """``{name: Skeleton}`` -> the plain dicts ``VQMAPConfig.skeletons`` holds.
+
+    Parameters
+    ----------
+    skeletons : dict of str to inputs.Skeleton
+        Dataset name -> its skeleton (``inputs.Skeleton.from_dataset``).
+
+    Returns
+    -------
+    dict of str to dict
+        ``{name: {"keypoints": [...], "dims": int, "regions": {...}}}``.
+    """
     return {n: {"keypoints": list(s.keypoints), "dims": s.dims, "regions": dict(s.regions)} for n, s in skeletons.items()}
 
 
 @dataclass
 class VQMAPLoss:
-    """Training objective for ``train.fit``: reconstruction MSE of the full skeleton + commitment
-    (+ ``summary_weight`` x the type summary's MSE when the model has that head).
+    """Training objective for ``train.fit``: reconstruction MSE of the full skeleton + commitment.
 
-    ``batch`` is a tensor (one dataset: the model's only skeleton, or ``dataset``) or a dict
-    ``{dataset: tensor}`` from ``windows.MultiWindowSet`` (co-embedding); each dataset's error is
-    weighted by its number of samples. While the model trains, inputs are augmented: each keypoint is
-    dropped with probability ``keypoint_dropout`` (masked in attention) and the keypoint order is
-    shuffled; the target stays the full skeleton in its own order.
+    Plus ``summary_weight`` x the type summary's MSE when the model has that head. ``batch`` is a tensor
+    (one dataset: the model's only skeleton, or ``dataset``) or a dict ``{dataset: tensor}`` from
+    ``windows.MultiWindowSet`` (co-embedding); each dataset's error is weighted by its number of samples.
+    While the model trains, inputs are augmented: each keypoint is dropped with probability
+    ``keypoint_dropout`` (masked in attention) and the keypoint order is shuffled; the target stays the
+    full skeleton in its own order.
+
+    Parameters
+    ----------
+    keypoint_dropout : float, default 0.1
+        Probability of dropping each keypoint of a training sample (at least one is kept).
+    shuffle_keypoints : bool, default True
+        Shuffle the keypoint order of training inputs.
+    dataset : str, optional
+        The skeleton of tensor batches (default: the model's only one).
+    summary_weight : float, default 1.0
+        Weight of the type summary's error.
     """
 
     keypoint_dropout: float = 0.1

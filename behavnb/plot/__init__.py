@@ -2,6 +2,9 @@
 reconstruction, generated motion), ``codes`` (VQ-MAP), ``motifs`` (segmentation, browsing) and ``hierarchy``
 (transitions, trees), ``stats`` (group comparisons); ``gallery`` exports
 motif GIFs/MP4s and an HTML summary. Everything is re-exported here: ``bn.plot.<function>``.
+
+The figures floor of the flow (... stats -> evaluate/health/demos -> **plot**/widgets -> export ...): it
+draws what the rooms before it compute.
 """
 
 from behavnb.plot.codes import *  # noqa: F401,F403,E402

@@ -1,5 +1,8 @@
 """Figures for VQ-MAP (notebook 05): the architecture, code usage, the decoded motif grid, co-embedding,
-robustness to missing keypoints, and generated code sequences."""
+robustness to missing keypoints, and generated code sequences.
+
+Part of the figures floor (``plot``/``widgets``), drawn from what models, embed, codes and evaluate give.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,17 @@ if TYPE_CHECKING:
 
 
 def vqmap_diagram(config) -> matplotlib.figure.Figure:
-    """VQ-MAP as boxes and arrows, with the sizes of ``config`` (a ``VQMAPConfig``)."""
+    """VQ-MAP as boxes and arrows, with the sizes of ``config``.
+
+    Parameters
+    ----------
+    config : behavnb.models.vqmap.VQMAPConfig
+        The architecture to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -60,7 +73,21 @@ def vqmap_diagram(config) -> matplotlib.figure.Figure:
 
 
 def code_usage(types, subtypes, n_types: int, n_subtypes: int, title: str = "") -> matplotlib.figure.Figure:
-    """Usage of the type codes (bars) and of every type x subtype pair (heatmap, % of frames)."""
+    """Usage of the type codes (bars) and of every type x subtype pair (heatmap, % of frames).
+
+    Parameters
+    ----------
+    types, subtypes : array_like of int
+        One type and one subtype code per frame (-1 for none, left out).
+    n_types, n_subtypes : int
+        Codebook sizes.
+    title : str, default ""
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     t, s = np.asarray(types).ravel(), np.asarray(subtypes).ravel()
     ok = (t >= 0) & (s >= 0)
@@ -86,8 +113,29 @@ def code_usage(types, subtypes, n_types: int, n_subtypes: int, title: str = "") 
 
 def motif_grid(poses: np.ndarray, keypoints: Sequence[str], usage: np.ndarray | None = None, n_frames: int = 5,
                edges: Sequence[tuple[str, str]] | None = None, min_usage: float = 0.0) -> matplotlib.figure.Figure:
-    """Decoded motifs ``(n_types, n_subtypes, T, K, 2)``: types as rows, subtypes as columns, each cell a
-    small-multiple skeleton from light (early) to dark (late). Cells used less than ``min_usage`` (%) are greyed."""
+    """Decoded motifs: types as rows, subtypes as columns, each cell a small-multiple skeleton.
+
+    Frames go from light (early) to dark (late); cells used less than ``min_usage`` (%) are greyed.
+
+    Parameters
+    ----------
+    poses : numpy.ndarray
+        ``(n_types, n_subtypes, T, K, 2)`` decoded poses (``evaluate.decode_codes``, reshaped).
+    keypoints : sequence of str
+        The K keypoint names.
+    usage : numpy.ndarray, optional
+        ``(n_types, n_subtypes)`` % of frames per motif, written in each cell.
+    n_frames : int, default 5
+        Frames drawn per cell, evenly spaced.
+    edges : sequence of (str, str), optional
+        Keypoint pairs joined by lines (default: the spanning tree of the mean pose).
+    min_usage : float, default 0.0
+        Cells below this usage (%) are greyed.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     poses = np.asarray(poses)
     nt, ns, T = poses.shape[:3]
@@ -128,7 +176,19 @@ def motif_grid(poses: np.ndarray, keypoints: Sequence[str], usage: np.ndarray | 
 
 
 def usage_by_dataset(usages: Mapping[str, np.ndarray], n_types: int, n_subtypes: int) -> matplotlib.figure.Figure:
-    """Motif usage (type x subtype, % of frames) of several datasets side by side, on one colour scale."""
+    """Motif usage (type x subtype, % of frames) of several datasets side by side, on one colour scale.
+
+    Parameters
+    ----------
+    usages : mapping of str to numpy.ndarray
+        Dataset name -> usage fraction per motif code (``n_types * n_subtypes`` values).
+    n_types, n_subtypes : int
+        Codebook sizes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     grids = {k: 100 * np.asarray(u).reshape(n_types, n_subtypes) for k, u in usages.items()}
     vmax = max(float(g.max()) for g in grids.values())
@@ -143,7 +203,17 @@ def usage_by_dataset(usages: Mapping[str, np.ndarray], n_types: int, n_subtypes:
 
 
 def js_comparison(table: pd.DataFrame) -> matplotlib.figure.Figure:
-    """Matched vs shuffled JS divergence per true motif (``codes.coembedding_similarity``)."""
+    """Matched vs shuffled JS divergence per true motif.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``codes.coembedding_similarity``'s table: ``matched_js`` and ``shuffled_js`` per motif (index).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 2.8))
     x = np.arange(len(table))
@@ -158,7 +228,17 @@ def js_comparison(table: pd.DataFrame) -> matplotlib.figure.Figure:
 
 
 def dropout_curve(table: pd.DataFrame) -> matplotlib.figure.Figure:
-    """Held-out reconstruction error of the full skeleton against the number of keypoints hidden from the encoder."""
+    """Held-out reconstruction error of the full skeleton against the number of keypoints hidden from the encoder.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``evaluate.vqmap_dropout_curve``'s table: ``dropped``, ``mse``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(4.5, 2.8))
     ax.plot(table["dropped"], table["mse"], "o-")
@@ -171,7 +251,19 @@ def dropout_curve(table: pd.DataFrame) -> matplotlib.figure.Figure:
 
 def sequence_comparison(real_usage: np.ndarray, generated_usage: np.ndarray, real_trans: np.ndarray,
                         generated_trans: np.ndarray) -> matplotlib.figure.Figure:
-    """Code usage (real vs generated, one point per code) and the two transition matrices."""
+    """Code usage (real vs generated, one point per code) and the two transition matrices.
+
+    Parameters
+    ----------
+    real_usage, generated_usage : numpy.ndarray
+        Usage fraction per code of the real and the generated sequences (``codes.usage``).
+    real_trans, generated_trans : numpy.ndarray
+        ``(codes, codes)`` transition matrices (``codes.transitions``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
     m = max(real_usage.max(), generated_usage.max()) * 100 * 1.05

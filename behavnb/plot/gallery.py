@@ -1,6 +1,8 @@
 """Export a motif gallery: per motif an animated GIF of instances as skeletons, an MP4 of their video when the
 sessions have videos, a PNG of the motif's panels, and one ``index.html`` that shows them all with names and
 usage.
+
+Part of the figures floor (``plot``/``widgets``), drawn from a segmentation (``segment.MotifData``); notebook 07.
 """
 
 from __future__ import annotations
@@ -82,11 +84,40 @@ def video_grid(videos: Sequence[np.ndarray], ncols: int = 3, height: int = 160) 
 def export_gallery(data, out_dir: str | Path, motifs: Sequence[int] | None = None, *, n_instances: int = 6,
                    max_frames: int = 60, playback_fps: float | None = None, video: bool = True, panels: bool = True,
                    seed: int = 0, progress: bool = True) -> Path:
-    """Write ``<out_dir>/motif_<m>.gif`` (skeletons), ``motif_<m>_video.mp4`` (when videos exist), ``motif_<m>.png``
-    (panels) and ``index.html`` for each motif of a ``segment.MotifData``. Returns the index path.
+    """Write a motif gallery for each motif of a ``segment.MotifData``.
 
-    Files are written to a temporary folder first and moved into place at the end, so an interrupted
-    export leaves no half-written gallery.
+    Per motif ``<out_dir>/motif_<m>.gif`` (skeletons), ``motif_<m>_video.mp4`` (when videos exist) and
+    ``motif_<m>.png`` (panels); then ``index.html`` and ``motifs.csv``. Files are written to a temporary
+    folder first and moved into place at the end, so an interrupted export leaves no half-written gallery;
+    an existing ``out_dir`` is replaced.
+
+    Parameters
+    ----------
+    data : behavnb.segment.MotifData
+        The labels, cleaned poses, bouts and names of one segmentation.
+    out_dir : str or Path
+        The gallery folder, e.g. ``project.motifs_dir(name) / "gallery"``.
+    motifs : sequence of int, optional
+        Motifs to export (default: all).
+    n_instances : int, default 6
+        Instances (bouts) shown per motif.
+    max_frames : int, default 60
+        Frames per instance at most.
+    playback_fps : float, optional
+        Frame rate of the GIFs and MP4s (default: the data's).
+    video : bool, default True
+        Also write the MP4 of the instances' video where sessions have one.
+    panels : bool, default True
+        Also write the PNG of ``plot.motif_panel``.
+    seed : int, default 0
+        Seed of the instance sample.
+    progress : bool, default True
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+        ``<out_dir>/index.html``.
     """
     import shutil
     import tempfile

@@ -1,4 +1,7 @@
-"""Figures for the model notebooks: architecture diagram, (live) loss curves, reconstructions, generated motion."""
+"""Figures for the model notebooks: architecture diagram, (live) loss curves, reconstructions, generated motion.
+
+Part of the figures floor (``plot``/``widgets``), drawn from what models, train and evaluate give.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,19 @@ if TYPE_CHECKING:
 
 
 def vame_diagram(config, num_features: int) -> matplotlib.figure.Figure:
-    """The RNN-VAE as boxes and arrows, with the sizes of ``config`` (a ``VAMEConfig``)."""
+    """The RNN-VAE as boxes and arrows, with the sizes of ``config``.
+
+    Parameters
+    ----------
+    config : behavnb.models.vame.VAMEConfig
+        The architecture to draw.
+    num_features : int
+        Input columns per frame.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -55,7 +70,19 @@ def vame_diagram(config, num_features: int) -> matplotlib.figure.Figure:
 def loss_curves(history: pd.DataFrame, ax=None, terms: Sequence[str] | None = None) -> matplotlib.figure.Figure:
     """Training (solid) and held-out (dashed) loss terms per epoch, log scale; the learning rate in grey.
 
-    ``terms`` defaults to the VAME terms present (loss, reconstruction, future, kl)."""
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        ``train.fit``'s history: ``epoch``, ``train_<term>``, ``test_<term>`` (or ``train_eval_<term>``), ``lr``.
+    ax : matplotlib.axes.Axes, optional
+        Draw here (cleared first) instead of on a new figure.
+    terms : sequence of str, optional
+        Loss terms to draw (default: VAME's loss, reconstruction, future, kl, those present).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -82,7 +109,17 @@ def loss_curves(history: pd.DataFrame, ax=None, terms: Sequence[str] | None = No
 
 
 class LiveLoss:
-    """A ``fit(callbacks=[LiveLoss()])`` callback: redraws the loss curves after every epoch in a notebook."""
+    """A ``fit(callbacks=[LiveLoss()])`` callback: redraws the loss curves after every epoch in a notebook.
+
+    Outside IPython it does nothing.
+
+    Parameters
+    ----------
+    terms : sequence of str, optional
+        Loss terms to draw (see ``loss_curves``), e.g. ``["reconstruction", "commitment"]`` for VQ-MAP.
+    every : int, default 1
+        Redraw every this many epochs.
+    """
 
     def __init__(self, terms: Sequence[str] | None = None, every: int = 1):
         self.terms, self.every, self.handle, self.fig = terms, every, None, None
@@ -179,7 +216,27 @@ def reconstructions(rec, columns: Sequence[str] | None = None, n: int = 3, fps: 
 def skeleton_sequences(poses: np.ndarray, keypoints: Sequence[str], titles: Sequence[str] | None = None,
                        n_frames: int = 6, edges: Sequence[tuple[str, str]] | None = None,
                        ncols: int = 5) -> matplotlib.figure.Figure:
-    """Pose sequences ``(n, T, keypoint, 2)`` as stick figures, ``n_frames`` per panel, light (early) to dark (late)."""
+    """Pose sequences as stick figures, ``n_frames`` per panel, light (early) to dark (late).
+
+    Parameters
+    ----------
+    poses : numpy.ndarray
+        ``(n, T, keypoint, 2)`` sequences (``evaluate.to_poses``, ``evaluate.decode_codes``).
+    keypoints : sequence of str
+        The keypoint names.
+    titles : sequence of str, optional
+        One title per panel.
+    n_frames : int, default 6
+        Frames drawn per panel, evenly spaced.
+    edges : sequence of (str, str), optional
+        Keypoint pairs joined by lines (default: the spanning tree of the mean pose).
+    ncols : int, default 5
+        Panels per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     poses = np.asarray(poses)
     n, T = poses.shape[:2]

@@ -1,6 +1,8 @@
-"""Figures for the notebooks (matplotlib). Each function takes a poses Dataset (or a dict of them),
-draws on a new or given Axes, and returns the Figure. No computation lives here that a test would
-need: summaries come from :mod:`behavnb.preprocess`.
+"""Figures of poses for notebooks 01-03 (matplotlib): import, cleaning QC, features.
+
+Part of the figures floor (``plot``/``widgets``), drawn from what io, preprocess and features give.
+Each function takes a poses Dataset (or a dict of them), draws on a new or given Axes, and returns the
+Figure. No computation lives here that a test would need: summaries come from :mod:`behavnb.preprocess`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,19 @@ def _as_dict(poses) -> dict:
 
 
 def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoff: float | None = None) -> matplotlib.figure.Figure:
-    """Per-keypoint distribution of tracker confidence (box plots), pooled over sessions and animals."""
+    """Per-keypoint distribution of tracker confidence (box plots), pooled over sessions and animals.
+
+    Parameters
+    ----------
+    poses : xarray.Dataset or mapping of str to xarray.Dataset
+        One session's poses, or poses per session (as ``manifest.load_sessions`` gives them).
+    cutoff : float, optional
+        A confidence cutoff to draw as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     poses = _as_dict(poses)
     keypoints = list(next(iter(poses.values()))["keypoint"].values)
@@ -56,7 +70,23 @@ def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoff
 
 
 def missing_heatmap(ds: xr.Dataset, cutoff: float = 0.0, individual: str | None = None, bins: int = 200) -> matplotlib.figure.Figure:
-    """Keypoint x time image of the fraction of frames missing or below ``cutoff`` (time in bins)."""
+    """Keypoint x time image of the fraction of frames missing or below ``cutoff`` (time in bins).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    cutoff : float, default 0.0
+        Points with a lower confidence count as missing.
+    individual : str, optional
+        The animal to show (default: the first).
+    bins : int, default 200
+        Time bins (fewer when the session has fewer frames).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     ind = individual or str(ds["individual"].values[0])
     bad = ~usable(ds, cutoff).sel(individual=ind).transpose("keypoint", "time").values
@@ -77,7 +107,19 @@ def missing_heatmap(ds: xr.Dataset, cutoff: float = 0.0, individual: str | None 
 
 
 def kept_vs_cutoff(kept, chosen: float | None = None) -> matplotlib.figure.Figure:
-    """Lines of % points kept against the confidence cutoff, one per keypoint (from ``preprocess.kept_fraction``)."""
+    """Lines of % points kept against the confidence cutoff, one per keypoint.
+
+    Parameters
+    ----------
+    kept : pandas.DataFrame
+        Columns ``keypoint``, ``cutoff``, ``kept`` (a fraction), as ``preprocess.kept_fraction`` gives.
+    chosen : float, optional
+        The cutoff in use, drawn as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for k, g in kept.groupby("keypoint", sort=False):
@@ -94,7 +136,26 @@ def kept_vs_cutoff(kept, chosen: float | None = None) -> matplotlib.figure.Figur
 
 
 def trajectories(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoint: str | None = None, max_panels: int = 6) -> matplotlib.figure.Figure:
-    """Each session's path in the arena (one keypoint, or the mean of all keypoints), coloured by time."""
+    """Each session's path in the arena (one keypoint, or the mean of all keypoints), coloured by time.
+
+    Parameters
+    ----------
+    poses : xarray.Dataset or mapping of str to xarray.Dataset
+        One session's poses, or poses per session; one panel per session.
+    keypoint : str, optional
+        The keypoint to follow (default: the mean of all keypoints).
+    max_panels : int, default 6
+        Sessions drawn at most (the first ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ParameterError
+        When ``keypoint`` is not in a session.
+    """
     plt = _plt()
     poses = _as_dict(poses)
     names = list(poses)[:max_panels]
@@ -155,6 +216,21 @@ def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges
 
     Default frames: 4 evenly spaced well-tracked frames for one animal, the best-tracked frame when
     there are several animals (overlaid frames of several animals are unreadable).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    frames : sequence of int, optional
+        Frame indices to draw (default: as above).
+    edges : sequence of (str, str), optional
+        Keypoint pairs joined by lines (default: ``default_skeleton``, the spanning tree of the median pose).
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     plt = _plt()
     edges = list(edges) if edges is not None else default_skeleton(ds)
@@ -203,7 +279,27 @@ _FLAG_STYLE = {"interpolated": ("tab:blue", "interpolated"), "low_confidence": (
 
 def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: str | None = None,
                  start_s: float = 0.0, duration_s: float = 20.0) -> matplotlib.figure.Figure:
-    """x and y of one keypoint over time, raw (grey) and cleaned (black), with what each step did marked."""
+    """x and y of one keypoint over time, raw (grey) and cleaned (black), with what each step did marked.
+
+    Parameters
+    ----------
+    raw : xarray.Dataset
+        The poses before cleaning.
+    clean : xarray.Dataset
+        The same poses after cleaning steps (with the ``flag`` variable they write).
+    keypoint : str
+        The keypoint to show.
+    individual : str, optional
+        The animal to show (default: the first).
+    start_s : float, default 0.0
+        Start of the shown stretch, in seconds from the session's start.
+    duration_s : float, default 20.0
+        Length of the shown stretch in seconds.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     ind = individual or str(clean["individual"].values[0])
     t = clean["time"].values
@@ -230,8 +326,28 @@ def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: 
 
 def pose_cloud(cleaned: Mapping[str, xr.Dataset] | xr.Dataset, ax=None, max_frames: int = 3000,
                title: str | None = None, seed: int = 0) -> matplotlib.figure.Figure:
-    """Every keypoint of the egocentric pose over many frames: a tight, separated cloud per keypoint
-    means alignment worked; smeared clouds mean a wobbly heading or tracking errors."""
+    """Every keypoint of the egocentric pose over many frames, one colour per keypoint.
+
+    A tight, separated cloud per keypoint means alignment worked; smeared clouds mean a wobbly heading
+    or tracking errors.
+
+    Parameters
+    ----------
+    cleaned : xarray.Dataset or mapping of str to xarray.Dataset
+        Cleaned, aligned poses (with ``ego_position``), one session or per session.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure.
+    max_frames : int, default 3000
+        Frames drawn in all, sampled evenly across sessions.
+    title : str, optional
+        Axes title (default "aligned poses").
+    seed : int, default 0
+        Seed of the frame sample.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     cleaned = _as_dict(cleaned)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
@@ -257,7 +373,17 @@ def pose_cloud(cleaned: Mapping[str, xr.Dataset] | xr.Dataset, ax=None, max_fram
 
 
 def alignment_comparison(modes: Mapping[str, Mapping[str, xr.Dataset] | xr.Dataset]) -> matplotlib.figure.Figure:
-    """Pose clouds side by side, one per alignment mode (e.g. 2-point vs anterior/posterior sets)."""
+    """Pose clouds side by side, one per alignment mode (e.g. 2-point vs anterior/posterior sets).
+
+    Parameters
+    ----------
+    modes : mapping of str to (xarray.Dataset or mapping of str to xarray.Dataset)
+        Mode name -> the poses cleaned that way (see ``pose_cloud``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes), 4), squeeze=False)
     for ax, (name, cleaned) in zip(axes[0], modes.items()):
@@ -267,7 +393,21 @@ def alignment_comparison(modes: Mapping[str, Mapping[str, xr.Dataset] | xr.Datas
 
 
 def qc_heatmap(qc, value: str = "pct_missing", max_sessions: int = 60) -> matplotlib.figure.Figure:
-    """Sessions (rows) × keypoints (columns), coloured by a QC column (``preprocess.qc_table``)."""
+    """Sessions (rows) x keypoints (columns), coloured by a QC column.
+
+    Parameters
+    ----------
+    qc : pandas.DataFrame
+        The per-keypoint QC table (``preprocess.qc_table``, or ``clean_sessions``' first table).
+    value : str, default "pct_missing"
+        The column to colour by.
+    max_sessions : int, default 60
+        Rows drawn at most (session/individual pairs).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     table = qc.assign(row=qc["session"] + np.where(qc["individual"].nunique() > 1, "/" + qc["individual"], ""))
     grid = table.pivot_table(index="row", columns="keypoint", values=value, sort=False).iloc[:max_sessions]
@@ -292,15 +432,17 @@ def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str]
 
     Parameters
     ----------
-    values
+    values : mapping of str to numpy.ndarray
         Per session, the feature's values (any shape; pooled).
-    groups
+    groups : mapping of str to str
         Session -> group (sessions not in it go to "all").
-    name, units
+    name, units : str
         The feature's name and units ("cm/s", "rad", ...), for the axis labels.
-    bins, range_
-        Histogram bins and range (default: the pooled 0.5-99.5 % quantiles per group).
-    circular
+    bins : int, default 60
+        Histogram bins.
+    range_ : (float, float), optional
+        Histogram range (default: the pooled 0.5-99.5 % quantiles per group).
+    circular : bool, default False
         Draw on a polar axis (angles in radians).
 
     Returns
@@ -343,11 +485,11 @@ def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | Non
 
     Parameters
     ----------
-    cleaned
+    cleaned : mapping of str to xarray.Dataset
         Per session, the cleaned poses (with ``centroid``).
-    groups
+    groups : mapping of str to str, optional
         Session -> group (sessions not in it go to "all").
-    bins
+    bins : int, default 40
         Bins per axis.
 
     Returns
@@ -381,7 +523,22 @@ def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | Non
 
 
 def body_length_stability(features: Mapping[str, xr.Dataset], max_sessions: int = 30) -> matplotlib.figure.Figure:
-    """Per session, the body length's median and 5-95 % range: it should be steady within and across sessions."""
+    """Per session, the body length's median and 5-95 % range.
+
+    It should be steady within and across sessions; a drifting or wide range points at tracking or
+    scale problems.
+
+    Parameters
+    ----------
+    features : mapping of str to xarray.Dataset
+        Per session, the features of ``features.compute`` (with ``body_length``).
+    max_sessions : int, default 30
+        Sessions drawn at most (the first ones).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     items = list(features.items())[:max_sessions]
     fig, ax = plt.subplots(figsize=(max(5, 0.3 * len(items) + 2), 3.5))
@@ -401,7 +558,21 @@ def body_length_stability(features: Mapping[str, xr.Dataset], max_sessions: int 
 
 def timescales(curves: Mapping[str, xr.DataArray], bouts_s: Sequence[float] | None = None,
                window_s: float | None = None) -> matplotlib.figure.Figure:
-    """Autocorrelation of features against lag, with the model window and (if known) typical bout length."""
+    """Autocorrelation of features against lag, with the model window and (if known) typical bout length.
+
+    Parameters
+    ----------
+    curves : mapping of str to xarray.DataArray
+        Feature name -> its autocorrelation over ``lag`` (``features.autocorrelation``).
+    bouts_s : sequence of float, optional
+        True bout durations in seconds; their interquartile range is shaded.
+    window_s : float, optional
+        The model's time window in seconds, drawn as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for name, ac in curves.items():
@@ -421,7 +592,23 @@ def timescales(curves: Mapping[str, xr.DataArray], bouts_s: Sequence[float] | No
 
 def social_trace(social, individual: str, partner: str, episodes: np.ndarray | None = None,
                  duration_s: float = 60.0) -> matplotlib.figure.Figure:
-    """Nose-to-nose and centre distance of one pair over time, with labelled social episodes shaded."""
+    """Nose-to-nose and centre distance of one pair over time, with labelled social episodes shaded.
+
+    Parameters
+    ----------
+    social : xarray.Dataset
+        Pairwise features from ``features.social`` (``distance``, ``nose_nose``).
+    individual, partner : str
+        The pair: the animal and the one it is measured against.
+    episodes : numpy.ndarray, optional
+        A label per frame (e.g. the synthetic truth's ``social`` column); "none" is not shaded.
+    duration_s : float, default 60.0
+        Seconds shown from the start.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     t = social["time"].values
     sel = t < t[0] + duration_s

@@ -1,5 +1,8 @@
 """Figures of group statistics (notebook 09): usage by group with significance, volcano, effect heatmap,
-significant transition differences, time-bin trajectories."""
+significant transition differences, time-bin trajectories.
+
+Part of the figures floor (``plot``/``widgets``), drawn from the tables ``stats`` gives.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,17 @@ __all__ = ["stars", "group_values", "volcano", "effect_heatmap", "transition_dif
 
 
 def stars(q: float) -> str:
-    """``***`` q < 0.001, ``**`` < 0.01, ``*`` < 0.05, else ``ns``."""
+    """Stars for a q-value: ``***`` q < 0.001, ``**`` < 0.01, ``*`` < 0.05, else ``ns``.
+
+    Parameters
+    ----------
+    q : float
+        The q-value.
+
+    Returns
+    -------
+    str
+    """
     return "***" if q < 0.001 else "**" if q < 0.01 else "*" if q < 0.05 else "ns"
 
 
@@ -34,7 +47,26 @@ def _mean_ci(v: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, f
 
 def group_values(per_subject: pd.DataFrame, results: pd.DataFrame, metric: str = "usage",
                  names: Mapping[int, str] | None = None, groups: Sequence[str] | None = None) -> matplotlib.figure.Figure:
-    """Per motif: one dot per animal, group mean with its bootstrap 95 % CI, and the q-value's stars above."""
+    """Per motif: one dot per animal, group mean with its bootstrap 95 % CI, and the q-value's stars above.
+
+    Parameters
+    ----------
+    per_subject : pandas.DataFrame
+        One row per animal, motif and metric (``stats.animal_table``, or ``stats.per_subject`` of it):
+        ``group, motif, metric, value``.
+    results : pandas.DataFrame
+        ``stats.compare(...).table``: ``motif, metric, q``.
+    metric : str, default "usage"
+        The metric to draw.
+    names : mapping of int to str, optional
+        Motif -> name for the axis.
+    groups : sequence of str, optional
+        Groups in drawing order (default: sorted).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     d = per_subject[per_subject["metric"] == metric]
     gs = list(groups) if groups is not None else sorted(d["group"].astype(str).unique())
@@ -66,7 +98,21 @@ def group_values(per_subject: pd.DataFrame, results: pd.DataFrame, metric: str =
 
 
 def volcano(results: pd.DataFrame, names: Mapping[int, str] | None = None, q: float = 0.05) -> matplotlib.figure.Figure:
-    """Effect against -log10 q, one point per motif and metric; labelled where q < ``q``."""
+    """Effect against -log10 q, one point per motif and metric; labelled where q < ``q``.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``stats.compare(...).table`` of two groups: ``motif, metric, effect, q``.
+    names : mapping of int to str, optional
+        Motif -> name for the labels.
+    q : float, default 0.05
+        The significance level drawn and labelled.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     r = results.dropna(subset=["q"])
     fig, ax = plt.subplots(figsize=(4.8, 3.8))
@@ -87,7 +133,19 @@ def volcano(results: pd.DataFrame, names: Mapping[int, str] | None = None, q: fl
 
 
 def effect_heatmap(results: pd.DataFrame, names: Mapping[int, str] | None = None) -> matplotlib.figure.Figure:
-    """Motifs x metrics, colour = effect (each metric scaled to its largest |effect|), stars = q."""
+    """Motifs x metrics, colour = effect (each metric scaled to its largest ``|effect|``), stars = q.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``stats.compare(...).table`` of two groups: ``motif, metric, effect, q``.
+    names : mapping of int to str, optional
+        Motif -> name for the rows.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     eff = results.pivot_table(index="motif", columns="metric", values="effect")
     # q is NaN for a whole metric kept out of the FDR family (bout count beside bout rate): align, no stars there
@@ -109,7 +167,27 @@ def effect_heatmap(results: pd.DataFrame, names: Mapping[int, str] | None = None
 
 def transition_differences(edges: pd.DataFrame, usage: np.ndarray | None = None, names: Mapping[int, str] | None = None,
                            q: float = 0.05, groups: Sequence[str] = ("", "")) -> matplotlib.figure.Figure:
-    """The transition graph with only the edges whose group difference has q < ``q``: red = more in the second group."""
+    """The transition graph with only the edges whose group difference has q < ``q``.
+
+    Red edges are more frequent in the second group, blue in the first.
+
+    Parameters
+    ----------
+    edges : pandas.DataFrame
+        ``stats.transition_test``'s per-edge table: ``from_motif, to_motif, difference, q``.
+    usage : numpy.ndarray, optional
+        Usage per motif, for the node sizes.
+    names : mapping of int to str, optional
+        Motif -> name for the node labels.
+    q : float, default 0.05
+        Edges at or above this q are left out.
+    groups : (str, str), default ("", "")
+        The two groups (reference first), for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import networkx as nx
 
     plt = _plt()
@@ -138,7 +216,31 @@ def transition_differences(edges: pd.DataFrame, usage: np.ndarray | None = None,
 
 def time_bin_trajectories(per_subject: pd.DataFrame, metric: str, motif: int, names: Mapping[int, str] | None = None,
                           bin_s: float | None = None) -> matplotlib.figure.Figure:
-    """Mean +- bootstrap 95 % CI of one motif's metric across time bins, one line per group."""
+    """Mean +- bootstrap 95 % CI of one motif's metric across time bins, one line per group.
+
+    Parameters
+    ----------
+    per_subject : pandas.DataFrame
+        Per-animal values with a ``time_bin`` column (``stats.animal_table(..., bin_s=...)``, then
+        ``stats.per_subject``).
+    metric : str
+        The metric to draw.
+    motif : int
+        The motif.
+    names : mapping of int to str, optional
+        Motif -> name for the title.
+    bin_s : float, optional
+        Bin length in seconds, for a time axis in s.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        When the table has no ``time_bin`` column.
+    """
     plt = _plt()
     d = per_subject[(per_subject["metric"] == metric) & (per_subject["motif"] == motif)]
     if "time_bin" not in d:

@@ -1,5 +1,8 @@
 """Cleaning and egocentric alignment of poses, every step a pure function ``Dataset -> Dataset``.
 
+Second room of the flow (io -> **preprocess** -> features -> inputs -> ...): it takes the poses ``io``
+reads and gives the cleaned, aligned poses that features and the models start from.
+
 The default chain (``clean`` / ``Pipeline``)::
 
     filter_confidence -> remove_outliers (fix_swaps, remove_jumps, remove_far_points)
@@ -48,6 +51,22 @@ def select_keypoints(ds: xr.Dataset, keypoints: Sequence[str] | Mapping[str, str
 
     E.g. a reduced, renamed skeleton of the synthetic mice to co-embed with the full one (notebook 05).
     Variables without a keypoint dimension (centroid, heading) are kept as they are; logged in attrs.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses (imported or cleaned).
+    keypoints : sequence of str or mapping of str to str
+        The keypoints to keep, or ``{old name: new name}``.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    ParameterError
+        When a named keypoint is not in ``ds``.
     """
     mapping = dict(keypoints) if isinstance(keypoints, Mapping) else {k: k for k in keypoints}
     have = [str(k) for k in ds["keypoint"].values]
@@ -132,14 +151,71 @@ def keep_landmarks(ds: xr.Dataset, landmarks: Sequence[str], cutoff: float = 0.0
 class Pipeline:
     """The default cleaning chain with its parameters in one place; ``None`` switches a step off.
 
-    Windows and gaps are frames (int) or seconds (``"0.5s"``). ``anterior``/``posterior`` (or
-    ``centre``/``heading`` for 2-point alignment) default to the skeleton attached to the data, else
-    sets guessed from keypoint names. ``landmarks`` leave the skeleton as arena geometry
-    (:func:`keep_landmarks`); ``drop`` leaves it altogether. With several individuals, ``identities``
-    links fragment tracks into ``n_animals`` identities (gaps up to ``stitch_gap``, leftovers shorter
-    than ``min_track`` dropped) and repairs identity swaps (:mod:`behavnb.preprocess.identity`).
-    ``px_per_cm`` is one scale, or a mapping session -> scale where cameras differ between sessions
-    (:func:`behavnb.manifest.session_geometry` reads it from the sessions table).
+    Windows and gaps are frames (int) or seconds (``"0.5s"``). Calling the pipeline on one session's poses
+    runs the steps in order and returns the cleaned poses; ``params()`` gives the parameters to save.
+
+    Parameters
+    ----------
+    confidence : float or None, default 0.6
+        Points below this tracker confidence become missing (``filter_confidence``).
+    swaps : bool, default True
+        Swap left/right partners back (``fix_swaps``).
+    jump_window : int, str or None, default "0.2s"
+        Window of the jump filter (``remove_jumps``).
+    jump_k : float, default 10.0
+        Robust SDs from the trajectory's rolling median that make a jump.
+    distance_k : float or None, default 6.0
+        Robust SDs from the body centre that make a far point (``remove_far_points``).
+    max_gap : int, str or None, default "0.5s"
+        Longest gap filled (``interpolate``).
+    interpolation : {"linear", "cubic"}, default "linear"
+        How gaps are filled.
+    smoothing : {"savgol", "median"} or None, default "savgol"
+        The smoothing filter (``smooth``).
+    smooth_window : int or str, default "0.2s"
+        Its window.
+    polyorder : int, default 2
+        Savitzky-Golay polynomial order.
+    centre : str or sequence of str, optional
+        The alignment origin (a keypoint or set), or with ``heading`` the centre of 2-point alignment.
+    heading : str, optional
+        2-point alignment: this keypoint goes onto the positive ``axis``.
+    anterior, posterior : sequence of str, optional
+        Front and back keypoint sets of multi-point alignment and of the swap check; default: the skeleton
+        attached to the data, else sets guessed from keypoint names.
+    axis : {"x", "y"}, default "x"
+        The axis the body faces along after alignment.
+    px_per_cm : float or mapping of str to float, optional
+        One image scale, or session -> scale where cameras differ between sessions
+        (:func:`behavnb.manifest.session_geometry` reads it from the sessions table); None stays in pixels.
+    body_length : bool, default False
+        Express the egocentric pose in body lengths (``scale``).
+    on_empty : {"drop", "raise"}, default "drop"
+        What to do with a keypoint that has no usable point.
+    drop : sequence of str
+        Keypoints left out altogether.
+    landmarks : sequence of str
+        Static keypoints that leave the skeleton as arena geometry (:func:`keep_landmarks`).
+    identities : bool, default True
+        With several individuals, link fragment tracks into identities and repair identity swaps
+        (:mod:`behavnb.preprocess.identity`).
+    n_animals : int, optional
+        Identities to link into (default: from the tracks).
+    stitch_gap : int or str, default "1s"
+        Longest gap a track link bridges.
+    min_track : int or str, default "1s"
+        Linked tracks shorter than this only fill gaps; leftovers are dropped.
+
+    Raises
+    ------
+    ParameterError
+        When called with half a reference (only ``anterior`` or only ``posterior``), a per-session
+        ``px_per_cm`` without the session, or a bad window; each step raises on its own bad input.
+
+    See Also
+    --------
+    clean : one call with keyword overrides.
+    clean_sessions : every session, with QC.
     """
 
     confidence: float | None = 0.6
@@ -212,12 +288,43 @@ class Pipeline:
         return guess_reference(ds)
 
     def params(self) -> dict:
-        """The parameters as a plain dict (saved beside the cleaned data)."""
+        """The parameters as a plain dict (saved beside the cleaned data as params.yaml).
+
+        Returns
+        -------
+        dict
+        """
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
 def clean(ds: xr.Dataset, **params) -> xr.Dataset:
-    """Run the default ``Pipeline`` (keyword arguments override its parameters) on one session."""
+    """Run the default ``Pipeline`` (keyword arguments override its parameters) on one session.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's imported poses (``io.load_poses``).
+    **params
+        Any of :class:`Pipeline`'s parameters, e.g. ``confidence=0.6, max_gap="0.5s"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Cleaned poses: ``position`` (NaN where removed and not filled), ``flag``, ``ego_position``,
+        ``centroid``, ``heading``, ``speed``; each step logged in ``attrs["log"]``.
+
+    Raises
+    ------
+    ParameterError
+        On a bad parameter value; :class:`~behavnb.errors.KeypointNotFoundError` on an unknown keypoint.
+
+    Examples
+    --------
+    >>> import behavnb as bn
+    >>> ds = bn.io.load_poses("m1_day1DLC_resnet50_openfieldMay1shuffle1_100000.h5", fps=30)  # doctest: +SKIP
+    >>> clean = bn.preprocess.clean(ds, confidence=0.6, max_gap="0.5s", px_per_cm=8.0)  # doctest: +SKIP
+    >>> bn.preprocess.qc_table(clean)  # what each step did to every keypoint  # doctest: +SKIP
+    """
     return Pipeline(**params)(ds)
 
 

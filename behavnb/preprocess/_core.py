@@ -1,7 +1,8 @@
 """Shared pieces of the preprocessing steps: point flags, window sizes, keypoint lookup, fast NaN helpers.
 
-Every step records what it did to each point in the ``flag(time, keypoint, individual)`` variable,
-a bit field, so the QC table and the precision/recall of the filters are computed from the data itself.
+Inside the preprocess room of the flow (io -> preprocess -> features -> ...). Every step records what it
+did to each point in the ``flag(time, keypoint, individual)`` variable, a bit field, so the QC table and
+the precision/recall of the filters are computed from the data itself.
 """
 
 from __future__ import annotations
@@ -156,7 +157,22 @@ def guess_reference(ds: xr.Dataset) -> dict[str, list[str]]:
 
     From the project's skeleton when attached (``attrs["skeleton"]``), else decided on the spot by
     :func:`behavnb.skeleton.infer_skeleton` (names first: nose/ears/neck vs tail base/hips; then the
-    direction of travel). Raises with the available names when no axis can be found.
+    direction of travel).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Poses of one session.
+
+    Returns
+    -------
+    dict of str to list of str
+        ``{"anterior": [...], "posterior": [...]}``, plus ``"centre": [keypoint]`` when there is one.
+
+    Raises
+    ------
+    KeypointNotFoundError
+        When no body axis can be found; the message lists the keypoints.
     """
     roles = roles_of(ds)  # the project's skeleton (notebooks 01/02), when attached
     if not (roles.get("anterior") and roles.get("posterior")):

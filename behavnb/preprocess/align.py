@@ -1,5 +1,7 @@
 """Egocentric alignment and units: where the animal is goes to separate variables, its posture to ``ego_position``.
 
+A preprocess step (io -> **preprocess** -> features -> ...), the last of the default chain.
+
 Alignment removes location and heading from the pose, which a posture model needs, but locomotion
 matters for behaviour: the allocentric ``centroid``, ``heading`` and ``speed`` are kept beside it.
 """

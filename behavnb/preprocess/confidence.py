@@ -1,4 +1,4 @@
-"""Confidence: how much data each cutoff keeps, and the filter that applies one."""
+"""Confidence: how much data each cutoff keeps, and the filter that applies one (first preprocess step)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,22 @@ def usable(ds: xr.Dataset, cutoff: float = 0.0) -> xr.DataArray:
 def kept_fraction(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoffs: Sequence[float]) -> pd.DataFrame:
     """Fraction of points kept at each confidence cutoff, per keypoint, pooled over sessions.
 
-    Returns a tidy table ``cutoff, keypoint, kept`` (kept in [0, 1]).
+    Parameters
+    ----------
+    poses : xarray.Dataset or mapping of str to xarray.Dataset
+        One session's poses, or poses per session.
+    cutoffs : sequence of float
+        Cutoffs in [0, 1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy: ``cutoff, keypoint, kept`` (kept in [0, 1]).
+
+    Raises
+    ------
+    ParameterError
+        When a cutoff is outside [0, 1].
     """
     import pandas as pd
 
@@ -61,7 +76,25 @@ def kept_fraction(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoffs: Sequenc
 
 
 def missing_summary(ds: xr.Dataset, cutoff: float = 0.0) -> pd.DataFrame:
-    """Per keypoint and individual: % missing (NaN), % below the cutoff, and the longest gap in frames."""
+    """Per keypoint and individual: % missing (NaN), % below the cutoff, and the longest gap in frames.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    cutoff : float, default 0.0
+        Confidence below which a present point counts as low.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``keypoint, individual, pct_missing, pct_low_confidence, longest_gap_frames``.
+
+    Raises
+    ------
+    ParameterError
+        When ``cutoff`` is outside [0, 1].
+    """
     import pandas as pd
 
     cutoff = check_fraction(cutoff, "cutoff")
@@ -83,6 +116,22 @@ def missing_summary(ds: xr.Dataset, cutoff: float = 0.0) -> pd.DataFrame:
 
 def filter_confidence(ds: xr.Dataset, threshold: float = 0.6) -> xr.Dataset:
     """Set points whose confidence is below ``threshold`` to NaN, flagging them ``low_confidence``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    threshold : float, default 0.6
+        Confidence cutoff in [0, 1].
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    ParameterError
+        When ``threshold`` is outside [0, 1].
 
     Notes
     -----

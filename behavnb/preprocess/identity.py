@@ -1,5 +1,7 @@
 """Identities of multi-animal tracks: fragments stitched into animals, identity swaps repaired.
 
+A preprocess step (io -> **preprocess** -> features -> ...), run first on multi-animal files.
+
 Multi-animal trackers (SLEAP, maDLC) make two kinds of identity errors:
 
 - **fragments**: an animal's track breaks whenever the tracker loses it, and the track that picks

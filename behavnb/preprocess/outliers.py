@@ -1,4 +1,4 @@
-"""Tracking errors: left/right swaps, implausible jumps, and points far from the body.
+"""Tracking errors: left/right swaps, implausible jumps, and points far from the body (preprocess steps).
 
 Each detector works per keypoint and individual with a robust scale (median absolute deviation),
 so a threshold means the same on a paw as on the nose, in pixels or in centimetres.
@@ -84,8 +84,29 @@ def fix_swaps(ds: xr.Dataset, pairs: Sequence[tuple[str, str]] | None = None,
     Pairs on the head (ears) are judged against the head's own axis (towards the nose), others against the
     body axis. The expected side of each pair is its side in most frames. A frame counts as swapped when the
     pair's lateral separation has the other sign and exceeds ``margin`` times its typical size (so
-    points that cross the midline, like paws under the body, are left alone). Pairs default to
-    names with left/right tokens (``ear_left``/``ear_right``, ``EarL``/``EarR``).
+    points that cross the midline, like paws under the body, are left alone).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    pairs : sequence of (str, str), optional
+        Left/right keypoint pairs; default: names with left/right tokens (``ear_left``/``ear_right``,
+        ``EarL``/``EarR``).
+    anterior, posterior : sequence of str, optional
+        Front and back keypoint sets of the body axis (default: ``guess_reference``).
+    margin : float, default 0.3
+        Fraction of the pair's typical separation a wrong-side frame must exceed.
+
+    Returns
+    -------
+    xarray.Dataset
+        Swapped points (and their confidences) exchanged and flagged ``swapped``.
+
+    Raises
+    ------
+    KeypointNotFoundError
+        When a named keypoint is not in ``ds``, or no body axis can be found.
     """
     ds = ensure_flags(ds)
     names = [str(k) for k in ds["keypoint"].values]
@@ -139,6 +160,27 @@ def remove_jumps(ds: xr.Dataset, window: int | str = "0.2s", k: float = 10.0, fl
     A point is a jump when its distance from the centred rolling median of its trajectory
     (``window`` long) exceeds ``k`` robust SDs of that distance for its keypoint. Jumps shorter
     than half the window are caught; longer excursions are left to ``remove_far_points``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    window : int or str, default "0.2s"
+        Rolling-median window: frames, or seconds as ``"0.2s"`` (made odd, at least 3 frames).
+    k : float, default 10.0
+        Robust SDs that make a jump.
+    floor : float, default 0.5
+        A jump is also at least this fraction of the body size, so a very steady keypoint is not over-cut.
+
+    Returns
+    -------
+    xarray.Dataset
+        Jumps set to NaN and flagged ``jump``.
+
+    Raises
+    ------
+    ParameterError
+        On a malformed window; :class:`~behavnb.errors.SessionTooShortError` when the session is shorter.
     """
     import bottleneck as bn
 
@@ -165,6 +207,18 @@ def remove_far_points(ds: xr.Dataset, k: float = 6.0) -> xr.Dataset:
 
     The centre is the per-frame median of all keypoints of the individual; a point is an outlier
     when its distance exceeds that keypoint's median distance plus ``k`` robust SDs.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    k : float, default 6.0
+        Robust SDs beyond the keypoint's median distance.
+
+    Returns
+    -------
+    xarray.Dataset
+        Far points set to NaN and flagged ``outlier``.
     """
     ds = ensure_flags(ds)
     pos = position_array(ds)

@@ -1,4 +1,4 @@
-"""Quality control: what cleaning did to each keypoint, and which sessions should not be used."""
+"""Quality control: what cleaning did to each keypoint, and which sessions should not be used (end of preprocess)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,17 @@ if TYPE_CHECKING:
 def qc_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per individual and keypoint: % of frames touched by each step, and the longest gap left.
 
-    Columns: session, individual, keypoint, pct_missing_input, pct_low_confidence, pct_outlier,
-    pct_jump, pct_swapped, pct_interpolated, pct_missing (after cleaning), longest_gap_frames,
-    longest_gap_s.
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's cleaned poses (with ``flag``; without it only missing points are counted).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: session, individual, keypoint, pct_missing_input, pct_low_confidence, pct_outlier,
+        pct_jump, pct_swapped, pct_interpolated, pct_missing (after cleaning), longest_gap_frames,
+        longest_gap_s.
     """
     import pandas as pd
 
@@ -84,8 +92,19 @@ def qc_summary(qc: pd.DataFrame, cleaned: Mapping[str, xr.Dataset] | None = None
 
 
 def alignment_quality(cleaned: Mapping[str, xr.Dataset]) -> dict[str, float]:
-    """How well an alignment held: % of frames without reference points, and the median frame-to-frame
-    heading change in rad/s (lower = a steadier body axis), pooled over sessions."""
+    """How well an alignment held, pooled over sessions.
+
+    Parameters
+    ----------
+    cleaned : mapping of str to xarray.Dataset
+        Cleaned, aligned poses per session (with ``heading`` and ``reference_missing``).
+
+    Returns
+    -------
+    dict of str to float
+        ``"% frames without reference"`` and ``"median |turning rate| (rad/s)"`` (the median
+        frame-to-frame heading change; lower means a steadier body axis).
+    """
     lost, turns = [], []
     for ds in cleaned.values():
         h = ds["heading"].transpose("time", "individual").values
@@ -100,7 +119,6 @@ def alignment_quality(cleaned: Mapping[str, xr.Dataset]) -> dict[str, float]:
 def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.DataFrame:
     """Precision and recall of the cleaning against known corruptions (a synthetic cohort's ``truth_noise``).
 
-    ``noise`` has columns session, individual, frame, keypoint, kind (jump, lr_swap, dropout, id_swap).
     Rows: ``swap fix`` (points swapped back vs planted left/right swaps), ``jump removal`` (points
     removed as jumps or far points vs planted jumps), ``jump cleaning`` (jumps removed by any
     step, the confidence filter included) and ``identity swap repair`` (frames and individuals
@@ -108,6 +126,18 @@ def score_filters(cleaned: Mapping[str, xr.Dataset], noise: pd.DataFrame) -> pd.
     individual, not per point, because a swap moves the whole animal and later corruptions such
     as dropouts overwrite some of its points in the truth). Precision counts a removed point as
     right when it was corrupted in any way.
+
+    Parameters
+    ----------
+    cleaned : mapping of str to xarray.Dataset
+        Cleaned poses per session (with ``flag``).
+    noise : pandas.DataFrame
+        The planted corruptions: session, individual, frame, keypoint, kind (jump, lr_swap, dropout, id_swap).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``filter, planted, flagged, precision, recall``.
     """
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""Filling short gaps and smoothing over time, vectorised over every keypoint and individual."""
+"""Filling short gaps and smoothing over time, vectorised over every keypoint and individual (preprocess steps)."""
 
 from __future__ import annotations
 
@@ -46,10 +46,26 @@ def _linear_fill(pos: np.ndarray, fill: np.ndarray, prev: np.ndarray, nxt: np.nd
 def interpolate(ds: xr.Dataset, max_gap: int | str = "0.5s", method: str = "linear") -> xr.Dataset:
     """Fill gaps of at most ``max_gap`` frames between two tracked points; longer gaps stay NaN.
 
-    ``method`` is ``"linear"`` or ``"cubic"`` (a cubic spline through the tracked points of each
-    trajectory). Gaps at the start or end of a session are never filled (nothing to interpolate
-    from). Filled points are flagged ``interpolated``; the QC table reports them and the longest
-    remaining gap.
+    Gaps at the start or end of a session are never filled (nothing to interpolate from). Filled points
+    are flagged ``interpolated``; the QC table reports them and the longest remaining gap.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    max_gap : int or str, default "0.5s"
+        Longest gap filled: frames, or seconds as ``"0.5s"``.
+    method : {"linear", "cubic"}, default "linear"
+        Straight lines, or a cubic spline through the tracked points of each trajectory.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    ParameterError
+        On an unknown ``method`` or a malformed ``max_gap``.
     """
     if method not in ("linear", "cubic"):
         raise ParameterError(f"method={method!r}: use 'linear' or 'cubic'.")
@@ -92,6 +108,27 @@ def smooth(ds: xr.Dataset, method: str = "savgol", window: int | str = "0.2s", p
 
     Missing points stay missing: the filter runs on a gap-bridged copy and NaNs are put back, so a
     gap never spreads over its neighbours. The window is centred and odd.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        One session's poses.
+    method : {"savgol", "median"}, default "savgol"
+        The filter.
+    window : int or str, default "0.2s"
+        Frames, or seconds as ``"0.2s"``.
+    polyorder : int, default 2
+        Savitzky-Golay polynomial order; below the window in frames.
+
+    Returns
+    -------
+    xarray.Dataset
+
+    Raises
+    ------
+    ParameterError
+        On an unknown ``method``, a malformed window or ``polyorder`` not below the window;
+        :class:`~behavnb.errors.SessionTooShortError` when the session is shorter than the window.
 
     Notes
     -----

@@ -1,5 +1,8 @@
 """Synthetic cohorts with known truth: the embedded default dataset of the notebook series.
 
+``synth`` (synthetic cohorts with ground truth) sits beside the run layer, above io: its files enter the flow
+through ``manifest`` and ``io`` like any tracker's, and its truth scores what the flow finds.
+
 ``make_cohort`` simulates top-view mice (10 keypoints, 4 paws optional, z with ``dims=3``) whose
 behaviour is a semi-Markov chain of eight motifs, moving in a walled arena, in genotype groups with
 planted effects, filmed by a camera per session and seen through DeepLabCut-like tracking noise.

@@ -1,5 +1,7 @@
 """What each synthetic behaviour looks like: per-bout ranges of the keypoint dynamics that define it.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
+
 Each motif is defined by how the keypoints move over time, not by one body-level number. Every bout draws
 its own values from the ranges below, so that behaviour pairs overlap in the body-level scalars (centre
 speed, turning rate, body length, head angle) the way real ones do: resting, grooming and sniffing in place

@@ -1,6 +1,8 @@
 """The synthetic mouse's body: keypoints in the body frame, posed by per-frame kinematic parameters,
 then placed in the arena. Everything is vectorised over frames.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
+
 Body frame: x forward (towards the nose), y to the animal's left, z up; centimetres, origin at the
 mid-spine. The arena frame has y pointing up (a top-view camera that is not mirrored).
 """

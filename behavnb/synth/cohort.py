@@ -1,4 +1,8 @@
-"""``make_cohort``: animals, sessions, groups and files of a synthetic study."""
+"""``make_cohort``: animals, sessions, groups and files of a synthetic study.
+
+Part of ``synth`` (synthetic cohorts with ground truth), beside the run layer: its files enter the flow
+through ``manifest`` and ``io`` like any tracker's, and its truth scores what the flow finds.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,25 @@ FORMATS = {"dlc-csv": ".csv", "dlc-h5": ".h5", "sleap": ".analysis.h5"}
 
 @dataclass
 class Cohort:
-    """What ``make_cohort`` made: tables, truth and the observed poses, plus the files if written."""
+    """What ``make_cohort`` made: tables, truth and the observed poses, plus the files if written.
+
+    Parameters
+    ----------
+    sessions : pandas.DataFrame
+        The sessions table (session, subject, group, file, fps, px_per_cm, arena_*).
+    truth : pandas.DataFrame
+        Per frame and animal: the true motif and its name, centre, heading, speed, social episode.
+    noise : pandas.DataFrame
+        The planted tracking corruptions (session, individual, frame, keypoint, kind).
+    spec : dict
+        What ``truth.json`` holds: parameters, effects, noise, arena, conventions, every animal's program.
+    poses : dict of str to xarray.Dataset
+        Session -> the observed (corrupted) poses.
+    clean : dict of str to numpy.ndarray
+        Session -> the poses before corruption.
+    files : list of Path
+        The files written (empty when nothing was written).
+    """
 
     sessions: pd.DataFrame
     truth: pd.DataFrame
@@ -194,26 +216,59 @@ def make_cohort(
 
     Parameters
     ----------
-    groups
+    out_dir : str or Path, optional
+        Where to write the pose files, ``sessions.csv``, ``truth.parquet``, ``truth_noise.parquet`` and
+        ``truth.json`` (atomically); None keeps everything in memory.
+    groups : sequence of str, default ("WT", "KO")
         Genotype names; the first is the reference.
-    sessions_per_animal
+    animals_per_group : int, default 8
+        Subjects per group.
+    sessions_per_animal : int or (int, int), default (1, 2)
         A number, or a (min, max) range drawn per animal.
-    effects
+    duration_s : float, default 300.0
+        Seconds per session (at least 30 frames).
+    fps : float, default 30.0
+        Frame rate.
+    effects : str or mapping, default "default"
         ``"default"`` (the second group: more rearing, more walk->run, longer grooming, slower walking;
         a third group: more grooming, slower running), ``"null"`` (no differences), or a dict
         ``group -> Effects``.
-    animals_per_session
+    animals_per_session : int, default 1
         1 for single-animal sessions; 2+ gives multi-animal sessions (one subject = one group of
         animals from the same genotype) written as DeepLabCut multi-animal tables.
-    dims
+    dims : {2, 3}, default 2
         2 (x, y) or 3 (adds z, height: rearing raises the nose).
-    fmt
-        ``"dlc-csv"``, ``"dlc-h5"`` or ``"sleap"`` (analysis HDF5). The same seed gives byte-identical
-        ``dlc-csv`` and ``sleap`` files; ``dlc-h5`` files hold identical values, but PyTables stamps
-        creation times into them, so their bytes (and sha256) differ from run to run.
-    noise
+    paws : bool, default True
+        Include the four paws among the keypoints.
+    fmt : {"dlc-csv", "dlc-h5", "sleap"}, default "dlc-csv"
+        ``"sleap"`` is an analysis HDF5. The same seed gives byte-identical ``dlc-csv`` and ``sleap``
+        files; ``dlc-h5`` files hold identical values, but PyTables stamps creation times into them, so
+        their bytes (and sha256) differ from run to run.
+    noise : NoiseSpec, optional
         Tracking noise; default :class:`NoiseSpec` with missing points written as (0, 0) for DeepLabCut
         formats and as NaN for ``fmt="sleap"`` (SLEAP writes NaN).
+    arena : Arena, optional
+        The open field and its cameras (default ``Arena()``: 50 cm, 8 px/cm nominal, cameras varying per session).
+    seed : int, default 0
+        Seed of everything; the same seed gives the same cohort.
+
+    Returns
+    -------
+    Cohort
+
+    Raises
+    ------
+    ParameterError
+        On ``dims`` other than 2 or 3, an unknown ``fmt``, 3D or (0, 0)-missing SLEAP files, no animals,
+        fewer than 30 frames per session, or bad ``sessions_per_animal`` / ``effects``.
+
+    Examples
+    --------
+    >>> import behavnb as bn
+    >>> sim = bn.synth.make_cohort(None, groups=["WT"], animals_per_group=1, sessions_per_animal=(1, 1),
+    ...                            duration_s=10, seed=0)
+    >>> len(sim.poses), sim.sessions["group"].tolist()
+    (1, ['WT'])
     """
     import pandas as pd
 

@@ -3,6 +3,8 @@ planted group effects, semi-Markov bouts), without poses, so that thousands of c
 seconds. Statistics are calibrated on these: a null cohort (``effects="null"``) must give about 5 %
 false positives at alpha = 0.05.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer); ``stats`` calibrates on it.
+
 The labels are not those of ``make_cohort`` with the same seed (that one also draws paths and noise from
 the animal's stream); the distribution is the same.
 """

@@ -1,5 +1,7 @@
 """From motif bouts to movement: per-frame kinematic series, and the path through the arena.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
+
 Body-model parameters are set per bout (each bout draws its own, :mod:`behavnb.synth.behaviours`),
 blended across bout edges with a short moving average; speed and turning rate are integrated into
 heading and position. When a bout would take the animal within ``margin`` of a wall, it turns along the

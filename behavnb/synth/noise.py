@@ -1,5 +1,7 @@
 """Tracking noise like real DeepLabCut/SLEAP output, with a record of every corruption.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
+
 Applied in image pixels to ``position (time, space, keypoint, individual)``:
 
 - jitter: Gaussian, larger for paws and the tail tip;

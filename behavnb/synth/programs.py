@@ -1,6 +1,8 @@
 """The behaviour programs (motifs) of the synthetic mouse and the semi-Markov process that strings
 them together.
 
+Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
+
 Each motif has a bout-duration distribution (gamma, mean and coefficient of variation in seconds); what
 its keypoints do is defined in :mod:`behavnb.synth.behaviours`.
 Transitions never repeat a motif (a semi-Markov chain: how long a motif lasts is its duration
