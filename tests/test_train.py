@@ -165,6 +165,27 @@ def test_ctrl_c_then_auto_resume_equals_a_straight_run(tmp_path, capsys, schedul
     _assert_same_weights(straight.model, again.model)
 
 
+def test_a_cosine_checkpoint_of_the_older_format_resumes(tmp_path):
+    # before train.Schedule, a cosine run's checkpoint held an unused ReduceLROnPlateau state as "scheduler"
+    _, ws = _windows()
+    cfg = _cfg(epochs=2, lr_schedule="cosine", lr=1e-3)
+    straight = train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), progress=False)
+    with pytest.warns(RuntimeWarning, match="interrupted: 1 epoch"):
+        train.fit(_model(ws), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path, callbacks=[_stop_after(1)],
+                  progress=False)
+    last = tmp_path / "checkpoints" / "last.pt"
+    ckpt = train.load_torch(last)
+    assert ckpt["scheduler"] == {"schedule": "cosine"}
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+    ckpt["scheduler"] = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.2, patience=10).state_dict()
+    train.save_torch(ckpt, last)
+    resumed = train.fit(_model(ws, seed=7), ws, cfg, loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
+    assert list(resumed.history["epoch"]) == [1, 2]
+    np.testing.assert_allclose(resumed.history["lr"], straight.history["lr"])
+    np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5)
+    _assert_same_weights(straight.model, resumed.model)
+
+
 def test_auto_resume_starts_fresh_and_says_what_changed(tmp_path, capsys):
     mats, ws = _windows()
     train.fit(_model(ws), ws, _cfg(epochs=2), loss=vame.VAMELoss(), out_dir=tmp_path, progress=False)
