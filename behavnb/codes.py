@@ -1,16 +1,19 @@
 """Discrete codes as data: usage, perplexity, dead codes, transitions, agreement with known motifs.
 
-Used for VQ-MAP's codebooks (notebook 05) and for the sequences the code GPT generates. Codes are
-integer arrays; -1 marks a frame or step without a code and is ignored everywhere.
+Used for VQ-MAP's codebooks (notebook 05), the sequences the code GPT generates and the motif labels of
+notebook 06 onwards. Codes are integers; -1 marks a frame or step without a code and is ignored everywhere.
 
-- ``usage``: the fraction of steps each code takes; ``perplexity`` = exp(entropy of usage), the
-  number of codes in effective use (n_codes if used uniformly, 1 if one code takes all);
+- ``usage``: the fraction of frames each code (motif) takes, per recording of a labels table or pooled over
+  an array of codes; ``perplexity`` = exp(entropy of usage), the number of codes in effective use (n_codes if
+  used uniformly, 1 if one code takes all);
+- ``motif_count``: the number of motifs k, from an explicit argument or the labels' metadata (never the
+  largest label + 1); ``check_labels``: a labels table checked and sorted;
 - ``dead_fraction``: the share of codes never used;
 - ``transitions``: row-normalised code-to-code transition matrix, within sessions only;
 - ``js_divergence``: Jensen-Shannon divergence (base 2: 0 = identical, 1 = disjoint);
 - ``compare_sequences``: usage and transition statistics of generated against real sequences;
-- ``truth_agreement``: ARI, NMI and purity of codes against true motifs (synthetic data), and
-  ``per_motif_usage`` / ``coembedding_similarity`` for codes of two datasets on shared true motifs.
+- ``purity``, ``per_motif_usage`` and ``coembedding_similarity``: codes against true motifs (synthetic data);
+  ``segment.truth_agreement`` scores a labels table against them.
 """
 
 from __future__ import annotations
@@ -20,29 +23,152 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from behavnb.errors import ParameterError
+
+KEYS = ["session", "individual"]
+
 
 def _valid(codes) -> np.ndarray:
     c = np.asarray(codes).ravel()
     return c[c >= 0].astype(np.int64)
 
 
-def usage(codes, n_codes: int) -> np.ndarray:
-    """Fraction of (valid) steps taken by each of ``n_codes`` codes."""
-    c = _valid(codes)
-    counts = np.bincount(c, minlength=n_codes)[:n_codes].astype(float)
-    return counts / counts.sum() if counts.sum() else counts
+def _fractions(codes, n_codes: int) -> np.ndarray:
+    """Fraction of (valid) steps taken by each of ``n_codes`` codes (the pooled ``usage``, as an array)."""
+    return usage(codes, n_codes)["fraction"].to_numpy()
+
+
+def motif_count(labels, n_motifs: int | None = None, column: str = "motif") -> int:
+    """The number of motifs k of a labels table: ``n_motifs`` when given, else the labels' metadata.
+
+    Parameters
+    ----------
+    labels : DataFrame or array-like
+        A labels table; its ``attrs["n_motifs"]`` (set by ``segment.read_segmentation`` and by a motif
+        model's ``predict``) is used when ``n_motifs`` is None and ``column`` is "motif".
+    n_motifs : int, optional
+        k, explicitly.
+    column : str
+        The label column the count is for.
+
+    Returns
+    -------
+    int
+        k.
+
+    Raises
+    ------
+    ParameterError
+        Neither ``n_motifs`` nor metadata (k is never guessed from the largest label), or k < 0.
+    """
+    if n_motifs is None and column == "motif":
+        n_motifs = getattr(labels, "attrs", {}).get("n_motifs")
+    if n_motifs is None:
+        raise ParameterError(f"the number of motifs is not known: pass n_motifs=k for the {column!r} column (a "
+                             f"segmentation's k is segment.read_segmentation(folder).n_motifs); it is never taken "
+                             f"from the largest label.")
+    if int(n_motifs) < 0:
+        raise ParameterError(f"n_motifs must be >= 0, not {n_motifs}.")
+    return int(n_motifs)
+
+
+def check_labels(labels: pd.DataFrame, column: str = "motif") -> pd.DataFrame:
+    """A labels table checked (session, individual, frame and ``column``) and sorted by recording and frame.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        One row per frame; NA in ``column`` (unlabelled frames of other tools) becomes -1.
+    column : str
+        The label column.
+
+    Returns
+    -------
+    DataFrame
+        The table sorted by session, individual and frame (a new index).
+
+    Raises
+    ------
+    ParameterError
+        Not a DataFrame, or a missing column.
+    """
+    need = set(KEYS) | {"frame", column}
+    if not isinstance(labels, pd.DataFrame) or not need <= set(labels.columns):
+        missing = sorted(need - set(getattr(labels, "columns", [])))
+        raise ParameterError(f"not a labels table: missing columns {missing} (need session, individual, frame, {column}).")
+    if labels[column].hasnans:  # labels from other tools mark unlabelled frames with NA: -1 here
+        labels = labels.assign(**{column: labels[column].fillna(-1).astype(np.int64)})
+    return labels.sort_values(KEYS + ["frame"], kind="stable").reset_index(drop=True)
+
+
+def usage(labels, n_motifs: int | None = None, column: str = "motif") -> pd.DataFrame:
+    """Fraction of the labelled frames in each motif (code): per recording of a labels table, or pooled.
+
+    Every motif 0 .. k-1 is listed, with 0 where a recording never uses it, so group statistics see the zeros.
+    Frames labelled -1 (or NA) are not counted.
+
+    Parameters
+    ----------
+    labels : DataFrame or array-like
+        A labels table (session, individual, frame, ``column``): one block of rows per recording (session and
+        animal). Or an array of codes (any shape): one pooled block.
+    n_motifs : int, optional
+        k; None: the labels' metadata (``motif_count``). Never the largest label + 1.
+    column : str
+        The label column of a labels table (``motif``, ``type``, ``community``, ...).
+
+    Returns
+    -------
+    DataFrame
+        Columns session, individual (labels tables only), motif, frames, fraction. The fractions of a recording
+        with labelled frames sum to 1 (all 0 without any).
+
+    Raises
+    ------
+    ParameterError
+        A table without the labels columns, k unknown, or labels at k or above.
+
+    Examples
+    --------
+    >>> usage(np.array([0, 0, 1, -1]), 3)["fraction"].tolist()
+    [0.6666666666666666, 0.3333333333333333, 0.0]
+    """
+    if not isinstance(labels, pd.DataFrame):
+        c = _valid(labels)
+        k = motif_count(labels, n_motifs, column)
+        if len(c) and int(c.max()) >= k:
+            raise ParameterError(f"the codes use {int(c.max())} but n_motifs={k}: pass n_motifs above it.")
+        counts = np.bincount(c, minlength=k)[:k]
+        total = counts.sum()
+        frac = counts / total if total else np.zeros(k)
+        return pd.DataFrame({"motif": np.arange(k, dtype=np.int64), "frames": counts.astype(np.int64),
+                             "fraction": frac.astype(float)})
+    k = motif_count(labels, n_motifs, column)
+    labels = check_labels(labels, column)
+    ok = labels[labels[column] >= 0]
+    if len(ok) and int(ok[column].max()) >= k:
+        raise ParameterError(f"the labels use motif {int(ok[column].max())} but n_motifs={k}: pass n_motifs above it.")
+    counts = ok.groupby(KEYS + [column]).size().unstack(column, fill_value=0)
+    groups = labels[KEYS].drop_duplicates()
+    counts = counts.reindex(columns=range(k), fill_value=0).reindex(
+        pd.MultiIndex.from_frame(groups), fill_value=0)
+    total = counts.sum(axis=1).replace(0, np.nan)
+    frac = counts.div(total, axis=0).fillna(0.0)
+    out = counts.stack().rename("frames").to_frame().join(frac.stack().rename("fraction"))
+    out.index.names = KEYS + ["motif"]
+    return out.reset_index()
 
 
 def perplexity(codes, n_codes: int) -> float:
     """exp(entropy) of the code usage: the effective number of codes in use."""
-    p = usage(codes, n_codes)
+    p = _fractions(codes, n_codes)
     p = p[p > 0]
     return float(np.exp(-(p * np.log(p)).sum())) if len(p) else 0.0
 
 
 def dead_fraction(codes, n_codes: int) -> float:
     """Share of the codebook never used by ``codes``."""
-    return float((usage(codes, n_codes) == 0).mean())
+    return float((_fractions(codes, n_codes) == 0).mean())
 
 
 def codebook_table(types, subtypes, n_types: int, n_subtypes: int) -> pd.DataFrame:
@@ -52,7 +178,7 @@ def codebook_table(types, subtypes, n_types: int, n_subtypes: int) -> pd.DataFra
     motif = np.where(ok, t * n_subtypes + s, -1)
     rows = []
     for name, c, n in (("type", t, n_types), ("subtype", s, n_subtypes), ("motif", motif, n_types * n_subtypes)):
-        rows.append({"codebook": name, "codes": n, "used": int((usage(c, n) > 0).sum()),
+        rows.append({"codebook": name, "codes": n, "used": int((_fractions(c, n) > 0).sum()),
                      "perplexity": perplexity(c, n), "dead_fraction": dead_fraction(c, n)})
     return pd.DataFrame(rows).set_index("codebook")
 
@@ -106,8 +232,8 @@ def compare_sequences(real: Iterable, generated: Iterable, n_codes: int) -> dict
         total = sum(int(((s[1:] >= 0) & (s[:-1] >= 0)).sum()) for s in seqs)
         return same / max(total, 1)
 
-    return {"usage_js": js_divergence(usage(np.concatenate(real), n_codes) + 1e-12,
-                                      usage(np.concatenate(generated), n_codes) + 1e-12),
+    return {"usage_js": js_divergence(_fractions(np.concatenate(real), n_codes) + 1e-12,
+                                      _fractions(np.concatenate(generated), n_codes) + 1e-12),
             "transition_js": js_divergence(bi_r + 1e-12, bi_g + 1e-12),
             "self_transition_real": stay(real), "self_transition_generated": stay(generated)}
 
@@ -141,29 +267,11 @@ def _with_truth(labels: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, columns=("motif", "type", "subtype")) -> pd.DataFrame:
-    """ARI, NMI and purity of each code column of a labels table against the true motifs.
-
-    ``labels``: (session, frame, <columns>) as ``embed.labels_table`` gives; ``truth``: the synthetic
-    truth table (session, frame, motif[, individual]). Frames without a code are left out.
-    """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    merged = _with_truth(labels, truth)
-    rows = []
-    for col in columns:
-        ok = merged[col] >= 0
-        y, c = merged.loc[ok, "true_motif"].to_numpy(), merged.loc[ok, col].to_numpy()
-        rows.append({"codes": col, "n_codes_used": int(len(np.unique(c))), "ari": adjusted_rand_score(y, c),
-                     "nmi": normalized_mutual_info_score(y, c), "purity": purity(c, y), "frames": int(ok.sum())})
-    return pd.DataFrame(rows).set_index("codes")
-
-
 def per_motif_usage(labels: pd.DataFrame, truth: pd.DataFrame, n_codes: int, column: str = "motif") -> pd.DataFrame:
     """Code usage within each true motif: rows = true motif, columns = code, each row sums to 1."""
     merged = _with_truth(labels, truth)
     merged = merged[merged[column] >= 0]
-    return pd.DataFrame({m: usage(g[column], n_codes) for m, g in merged.groupby("true_motif")}).T
+    return pd.DataFrame({m: _fractions(g[column], n_codes) for m, g in merged.groupby("true_motif")}).T
 
 
 def coembedding_similarity(usage_a: pd.DataFrame, usage_b: pd.DataFrame, *, n_shuffles: int = 200,

@@ -7,8 +7,8 @@
   keypoint's coordinates; 1 is perfect, 0 is no better than the mean posture.
 - ``sample_latents`` / ``decode``: generative sampling as in VAME: draw latents from a Gaussian
   mixture fitted to the embedding (or take motif centres) and decode them into pose sequences.
-- ``truth_agreement`` (synthetic data): k-means on the latents against the true motifs (ARI, NMI);
-  ``scored_frames`` decides which frames any truth score uses.
+- ``kmeans_labels`` (synthetic data): k-means on the latents, labels to score against the true motifs with
+  ``segment.truth_agreement``; ``scored_frames`` decides which frames any truth score uses.
 - ``scalar_baseline``: the same k-means and notebook 06's HMM on four per-frame kinematic scalars (speed,
   turning, body length, head angle), scored on the model's frames with the model's k; ``with_baseline`` puts
   it beside the model's score. Every ARI/NMI a notebook shows has it beside it.
@@ -24,8 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from behavnb.errors import ParameterError
+from behavnb import features as F
+from behavnb.codes import _with_truth, purity
+from behavnb.errors import DataWarning, ParameterError
+from behavnb.inputs import LOG_FEATURES, vqmap_matrices
 from behavnb.models import eval_mode
+from behavnb.segment import matching, motif_model
 from behavnb.windows import WindowSet
 
 if TYPE_CHECKING:
@@ -55,8 +59,6 @@ def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000,
     import warnings
 
     import torch
-
-    from behavnb.errors import DataWarning
 
     held_out = True
     if starts is None and len(windows.test) == 0:
@@ -166,7 +168,7 @@ def to_poses(seq: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
 
 def _latent_frames(latents: Mapping[str, object], truth: pd.DataFrame, *, max_frames: int | None = 100_000,
                    seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """The frames ``truth_agreement`` scores, with their latents: finite latents, a seeded subsample.
+    """The frames ``kmeans_labels`` clusters, with their latents: finite latents, a seeded subsample.
 
     Returns the frame table (session[, individual], frame, true_motif) and the latents of those rows.
     """
@@ -207,15 +209,15 @@ def scored_frames(frames: pd.DataFrame | Mapping[str, object], truth: pd.DataFra
     ----------
     frames : DataFrame or mapping
         What the model was scored on. A labels table (session[, individual], frame, ``column``), as
-        ``codes.truth_agreement`` and ``segment.recovery`` score it: the frames the truth has whose
-        ``column`` is a code (>= 0). Or ``{session: (time, latent) latents}``, as :func:`truth_agreement`
-        scores it: the frames with finite latents, a seeded subsample of ``max_frames``.
+        ``segment.truth_agreement`` scores it: the frames the truth has whose ``column`` is a code (>= 0). Or
+        ``{session: (time, latent) latents}``, as :func:`kmeans_labels` clusters them: the frames with finite
+        latents, a seeded subsample of ``max_frames``.
     truth : DataFrame
         The truth table of ``manifest.load_truth`` (session, frame, motif[, individual]).
     column : str
         The labels table's code column (labels tables only).
     max_frames, seed : int
-        The subsample of :func:`truth_agreement` (latents only); use the same values as for the model's score.
+        The subsample of :func:`kmeans_labels` (latents only); use the same values as for the model's score.
 
     Returns
     -------
@@ -227,8 +229,6 @@ def scored_frames(frames: pd.DataFrame | Mapping[str, object], truth: pd.DataFra
     ParameterError
         No truth, a truth table without motifs, or no frame shared with the truth.
     """
-    from behavnb.codes import _with_truth
-
     _check_truth(truth)
     if isinstance(frames, pd.DataFrame):
         if column not in frames:
@@ -257,47 +257,51 @@ def _check_truth(truth) -> None:
                              f"table of manifest.load_truth.")
 
 
-def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None = None, *, max_frames: int = 100_000,
-                    seed: int = 0) -> dict:
-    """How well k-means on the latents recovers known motifs (synthetic data): ARI and NMI.
+def kmeans_labels(latents: Mapping[str, object], truth: pd.DataFrame, n_clusters: int | None = None, *,
+                  max_frames: int = 100_000, seed: int = 0) -> pd.DataFrame:
+    """k-means on a model's latents, on the frames a truth score uses (synthetic data).
 
-    ``latents`` is ``{session: (time, latent) array or DataArray}`` (one individual per session),
-    ``truth`` the table of ``manifest.load_truth`` (session, frame, motif). k defaults to the true
-    number of motifs. Frames with NaN latents are left out; a seeded subsample of ``max_frames`` is
-    clustered (:func:`scored_frames` chooses them). ARI 1 = identical partitions, 0 = chance.
-    :func:`scalar_baseline` with the same latents, k and seed scores the simplest baseline on the same frames.
+    How well the plainest clustering of the latents recovers known motifs: score the result with
+    ``segment.truth_agreement(labels, truth)``. Frames with NaN latents are left out; a seeded subsample of
+    ``max_frames`` is clustered (:func:`scored_frames` chooses them). :func:`scalar_baseline` with the same
+    latents, k and seed scores the simplest baseline on the same frames.
 
     Parameters
     ----------
-    latents : dict
-        ``{session: (time, latent)}`` of one animal per session.
+    latents : mapping
+        ``{session: (time, latent) array or DataArray}`` of one animal per session.
     truth : DataFrame
-        ``manifest.load_truth``'s table.
+        ``manifest.load_truth``'s table (session, frame, motif[, individual]).
     n_clusters : int, optional
         k; None: the number of true motifs among the scored frames.
     max_frames, seed : int
-        The seeded subsample clustered and scored, and the seed of k-means.
+        The seeded subsample clustered, and the seed of k-means.
 
     Returns
     -------
-    dict
-        ``ari``, ``nmi``, ``k``, ``frames``.
+    DataFrame
+        session[, individual], frame, motif (the cluster): one row per clustered frame; ``attrs["n_motifs"]``
+        is k.
 
     Raises
     ------
     ParameterError
         No truth, or a session whose latents and truth differ in length.
+
+    Examples
+    --------
+    >>> labels = kmeans_labels(latents, truth, seed=0)  # doctest: +SKIP
+    >>> segment.truth_agreement(labels, truth)["ari"]  # doctest: +SKIP
     """
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from sklearn.cluster import KMeans  # scikit-learn loads in ~1 s: only when clustering
 
     _check_truth(truth)
     frames, Z = _latent_frames(latents, truth, max_frames=max_frames, seed=seed)
-    Y = frames["true_motif"].to_numpy()
-    k = n_clusters or len(np.unique(Y))
-    labels = KMeans(k, n_init=10, random_state=seed).fit_predict(Z)
-    return {"ari": float(adjusted_rand_score(Y, labels)), "nmi": float(normalized_mutual_info_score(Y, labels)),
-            "k": int(k), "frames": int(len(Z))}
+    k = int(n_clusters or len(np.unique(frames["true_motif"].to_numpy())))
+    found = KMeans(k, n_init=10, random_state=seed).fit_predict(Z)
+    labels = frames.drop(columns="true_motif").assign(motif=found.astype(np.int64))
+    labels.attrs.update({"method": "kmeans", "n_motifs": k, "motifs": list(range(k))})
+    return labels
 
 
 # -- the scalar baseline: what four per-frame numbers recover, beside every model score ----------------------
@@ -305,7 +309,7 @@ def truth_agreement(latents: dict, truth: pd.DataFrame, n_clusters: int | None =
 #: The per-frame kinematic scalars of :func:`scalar_baseline` (it uses those the skeleton supports).
 BASELINE_SCALARS = ("speed", "angular_velocity", "body_length", "head_angle")
 
-#: The baseline's clusterings: row name of the table -> ``segment.MotifModel`` method.
+#: The baseline's clusterings: ``segment.motif_model`` method -> row name of the table.
 BASELINE_METHODS = {"kmeans": "scalars + k-means (baseline)", "hmm": "scalars + HMM (baseline)"}
 
 
@@ -336,8 +340,8 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
     dict
         ``{session: DataArray (time, latent, individual)}`` with the scalar names as ``latent``, the names kept
         in ``attrs["scalars"]`` and the number of frames filled in ``attrs["frames_filled"]``; NaN only where a
-        scalar is missing in a whole recording (or anywhere, without ``fill_missing``). ``segment.MotifModel``
-        takes it as latents.
+        scalar is missing in a whole recording (or anywhere, without ``fill_missing``). A motif model
+        (``segment.motif_model``) takes it as latents.
 
     Raises
     ------
@@ -345,8 +349,6 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
         No sessions, or none of ``names`` is supported by the skeleton.
     """
     import xarray as xr
-
-    from behavnb import features as F
 
     if not data:
         raise ParameterError("no sessions given: pass {session: cleaned poses or features}.")
@@ -366,7 +368,7 @@ def baseline_scalars(data: Mapping[str, xr.Dataset], names: Sequence[str] = BASE
                 raise ParameterError(f"scalar {n!r} of session {s!r} has dims {da.dims}; the baseline needs one number "
                                      f"per frame and animal (time, individual).")
             v = da.transpose("time", "individual").values.astype(np.float64)
-            cols.append(np.log1p(np.abs(v)) if log_speeds and n in F.LOG_FEATURES else v)
+            cols.append(np.log1p(np.abs(v)) if log_speeds and n in LOG_FEATURES else v)
         a = np.stack(cols, axis=1)
         filled = 0
         if fill_missing and np.isnan(a).any():
@@ -397,7 +399,7 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
 
     Body speed, angular velocity, body length and head angle (those the skeleton supports) are
     z-scored and cut into k clusters by k-means and by the sticky Gaussian HMM of notebook 06
-    (``segment.MotifModel``), then scored against the true motifs on exactly the frames the model's
+    (``segment.HMMMotifs``), then scored against the true motifs on exactly the frames the model's
     score uses (:func:`scored_frames`). A model's ARI/NMI means something only beside this: if four
     numbers per frame recover the behaviours as well, the model has not shown that it adds anything.
 
@@ -425,7 +427,7 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     covariance, sticky : str, float
         The HMM's covariance and self-transition prior (notebook 06's defaults).
     max_frames : int, optional
-        :func:`truth_agreement`'s subsample when ``frames`` are latents (the same value as the model's score).
+        :func:`kmeans_labels`' subsample when ``frames`` are latents (the same value as the model's score).
     seed : int
         Seed of the clusterings and of the subsample; the same seed gives the same table.
 
@@ -434,8 +436,9 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     DataFrame
         One row per method (``BASELINE_METHODS``' names); columns ``ari``, ``nmi``, ``purity``,
         ``matched_accuracy`` (share of frames whose cluster is Hungarian-matched to their true motif), ``k``,
-        ``n_found``, ``frames``. ``attrs``: ``scalars`` (those used), ``frames_filled`` (interpolated, over all
-        frames of the scored sessions) and ``frames_without_scalars`` (scored frames left out).
+        ``n_true``, ``n_found``, ``frames`` (as ``segment.truth_agreement``'s, plus ``k``). ``attrs``: ``scalars``
+        (those used), ``frames_filled`` (interpolated, over all frames of the scored sessions) and
+        ``frames_without_scalars`` (scored frames left out).
 
     Raises
     ------
@@ -443,10 +446,6 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
         No truth, k < 2, an unknown method, sessions of ``frames`` missing from ``data``, or no usable scalar.
     """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    from behavnb.codes import purity
-    from behavnb.errors import DataWarning
-    from behavnb.segment import MotifModel, matching
 
     _check_truth(truth)
     unknown = [m for m in methods if m not in BASELINE_METHODS]
@@ -467,8 +466,7 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     z = baseline_scalars({s: data[s] for s in sessions}, scalars, log_speeds=log_speeds, fill_missing=fill_missing)
     rows = {}
     for method in methods:
-        kw = {"covariance": covariance, "sticky": sticky} if method == "hmm" else {}
-        labels = MotifModel(method, n_motifs=k, seed=seed, **kw).fit(z).predict(z)
+        labels = motif_model(method, k, seed=seed, covariance=covariance, sticky=sticky).fit(z).predict(z)
         joined = _join_labels(scored, labels)
         ok = joined["motif"].to_numpy() >= 0
         y, c = joined["true_motif"].to_numpy()[ok], joined["motif"].to_numpy()[ok].astype(np.int64)
@@ -476,7 +474,7 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
         rows[BASELINE_METHODS[method]] = {
             "ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
             "purity": purity(c, y), "matched_accuracy": float(np.mean(pd.Series(c).map(mapping).to_numpy() == y)),
-            "k": k, "n_found": int(len(np.unique(c))), "frames": int(ok.sum())}
+            "k": k, "n_true": int(len(np.unique(y))), "n_found": int(len(np.unique(c))), "frames": int(ok.sum())}
     lost = len(scored) - int(ok.sum())
     if lost:
         why = "a scalar missing in a whole recording" if fill_missing else "body points missing; fill_missing=False"
@@ -509,8 +507,8 @@ def with_baseline(scores: Mapping | pd.Series | pd.DataFrame, baseline: pd.DataF
     Parameters
     ----------
     scores : dict, Series or DataFrame
-        The model's score: :func:`truth_agreement`'s dict, ``codes.truth_agreement``'s table or a table of
-        ``segment.recovery`` rows.
+        The model's score: ``segment.truth_agreement``'s dict, or a table of them (one row per model or
+        label column).
     baseline : DataFrame
         :func:`scalar_baseline`'s table.
     name : str
@@ -519,8 +517,8 @@ def with_baseline(scores: Mapping | pd.Series | pd.DataFrame, baseline: pd.DataF
     Returns
     -------
     DataFrame
-        The model's rows then the baseline's, with the model's columns (``n_codes_used`` takes the baseline's
-        ``n_found``; a column the baseline lacks is NaN there).
+        The model's rows then the baseline's, with the model's columns (a column the baseline lacks is NaN
+        there).
 
     Raises
     ------
@@ -535,8 +533,7 @@ def with_baseline(scores: Mapping | pd.Series | pd.DataFrame, baseline: pd.DataF
         model = scores
     else:
         raise ParameterError(f"scores must be a dict, Series or DataFrame, not {type(scores).__name__}.")
-    base = baseline.rename(columns={"n_found": "n_codes_used"} if "n_codes_used" in model else {})
-    return pd.concat([model, base.reindex(columns=model.columns)]).rename_axis(model.index.name)
+    return pd.concat([model, baseline.reindex(columns=model.columns)]).rename_axis(model.index.name)
 
 
 # -- VQ-MAP: held-out error, robustness to missing keypoints, decoded codes --------------------------------
@@ -614,7 +611,7 @@ def _in_units(out: np.ndarray, norm, d: int) -> tuple[np.ndarray, np.ndarray | N
     """Model features ``(n, T, K, d or 2d)`` -> positions and velocities ``(n, T, K, d)`` in data units.
 
     The normaliser's columns are the positions, keypoint-major, then the velocities
-    (``models.vqmap.input_matrices``); velocities are None for a position-only model.
+    (``inputs.vqmap_matrices``).
     """
     n, T, k = out.shape[:3]
     parts = [out[..., i * d:(i + 1) * d].reshape(n, T, k * d) for i in range(out.shape[-1] // d)]
@@ -659,15 +656,13 @@ def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normal
     """
     import torch
 
-    from behavnb.models.vqmap import input_matrices
-
     sk_s, sk_t = model.skeletons[source], model.skeletons[target]
     norm_s, norm_t = normalizers[source], normalizers[target]
     common = [s for s in source_sessions if s in target_sessions]
     if not common:
         raise ValueError("source_sessions and target_sessions share no session.")
-    ms = input_matrices({s: source_sessions[s] for s in common}, sk_s, velocity=model.config.velocity)
-    mt = input_matrices({s: target_sessions[s] for s in common}, sk_t, velocity=model.config.velocity)
+    ms = vqmap_matrices({s: source_sessions[s] for s in common}, sk_s)
+    mt = vqmap_matrices({s: target_sessions[s] for s in common}, sk_t)
     T, rng = model.TEMPORAL_WINDOW, np.random.default_rng(seed)
     xs, ys = [], []
     for key in ms:

@@ -79,12 +79,12 @@ class ModelHealth:
     @property
     def errors(self) -> list[str]:
         """The problems that are errors."""
-        return [p for p, s in zip(self.problems, self.severity) if s == "error"]
+        return [p for p, s in zip(self.problems, self.severity, strict=False) if s == "error"]
 
     @property
     def warnings(self) -> list[str]:
         """The problems that are warnings."""
-        return [p for p, s in zip(self.problems, self.severity) if s == "warning"]
+        return [p for p, s in zip(self.problems, self.severity, strict=False) if s == "warning"]
 
     @property
     def status(self) -> str:
@@ -96,7 +96,7 @@ class ModelHealth:
         if not self.problems:
             return f"model {self.model!r} looks healthy ({_metric_line(self.metrics)})."
         head = f"model {self.model!r} is {'UNHEALTHY' if not self.ok else 'usable, with warnings'}:"
-        return "\n".join([head] + [f"- [{s}] {p}" for p, s in zip(self.problems, self.severity)])
+        return "\n".join([head] + [f"- [{s}] {p}" for p, s in zip(self.problems, self.severity, strict=False)])
 
     def __repr__(self) -> str:
         return self.summary()
@@ -108,7 +108,7 @@ class ModelHealth:
         bg, border, title = (("#fdecea", "#c62828", f"&#10008; model {escape(self.model)} is unhealthy: its motifs "
                               f"would not mean much")
                              if not self.ok else ("#fff8e1", "#f9a825", f"&#9888; model {escape(self.model)}: warnings"))
-        items = "".join(f"<li><b>{escape(s)}</b>: {escape(p)}</li>" for p, s in zip(self.problems, self.severity))
+        items = "".join(f"<li><b>{escape(s)}</b>: {escape(p)}</li>" for p, s in zip(self.problems, self.severity, strict=False))
         return (f'<div style="background:{bg};border-left:6px solid {border};padding:8px 12px;margin:4px 0">'
                 f'<div style="font-weight:bold">{title}</div><ul style="margin:4px 0">{items}</ul>'
                 f'<div style="font-size:90%">{escape(_metric_line(self.metrics))}</div></div>')
@@ -222,8 +222,8 @@ def _check_r2(values: dict[str, float], add, metrics: dict) -> None:
             continue
         what = key.replace("_r2", "").replace("_", " ") or "reconstruction"
         if r2 < MIN_R2:
-            add("error", kind="fit", text=f"the held-out {what} R² is {r2:.2f} (< 0): the model reconstructs worse than the average "
-                         f"pose. Train longer (epochs=..., windows_per_epoch=...; profile='demo'), or check that the "
+            add("error", kind="fit", text=f"the held-out {what} R² is {r2:.2f} (< 0): the model reconstructs worse than the "
+                         f"average pose. Train longer (epochs=..., windows_per_epoch=...; profile='demo'), or check that the "
                          f"held-out sessions look like the training ones.")
         elif r2 < LOW_R2:
             add("warning", kind="fit", text=f"the held-out {what} R² is only {r2:.2f}: the latents keep little of the movement. "

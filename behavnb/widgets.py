@@ -19,7 +19,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from behavnb import stats
 from behavnb.errors import ParameterError
+from behavnb.plot.motifs import motif_panel, render_instances
+from behavnb.plot.poses import default_skeleton
+from behavnb.plot.stats import group_values
+from behavnb.utils import atomic_path
 
 
 def _png(fig, dpi: int = 72) -> bytes:
@@ -63,8 +68,6 @@ class MotifBrowser:
         self.selected_points = np.array([], dtype=int)
         self.last_update_s = float("nan")
         self._clips, self._videos, self._frame_cache = [], [], {}
-        from behavnb.plot.poses import default_skeleton
-
         first = next(iter(data.cleaned.values()))
         self._keypoints = [str(k) for k in first["keypoint"].values]
         self._edges = default_skeleton(first)
@@ -74,7 +77,7 @@ class MotifBrowser:
                                   layout=w.Layout(width="340px"))
         controls = [self.motif_w]
         if vq:
-            nt = int(data.labels["type"].max()) + 1
+            nt = data.n_motifs // data.n_subtypes  # motif = type * n_subtypes + subtype
             self.type_w = w.Dropdown(options=[("any", -1)] + [(str(t), t) for t in range(nt)], value=-1, description="type",
                                      layout=w.Layout(width="150px"))
             self.subtype_w = w.Dropdown(options=[("any", -1)] + [(str(s), s) for s in range(data.n_subtypes)], value=-1,
@@ -187,8 +190,6 @@ class MotifBrowser:
         self._show(inst, f"motif {m}", t0=t0)
 
     def _panel(self, m: int):
-        from behavnb.plot.motifs import motif_panel
-
         return motif_panel(self.data, m, n_instances=max(self.n, 12), seed=self.seed, edges=self._edges)
 
     def _show(self, inst: pd.DataFrame, what: str, t0: float | None = None) -> None:
@@ -212,8 +213,6 @@ class MotifBrowser:
                                f"{' …' if len(self.shown) > 4 else ''}")
 
     def _draw_frame(self) -> None:
-        from behavnb.plot.motifs import render_instances
-
         f = int(self.frame_w.value)
         if f not in self._frame_cache:
             if not self._clips:
@@ -259,8 +258,9 @@ class StatsPanel:
 
     def __init__(self, tables, *, names=None, export_dir=None, n_boot: int = 500, dpi: int = 72,
                  reference: str | None = None):
-        import ipywidgets as w
         from pathlib import Path
+
+        import ipywidgets as w
 
         if not tables:
             raise ParameterError("no tables to compare: pass {level: stats.animal_table(...)}.")
@@ -309,9 +309,6 @@ class StatsPanel:
         """Recompute the test for the current choices and redraw."""
         import time as _time
 
-        from behavnb import stats
-        from behavnb.plot.stats import group_values
-
         if getattr(self, "_updating", False):
             return
         t0 = _time.perf_counter()
@@ -350,8 +347,6 @@ class StatsPanel:
 
     def export(self) -> str:
         """Write the current results to ``export_dir`` as CSV; returns the path."""
-        from behavnb.project import atomic_path
-
         if self.results is None:
             raise ParameterError("nothing to export yet.")
         path = self.export_dir / f"results_{self.level_w.value}_{self.metric_w.value}.csv"

@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
     project = bn.project.Project(args.project_dir)
     name = args.motifs or project.find_motifs("vame-hmm")
-    labels = project.read_labels(name)
+    labels = bn.segment.read_segmentation(project.motifs_dir(name)).labels  # with k and fps in attrs
     sessions = sorted(set(labels["session"]))
     t0 = time.perf_counter()
     cleaned = {s: project.read_clean(s) for s in sessions}

@@ -15,7 +15,7 @@ and is not part of any target.
 Timed, once each:
 
 - ``transition_counts`` frame level (``self_transitions=True``) and bout level (``False``): target <= 2 s each;
-- ``segment.tables.usage`` on the same table (per-animal usage for the bootstrap; no target);
+- ``codes.usage`` on the same table (per-animal usage for the bootstrap; no target);
 - ``bootstrap`` with ``--n-boot`` resamples of the 100 animals' bout-level counts ``(100, 15, 15)`` and
   usage ``(100, 15)``, cut into 5 communities, for ``build("vame", ..., cost="2024")`` and
   ``build("linkage", ...)``: target <= 30 s each (``build("vame", cost="2022")`` is listed without target).
@@ -29,7 +29,6 @@ import argparse
 import time
 
 import numpy as np
-
 from _machine import machine, report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGETS = {"transition_counts frame level": 2.0, "transition_counts bout level": 2.0,
@@ -98,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import behavnb
     from behavnb import hierarchy
-    from behavnb.segment.tables import usage, usage_matrix
+    from behavnb.codes import usage
+    from behavnb.segment.tables import usage_matrix
 
     print(f"machine: {machine()}", flush=True)
     results = {"machine": machine(), "sessions": args.sessions, "frames": args.frames, "k": args.k,
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ut, t = timed(lambda: usage_matrix(usage(labels, args.k)))
     row("usage table (per-animal usage, no target)", t)
-    keys = list(zip(bout["session"].values, bout["individual"].values))
+    keys = list(zip(bout["session"].values, bout["individual"].values, strict=True))
     counts = bout.values.astype(float)
     use = ut.loc[keys].to_numpy()
 
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         st, t = timed(lambda: hierarchy.bootstrap(counts, use, build, n=args.n, n_boot=args.n_boot, seed=0,
                                                   progress=False))
         planted = bool(args.n == len(set(truth)) and
-                       len(set(zip(st.communities, truth))) == len(set(truth)) == st.communities.max() + 1)
+                       len(set(zip(st.communities, truth, strict=True))) == len(set(truth)) == st.communities.max() + 1)
         row(name, t, f"{args.n_boot} resamples, n={args.n}: score {st.score:.3f}, "
                      f"{'planted blocks found' if planted else 'communities ' + str(st.communities.tolist())}")
         results[name].update({"score": st.score, "planted_found": planted})

@@ -11,7 +11,7 @@ own calls in the notebooks' order and defaults:
 - ``load``: ``manifest.load_sessions`` (01); ``clean``: 02's pipeline and QC; ``features``: 04's extra inputs;
 - ``windows``: ``windows.build`` (04's window, future steps and split); ``train``: VAME ``cpu_fast`` at the demo
   budget (10 epochs x 8,000 windows; independent of N);
-- ``embed``: ``embed.embed_sessions`` of every frame; ``hmm``: 06's ``MotifModel("hmm", tied, sticky 10)`` fitted
+- ``embed``: ``embed.embed_sessions`` of every frame; ``hmm``: 06's ``HMMMotifs(covariance="tied", sticky=10)`` fitted
   on all frames and ``predict``; ``tables``: bouts and usage.
 
 Per phase: wall time and the peak resident memory during the phase (sampled every 20 ms); at the end the process's
@@ -120,14 +120,14 @@ def one(data: Path, n: int, seed: int) -> dict:
         k = 8
 
         def hmm():
-            m = bn.segment.MotifModel(n_motifs=k, seed=seed, method="hmm", covariance="tied", sticky=10.0).fit(latents)
+            m = bn.segment.HMMMotifs(k, seed=seed, covariance="tied", sticky=10.0).fit(latents)
             return m, m.predict(latents)
 
         _, labels = ph.run("hmm", hmm)
 
         def tables():
             bouts = bn.segment.bouts(labels)
-            return bn.segment.usage(labels, k), bn.segment.bout_stats(bouts, labels, k)
+            return bn.codes.usage(labels, k), bn.segment.bout_stats(bouts, labels, k)
 
         ph.run("tables", tables)
     frames = sum(z.sizes["time"] for z in latents.values())

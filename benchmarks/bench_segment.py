@@ -14,9 +14,9 @@ into ``--sessions`` sessions (6 x 18,000 frames), each a ``(time, latent)`` Data
 
 Timed, once each (fit on all sessions, then ``predict`` of every frame):
 
-- ``MotifModel("kmeans", 15)``;
-- ``MotifModel("hmm", 15, covariance="diag")`` and ``covariance="tied"`` (default n_iter=50, tol=1e-4);
-- ``MotifModel("gmm", 15, covariance="diag")``;
+- ``KMeansMotifs(15)``;
+- ``HMMMotifs(15, covariance="diag")`` and ``covariance="tied"`` (default n_iter=50, tol=1e-4);
+- ``GMMMotifs(15, covariance="diag")``;
 - ``umap.UMAP(n_neighbors=15, min_dist=0.1, random_state=0).fit_transform`` on a seeded 30,000-frame
   subsample: the first call in the process includes numba's JIT compilation, the second call (new
   UMAP object, same data) does not.
@@ -29,14 +29,14 @@ The last stdout line is JSON; the markdown table is printed above it.
 rounds (``--pairs``, the order alternating each round so that machine load hits every side alike), fit +
 ``predict`` of every frame of:
 
-- ``behavnb``: ``MotifModel("hmm", k, covariance="tied", sticky=10)``, notebook 06's default;
+- ``behavnb``: ``HMMMotifs(k, covariance="tied", sticky=10)``, notebook 06's default;
 - ``behavnb before``: the same with hmmlearn's stock ``GaussianHMM`` and the default thread pools (what
   behavnb did before ``segment._hmm``);
 - ``vame-py``: hmmlearn's ``GaussianHMM(n_components=k, covariance_type="full", n_iter=100,
   random_state=42)`` on the concatenated latents, its own k-means initialisation and default ``tol``, as
   vame-py 0.13's ``same_segmentation`` fits it (we run hmmlearn the same way; vame-py itself is not
   imported). ``--vame-threads 1`` runs it on one BLAS/OpenMP thread, as behavnb does;
-- ``behavnb full`` (``--with-full``): ``MotifModel("hmm", k, covariance="full")``, no sticky prior: the
+- ``behavnb full`` (``--with-full``): ``HMMMotifs(k, covariance="full")``, no sticky prior: the
   same model class as vame-py's, so its log-likelihood per frame is comparable.
 
 Reported per side: median [min-max] seconds, EM iterations, mean log-likelihood per frame of its own model
@@ -49,7 +49,6 @@ import os
 import time
 
 import numpy as np
-
 from _machine import machine, report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGETS = {"kmeans": 10.0, "hmm diag": 60.0, "umap 30k (2nd call)": 60.0}
@@ -79,7 +78,7 @@ def latents(states: np.ndarray, x: np.ndarray, n_sessions: int, fps: float) -> t
     import xarray as xr
 
     out, truth = {}, []
-    for i, (s, xs) in enumerate(zip(np.array_split(states, n_sessions), np.array_split(x, n_sessions))):
+    for i, (s, xs) in enumerate(zip(np.array_split(states, n_sessions), np.array_split(x, n_sessions), strict=True)):
         name = f"session_{i}"
         out[name] = xr.DataArray(xs.astype(np.float32), dims=("time", "latent"),
                                  coords={"time": np.arange(len(xs)) / fps, "latent": np.arange(xs.shape[1])},
@@ -105,7 +104,7 @@ def _vame_style_hmm(x: np.ndarray, k: int, threads: int | None):
 
 
 def _stock_hmmlearn():
-    """A context in which MotifModel uses hmmlearn's own GaussianHMM and the default thread pools (the old code)."""
+    """A context in which HMMMotifs uses hmmlearn's own GaussianHMM and the default thread pools (the old code)."""
     from contextlib import contextmanager, nullcontext
 
     from hmmlearn.hmm import GaussianHMM
@@ -148,7 +147,7 @@ def vs_hmmlearn(args) -> int:
     def motif_model(kw: dict, stock: bool):
         def run():
             with _stock_hmmlearn() if stock else nullcontext():
-                model = segment.MotifModel("hmm", args.k, **kw).fit(lat)
+                model = segment.HMMMotifs(args.k, **kw).fit(lat)
                 labels = model.predict(lat)
                 ll = model.score(lat)
             merged = labels.merge(truth, on=["session", "individual", "frame"], suffixes=("", "_true"))
@@ -234,12 +233,12 @@ def main(argv: list[str] | None = None) -> int:
                                                    "scikit-learn": sklearn.__version__, "hmmlearn": hmmlearn.__version__}}
     for name, kw in configs:
         t0 = time.perf_counter()
-        model = segment.MotifModel(n_motifs=args.k, **kw).fit(lat)
+        model = segment.motif_model(n_motifs=args.k, **kw).fit(lat)
         t_fit = time.perf_counter() - t0
         t0 = time.perf_counter()
         labels = model.predict(lat)
         t_pred = time.perf_counter() - t0
-        rec = segment.recovery(labels, truth)
+        rec = segment.truth_agreement(labels, truth)
         extra = ""
         if kw["method"] == "hmm":
             extra = f"{model.model_.monitor_.iter} EM iterations, converged={model.converged_}"

@@ -9,8 +9,8 @@ skeleton, the 02 cleaning pipeline and QC, 04's extra features) and train both m
 options). Reported per seed and as the mean over seeds:
 
 - VAME: k-means (k = number of true motifs) on the latents against the truth, ARI and NMI
-  (``evaluate.truth_agreement``, notebook 04's check);
-- VQ-MAP: NMI (and ARI) of the 128 motif codes and of the 8 type codes (``codes.truth_agreement``, notebook 05);
+  (``evaluate.kmeans_labels`` scored by ``segment.truth_agreement``, notebook 04's check);
+- VQ-MAP: NMI (and ARI) of the 128 motif codes and of the 8 type codes (``segment.truth_agreement``, notebook 05);
 - the scalar baseline (``evaluate.scalar_baseline``): k-means and notebook 06's sticky HMM on the per-frame
   speed, angular velocity, body length and head angle, with the same k, on the same frames as each model's
   score (VAME's subsample; VQ-MAP's coded frames); and, for the motif codes, k-means on the scalars with
@@ -43,8 +43,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import behavnb as bn  # noqa: E402
 from _machine import report  # noqa: E402
+
+import behavnb as bn  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -77,7 +78,7 @@ def prepare(dataset: str) -> dict:
         extra_features = bn.features.supported(first, bn.features.MODEL_FEATURES)
         extras = {s: bn.inputs.extra_features(bn.features.compute(ds, include=extra_features), extra_features,
                                               log_speeds=True) for s, ds in cleaned.items()}
-    subjects = dict(zip(table["session"].astype(str), table["subject"].astype(str))) if "subject" in table else \
+    subjects = dict(zip(table["session"].astype(str), table["subject"].astype(str), strict=True)) if "subject" in table else \
         {s: s for s in cleaned}
     return {"cleaned": cleaned, "extras": extras, "extra_features": extra_features, "subjects": subjects,
             "truth": bn.manifest.load_truth(dataset), "fps": float(first.attrs["fps"])}
@@ -106,10 +107,13 @@ def run_vame(data: dict, rt, seed: int) -> dict:
     train_s = time.perf_counter() - t0
     latents = bn.embed.embed_sessions(result.model, cleaned, ws.normalizer, extra=extras, progress=False)
     one_animal = {s: z.values for s, z in latents.items() if "individual" not in z.dims}
-    agreement = bn.evaluate.truth_agreement(one_animal, truth, seed=seed)
+    clusters = bn.evaluate.kmeans_labels(one_animal, truth, seed=seed)
+    k = clusters.attrs["n_motifs"]
+    scores = bn.segment.truth_agreement(clusters, truth)
+    agreement = {"ari": scores["ari"], "nmi": scores["nmi"], "k": k, "frames": scores["frames"]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bn.errors.DataWarning)
-        baseline = bn.evaluate.scalar_baseline(cleaned, truth, one_animal, n_clusters=agreement["k"], seed=seed)
+        baseline = bn.evaluate.scalar_baseline(cleaned, truth, one_animal, n_clusters=k, seed=seed)
     return {"vame": {**agreement, "train_s": train_s, "epochs": len(result.history)},
             "baseline_vame_frames": _rows(baseline), "windows": ws}
 
@@ -138,14 +142,14 @@ def run_vqmap(data: dict, rt, seed: int) -> dict:
     train_s = time.perf_counter() - t0
     latents = bn.embed.embed_codes_sessions(result.model, cleaned, ws.normalizer, amp="auto", progress=False)
     labels = bn.embed.labels_table(latents)
-    agreement = bn.codes.truth_agreement(labels, truth)
+    agreement = pd.DataFrame({c: bn.segment.truth_agreement(labels, truth, column=c) for c in ("motif", "type")}).T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bn.errors.DataWarning)
         baseline = bn.evaluate.scalar_baseline(cleaned, truth, labels, seed=seed)
-        k_codes = int(agreement.loc["motif", "n_codes_used"])
+        k_codes = int(agreement.loc["motif", "n_found"])
         same_k = bn.evaluate.scalar_baseline(cleaned, truth, labels, n_clusters=k_codes, methods=["kmeans"], seed=seed)
     out = {f"vqmap_{level}": {"ari": float(agreement.loc[level, "ari"]), "nmi": float(agreement.loc[level, "nmi"]),
-                              "n_codes_used": int(agreement.loc[level, "n_codes_used"]),
+                              "n_codes_used": int(agreement.loc[level, "n_found"]),
                               "frames": int(agreement.loc[level, "frames"])} for level in ("motif", "type")}
     out["vqmap_motif"]["train_s"] = train_s
     out["baseline_vqmap_frames"] = _rows(baseline)

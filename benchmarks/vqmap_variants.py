@@ -9,7 +9,7 @@
 Trains as notebook 05 does at the demo profile (6 epochs x 10,000 windows, batch 128, lr 1e-3 on a cosine
 schedule, mixed precision, 20 % of windows held out), with ``--config`` overriding ``VQMAPConfig`` fields,
 ``--train`` overriding ``TrainConfig`` fields and ``--loss`` overriding ``VQMAPLoss`` fields, then prints NMI / ARI
-of the motif and type codes (``codes.truth_agreement``) and which true behaviours share a type. Input variants:
+of the motif and type codes (``segment.truth_agreement``) and which true behaviours share a type. Input variants:
 ``--linear-velocity`` (no signed-log step), ``--keypoint-scale`` (one scale per keypoint instead of one per group),
 ``--velocity-weight W`` (velocities count W times in the squared error). ``--threads 1`` lets two runs share a
 2-core machine. ``--save F`` keeps the model for a closer look. Besides NMI it prints where the motif codes'
@@ -87,7 +87,7 @@ def normalizer(linear_velocity: bool, keypoint_scale: bool, velocity_weight: flo
             norm.std[is_vel] = float(np.sqrt(sq[is_vel].sum() / n[is_vel].sum())) or 1.0
         if keypoint_scale:  # one RMS per keypoint (positions) and per keypoint's velocity
             dev = norm.compress(np.concatenate(arrays).astype(np.float64)) - norm.mean
-            groups = [n.rsplit("_", 1)[0] + ("/v" if v else "") for n, v in zip(names, is_vel)]
+            groups = [n.rsplit("_", 1)[0] + ("/v" if v else "") for n, v in zip(names, is_vel, strict=True)]
             for g in dict.fromkeys(groups):
                 idx = [i for i, h in enumerate(groups) if h == g]
                 rms = float(np.sqrt(np.nanmean(dev[:, idx] ** 2)))
@@ -140,17 +140,18 @@ def main() -> None:
                                                         for s, m in variants["nearest window (default)"].items()}
     truth, rows, tables = bn.manifest.load_truth("synthetic-demo"), [], {}
     for name, per in variants.items():
-        tables[name] = labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)), "motif": m,
-                                          "type": np.where(m >= 0, m // n_sub, -1)}) for s, m in per.items()])
-        agree = bn.codes.truth_agreement(labels, truth, columns=("motif", "type"))
+        tables[name] = labels = pd.concat([pd.DataFrame({"session": s, "individual": "mouse1", "frame": np.arange(len(m)),
+                                                         "motif": m, "type": np.where(m >= 0, m // n_sub, -1)})
+                                           for s, m in per.items()])
+        agree = pd.DataFrame({c: bn.segment.truth_agreement(labels, truth, column=c) for c in ("motif", "type")}).T
         rows.append({"variant": name, "motif NMI": agree.loc["motif", "nmi"], "motif ARI": agree.loc["motif", "ari"],
-                     "type NMI": agree.loc["type", "nmi"], "codes used": agree.loc["motif", "n_codes_used"]})
+                     "type NMI": agree.loc["type", "nmi"], "codes used": agree.loc["motif", "n_found"]})
     print(f"seed {args.seed}, config {args.config}, train {args.train}, loss {args.loss}, linear velocity "
           f"{args.linear_velocity}, keypoint scale {args.keypoint_scale}, velocity weight {args.velocity_weight}")
     print(pd.DataFrame(rows).round(3).to_string(index=False))
     share = bn.codes.per_motif_usage(tables["nearest window (default)"], truth, arch.n_types, column="type")
     if "motif_name" in truth:
-        share = share.rename(index=dict(zip(truth["motif"], truth["motif_name"])))
+        share = share.rename(index=dict(zip(truth["motif"], truth["motif_name"], strict=True)))
     print(information(tables["nearest window (default)"], truth))
     print("share of each true behaviour's frames in each type code:")
     print(share.round(2).to_string())

@@ -2,7 +2,7 @@
 
 On synthetic-tiny (fast) the per-frame kinematic scalars must recover the true behaviours clearly above
 chance; the baseline must be scored on exactly the frames the model's score uses (latents: finite rows and
-truth_agreement's seeded subsample; labels tables: frames with a code); a real skeleton without head points
+kmeans_labels' seeded subsample; labels tables: frames with a code); a real skeleton without head points
 drops the head angle and still works; bad inputs raise ParameterError.
 """
 
@@ -16,7 +16,8 @@ import pytest
 
 import behavnb as bn
 from behavnb.errors import DataWarning, ParameterError
-from behavnb.evaluate import scalar_baseline, scored_frames, truth_agreement, with_baseline
+from behavnb.evaluate import kmeans_labels, scalar_baseline, scored_frames, with_baseline
+from behavnb.segment import truth_agreement
 
 
 @pytest.fixture(scope="module")
@@ -62,41 +63,51 @@ def test_baseline_recovers_tiny_and_is_reproducible(tiny):
     assert c["k"].tolist() == [5] and c["n_found"].iloc[0] <= 5
 
 
-def test_same_frames_as_truth_agreement(tiny):
+def test_same_frames_as_kmeans_labels(tiny):
+    """k-means on latents (kmeans_labels) is scored on the frames scored_frames picks, with the baseline's k; its
+    truth_agreement equals k-means scored directly on those frames."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     cleaned, truth = tiny
     lat = fake_latents(cleaned)
-    for max_frames in (100_000, 1_000):  # all frames, and truth_agreement's seeded subsample
-        agreement = truth_agreement(lat, truth, max_frames=max_frames, seed=3)
+    for max_frames in (100_000, 1_000):  # all frames, and kmeans_labels' seeded subsample
+        labels = kmeans_labels(lat, truth, max_frames=max_frames, seed=3)
+        agreement = truth_agreement(labels, truth)
         base = scalar_baseline(cleaned, truth, lat, max_frames=max_frames, seed=3)
         assert (base["frames"] == agreement["frames"]).all()
-        assert (base["k"] == agreement["k"]).all()
+        assert (base["k"] == labels.attrs["n_motifs"]).all() and (base["n_true"] == agreement["n_true"]).all()
         picked = scored_frames(lat, truth, max_frames=max_frames, seed=3)
-        assert len(picked) == agreement["frames"]
+        assert len(picked) == agreement["frames"] == len(labels)
         n_ok = sum(int(np.isfinite(z).all(axis=1).sum()) for z in lat.values())
         assert len(picked) == min(n_ok, max_frames)
         for s, part in picked.groupby("session"):
             assert np.isfinite(lat[s][part["frame"].to_numpy()]).all()
+        frames, Z = bn.evaluate._latent_frames(lat, truth, max_frames=max_frames, seed=3)
+        direct = KMeans(labels.attrs["n_motifs"], n_init=10, random_state=3).fit_predict(Z)
+        assert agreement["ari"] == adjusted_rand_score(frames["true_motif"], direct)
+        assert agreement["nmi"] == normalized_mutual_info_score(frames["true_motif"], direct)
     other = scored_frames(lat, truth, max_frames=1_000, seed=4)
     assert not scored_frames(lat, truth, max_frames=1_000, seed=3).equals(other)  # the seed picks the subsample
     table = with_baseline(agreement, base, name="latents + k-means")
-    assert list(table.columns) == ["ari", "nmi", "k", "frames"]
+    assert list(table.columns) == ["ari", "nmi", "purity", "matched_accuracy", "n_true", "n_found", "frames"]
     assert table.index[0] == "latents + k-means" and len(table) == 3
+    assert table["n_true"].notna().all()
 
 
 def test_same_frames_as_labels_scores(tiny):
     cleaned, truth = tiny
     z = bn.evaluate.baseline_scalars(cleaned)  # a stand-in model: k-means on the scalars, some frames uncoded
-    labels = bn.segment.MotifModel("kmeans", n_motifs=6, seed=0).fit(z).predict(z)
+    labels = bn.segment.KMeansMotifs(6, seed=0).fit(z).predict(z)
     labels.loc[labels.index % 7 == 0, "motif"] = -1  # frames without a code are not scored
-    recovered = bn.segment.recovery(labels, truth)
-    agreement = bn.codes.truth_agreement(labels, truth, columns=["motif"])
-    base = quiet(scalar_baseline, cleaned, truth, labels, n_clusters=recovered["n_true"], seed=0)
-    assert (base["frames"] == recovered["frames"]).all()
-    assert (base["frames"] == agreement.loc["motif", "frames"]).all()
-    assert len(scored_frames(labels, truth)) == recovered["frames"]
+    agreement = truth_agreement(labels, truth)
+    base = quiet(scalar_baseline, cleaned, truth, labels, n_clusters=agreement["n_true"], seed=0)
+    assert (base["frames"] == agreement["frames"]).all() and (base["n_true"] == agreement["n_true"]).all()
+    assert len(scored_frames(labels, truth)) == agreement["frames"]
     table = with_baseline(agreement, base)
-    assert list(table.columns) == list(agreement.columns)
-    assert table.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_codes_used"] == base.loc[bn.evaluate.BASELINE_METHODS["hmm"], "n_found"]
+    assert list(table.columns) == list(agreement)
+    hmm = bn.evaluate.BASELINE_METHODS["hmm"]
+    assert table.loc[hmm, "n_found"] == base.loc[hmm, "n_found"] and table.loc[hmm, "purity"] == base.loc[hmm, "purity"]
     # scalars missing in some frames are interpolated: the baseline scores every frame, and says how many it filled
     full = truth[["session", "frame", "motif"]]
     with warnings.catch_warnings():

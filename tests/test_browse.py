@@ -48,7 +48,7 @@ def cohort():
     latents = {s: xr.DataArray(ds["ego_position"].isel(individual=0).values.reshape(600, -1), dims=("time", "latent"),
                                coords={"time": ds["time"].values, "individual": "mouse"}, attrs={"model": "poses"})
                for s, ds in cleaned.items()}
-    labels = segment.MotifModel("kmeans", 3, n_init=3).fit_predict(latents)
+    labels = segment.KMeansMotifs(3, n_init=3).fit_predict(latents)
     sessions = pd.DataFrame({"session": list(cleaned), "group": ["A", "A", "B", "B"], "file": ["", "", "", ""]})
     return {"cleaned": cleaned, "truth": truth, "features": feats, "latents": latents, "labels": labels, "sessions": sessions}
 
@@ -60,9 +60,15 @@ def data(cohort):
 
 
 def test_motif_data_tables(data, cohort):
-    """MotifData derives bouts, usage, names and per-group usage from the labels."""
+    """MotifData derives bouts, usage, names and per-group usage from the labels; k comes from their metadata
+    (or n_motifs), never from the largest label."""
     assert data.fps == pytest.approx(30.0)
-    assert data.motifs == [0, 1, 2]
+    assert data.motifs == [0, 1, 2] and data.n_motifs == 3
+    bare = cohort["labels"].copy()
+    bare.attrs = {}
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        segment.MotifData(bare, cohort["cleaned"])
+    assert segment.MotifData(bare, cohort["cleaned"], n_motifs=5).usage["motif"].nunique() == 5
     assert data.name(0) == "first" and data.name(1) == "motif 1"
     assert abs(sum(data.share.values()) - 1) < 1e-9
     u = data.usage_by_group(1)
@@ -146,10 +152,10 @@ def test_browser_and_gallery_with_video(tmp_path, shared):
     from behavnb import io, preprocess, windows
 
     cl = preprocess.clean(io.load_poses(shared / "vame-tests" / "cropped_video.csv", fps=30))
-    x, _ = windows.session_matrix(cl)
+    x, _ = bn.inputs.session_matrix(cl)
     lat = {"cropped_video": xr.DataArray(x, dims=("time", "latent"), coords={"time": cl["time"].values},
                                          attrs={"model": "poses"})}
-    labels = segment.MotifModel("hmm", 3, sticky=10, n_init=2).fit_predict(lat)
+    labels = segment.HMMMotifs(3, sticky=10, n_init=2).fit_predict(lat)
     sessions = pd.DataFrame({"session": ["cropped_video"], "group": ["g"],
                              "file": [str(shared / "vame-tests" / "cropped_video.csv")]})
     data = segment.MotifData(labels, {"cropped_video": cl}, sessions=sessions)
@@ -175,7 +181,7 @@ def test_gallery_without_video_is_atomic(tmp_path, data, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bn.plot.motifs, "motif_panel", boom)
+    monkeypatch.setattr(bn.plot.gallery, "motif_panel", boom)  # where export_gallery looks it up
     with pytest.raises(RuntimeError):
         bn.plot.export_gallery(data, tmp_path / "g2", [0], n_instances=2, max_frames=5, progress=False)
     assert not (tmp_path / "g2").exists()
@@ -190,7 +196,7 @@ def test_figures_draw(data, cohort):
     figs = [bn.plot.ethogram(labels, data.groups, data.names), bn.plot.usage_by_group(data.usage, data.groups, data.names),
             bn.plot.motif_panel(data, 0), bn.plot.confusion(segment.confusion(labels, truth)),
             bn.plot.bout_comparison(segment.bout_comparison(labels, truth)),
-            bn.plot.method_comparison(pd.DataFrame({"k-means": segment.recovery(labels, truth)}).T)]
+            bn.plot.method_comparison(pd.DataFrame({"k-means": segment.truth_agreement(labels, truth)}).T)]
     choice = segment.choose_k(cohort["latents"], [2, 3], "hmm", n_seeds=2, progress=False, n_init=2)
     figs.append(bn.plot.choose_k(choice))
     table = segment.umap_table(cohort["latents"], labels, n=300, sessions=cohort["sessions"], n_neighbors=10)
@@ -229,7 +235,7 @@ def test_browser_vq_type_and_subtype(cohort):
     lab["type"] = lab["motif"] % 2
     lab["subtype"] = lab["motif"]
     lab["motif"] = lab["type"] * 3 + lab["subtype"]
-    data = segment.MotifData(lab, cohort["cleaned"], n_subtypes=3)
+    data = segment.MotifData(lab, cohort["cleaned"], n_subtypes=3, n_motifs=6)  # 2 types x 3 subtypes
     assert data.name(int(lab["motif"].iloc[0])).startswith("t")
     b = bn.widgets.MotifBrowser(data, n_instances=3)
     b.type_w.value = 1

@@ -128,13 +128,17 @@ def test_frame_gaps_break_the_sequence():
 
 
 def test_n_motifs_too_small_raises():
-    """n_motifs below the largest label + 1 is a ParameterError; n_motifs above it pads with zero rows."""
+    """n_motifs below the largest label + 1 is a ParameterError; n_motifs above it pads with zero rows; without
+    n_motifs, k comes from the labels' metadata and is never guessed from the largest label."""
     lab = table(("A", "a", [0, 1, 3]))
     with pytest.raises(ParameterError, match="n_motifs"):
         h.transition_counts(lab, 3)
     c = h.transition_counts(lab, 6)
     assert c.shape == (1, 6, 6) and c.values[0, 4:].sum() == 0
-    assert h.transition_counts(lab).shape == (1, 4, 4)
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        h.transition_counts(lab)
+    lab.attrs["n_motifs"] = 5
+    assert h.transition_counts(lab).shape == (1, 5, 5)
     with pytest.raises(ParameterError, match="labels table"):
         h.transition_counts(lab.drop(columns="frame"), 4)
 
@@ -525,6 +529,10 @@ def test_motif_means():
     assert np.isnan(m[2]).all()
     d = h.centroid_distance(m[:2])
     assert d[0, 1] == 1.0
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        h.motif_means(lat, lab)  # k is never the largest label + 1
+    lab.attrs["n_motifs"] = 4
+    assert h.motif_means(lat, lab).shape == (4, 2)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -649,7 +657,7 @@ def test_community_labels_map_and_keep_unlabelled():
 
 def test_community_usage_sums_member_motifs():
     """Community usage per recording sums to 1 and equals the member motifs' usage fractions added up."""
-    from behavnb.segment.tables import usage
+    from behavnb.codes import usage
 
     rng = np.random.default_rng(2)
     recs = [("A", "a", rng.integers(-1, 5, 300)), ("A", "b", rng.integers(-1, 5, 200)),
@@ -672,6 +680,9 @@ def test_community_usage_sums_member_motifs():
     assert len(b) == 1 and b["frames"].iloc[0] == 0
     with pytest.raises(ParameterError, match="no community"):
         h.community_usage(lab, np.array([0, 1, 0]))
+    assert h.community_count(comm) == 3 and h.community_count({0: 1, 1: 0}) == 2
+    with pytest.raises(ParameterError, match="0 .. n-1"):
+        h.community_usage(lab, np.array([0, 1, 0, 3, 1]))  # no community 2
 
 
 def test_end_to_end_labels_to_stable_communities():
@@ -684,7 +695,8 @@ def test_end_to_end_labels_to_stable_communities():
     rng = np.random.default_rng(5)
     lab = pd.concat([simulate(p, 400, 1, rng).assign(session=f"s{a}") for a in range(10)], ignore_index=True)
     c = h.transition_counts(lab, k, self_transitions=False)
-    from behavnb.segment.tables import usage, usage_matrix
+    from behavnb.codes import usage
+    from behavnb.segment.tables import usage_matrix
 
     u = usage_matrix(usage(lab, k)).loc[list(zip(c["session"].values, c["individual"].values))].to_numpy()
     st = h.bootstrap(c.values, u, BUILDERS["linkage"], n=2, n_boot=30, seed=0, progress=False)

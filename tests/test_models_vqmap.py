@@ -3,7 +3,6 @@ cross-skeleton conversion, per-frame codes, bad inputs, the code GPT; and a CPU-
 
 from __future__ import annotations
 
-import behavnb as bn
 import os
 import subprocess
 import sys
@@ -13,10 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import behavnb as bn
+
 torch = pytest.importorskip("torch")
 
-from behavnb import codes, embed, segment, train  # noqa: E402
-from behavnb import windows as W  # noqa: E402
+from behavnb import (  # noqa: E402
+    codes,
+    embed,
+    segment,
+    train,
+    windows as W,  # noqa: E402
+)
 from behavnb.errors import ParameterError, SessionTooShortError  # noqa: E402
 from behavnb.models import gpt, vqmap  # noqa: E402
 from behavnb.models.quantize import VectorQuantizer  # noqa: E402
@@ -185,7 +191,7 @@ def test_resume_one_plus_one_equals_two(tmp_path):
     third = _setup()[3]
     resumed = train.fit(third, ws, _cfg(epochs=2), loss=vqmap.VQMAPLoss(), out_dir=tmp_path, resume=True,
                         progress=False)
-    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a.float(), b.float(), rtol=1e-5, atol=1e-6, msg=k)
 
 

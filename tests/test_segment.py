@@ -1,6 +1,7 @@
 """Motif segmentation (``behavnb.segment``): one label per frame for every method, HMM sequences that never
-cross session boundaries, recovery of planted states, per-session fits, VQ codes, bad inputs, pickling,
-the derived tables (usage, bouts, bout stats, onsets), recovery metrics, choosing k, motif names."""
+cross session boundaries, recovery of planted states, per-session fits, VQ codes, bad inputs, the estimator
+classes and their factory, pickling, the segmentation folder and its metadata, the derived tables (usage,
+bouts, bout stats, onsets), agreement with the truth, choosing k, motif names."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from behavnb import segment
-from behavnb.errors import ParameterError
-from behavnb.segment import MotifModel
+from behavnb import codes, segment
+from behavnb.errors import ParameterError, PoseFileNotFoundError
+from behavnb.segment import GMMMotifs, HMMMotifs, KMeansMotifs, MotifModel, VQMotifs, motif_model
 
 FPS = 30.0
 SRC = {"model": "vame", "model_id": "run-1", "window": 30}
@@ -97,7 +98,7 @@ def blobs():
 def test_one_label_per_frame(mixed_latents, method):
     """Every session and animal gets exactly one row per frame (frames 0..n-1, times as given), motif -1 exactly
     where the latent has a NaN, valid motif numbers elsewhere; 2-animal sessions are split by animal."""
-    model = MotifModel(method, 3, covariance="diag", n_iter=20)
+    model = motif_model(method, 3, covariance="diag", n_iter=20)
     labels = model.fit_predict(mixed_latents)
     assert list(labels.columns[:5]) == ["session", "individual", "frame", "time", "motif"]
     assert len(labels) == 60 * 2 + 45
@@ -124,7 +125,7 @@ def test_one_label_per_frame(mixed_latents, method):
 
 def test_isolated_frame_labelled_by_hmm(mixed_latents):
     """A single finite frame between NaN runs still gets an HMM label (not -1)."""
-    labels = MotifModel("hmm", 3, covariance="diag", n_iter=10).fit_predict(mixed_latents)
+    labels = motif_model("hmm", 3, covariance="diag", n_iter=10).fit_predict(mixed_latents)
     b = labels[(labels["session"] == "pair") & (labels["individual"] == "b")].set_index("frame")["motif"]
     assert b[14] >= 0 and (b[[13, 15]] == -1).all()
 
@@ -151,7 +152,7 @@ def test_hmm_no_transitions_across_sessions():
     from hmmlearn.hmm import GaussianHMM
 
     lat, xs = _alternating()
-    model = MotifModel("hmm", 2, covariance="diag").fit(lat)
+    model = motif_model("hmm", 2, covariance="diag").fit(lat)
     assert _offdiag(model.transmat_).max() < 1e-3
     labels = model.predict(lat)
     per_session = labels.groupby("session")["motif"].nunique()
@@ -172,7 +173,7 @@ def test_hmm_nan_run_splits_sequence():
         x = np.concatenate([means[a] + rng.normal(0, 1, (60, 2)), np.full((5, 2), np.nan),
                             means[b] + rng.normal(0, 1, (60, 2))])
         lat[f"s{i}"] = latent_da(x)
-    model = MotifModel("hmm", 2, covariance="diag").fit(lat)
+    model = motif_model("hmm", 2, covariance="diag").fit(lat)
     assert _offdiag(model.transmat_).max() < 1e-3
     labels = model.predict(lat)
     for _, g in labels.groupby("session"):
@@ -197,10 +198,10 @@ def _hmm_sample(n_sessions, n_frames, sd, seed, stay=0.97):
 def test_hmm_recovers_planted_states():
     """A sticky 3-state Gaussian HMM sample (means 3 sd apart) is recovered with ARI > 0.9, better than k-means."""
     lat, truth = _hmm_sample(4, 300, 1.0, seed=5)
-    rec = segment.recovery(MotifModel("hmm", 3, covariance="diag").fit_predict(lat), truth)
+    rec = segment.truth_agreement(motif_model("hmm", 3, covariance="diag").fit_predict(lat), truth)
     assert rec["ari"] > 0.9 and rec["matched_accuracy"] > 0.95
     assert rec["n_true"] == 3 and rec["n_found"] == 3 and rec["frames"] == 1200
-    km = segment.recovery(MotifModel("kmeans", 3).fit_predict(lat), truth)
+    km = segment.truth_agreement(motif_model("kmeans", 3).fit_predict(lat), truth)
     assert rec["ari"] >= km["ari"]
 
 
@@ -246,9 +247,9 @@ def test_hmm_fit_restores_thread_pools():
     from threadpoolctl import threadpool_info
 
     lat, _ = _hmm_sample(2, 100, 1.0, seed=8)
-    MotifModel("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)  # loads every library the fit uses
+    motif_model("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)  # loads every library the fit uses
     before = [(p["internal_api"], p["num_threads"]) for p in threadpool_info()]
-    MotifModel("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)
+    motif_model("hmm", 3, covariance="tied", n_iter=5).fit_predict(lat)
     assert [(p["internal_api"], p["num_threads"]) for p in threadpool_info()] == before
 
 
@@ -257,7 +258,7 @@ def test_sticky_lengthens_bouts():
     lat, _ = _hmm_sample(4, 300, 2.0, seed=6)
 
     def mean_bout(sticky):
-        labels = MotifModel("hmm", 3, covariance="diag", sticky=sticky, n_iter=30).fit_predict(lat)
+        labels = motif_model("hmm", 3, covariance="diag", sticky=sticky, n_iter=30).fit_predict(lat)
         return segment.bouts(labels)["n_frames"].mean()
 
     assert mean_bout(10.0) >= mean_bout(0.0)
@@ -277,7 +278,7 @@ def test_fit_on_session_consensus(method):
         y = np.repeat(o, 25)
         states[s] = y
         lat[s] = latent_da(centres[y] + rng.normal(0, 0.5, (len(y), 2)))
-    model = MotifModel(method, 3, fit_on="session", covariance="diag").fit(lat)
+    model = motif_model(method, 3, fit_on="session", covariance="diag").fit(lat)
     assert model.models_ is not None and set(model.models_) == {("A", "individual_0"), ("B", "individual_0")}
     raw = {s: est.predict(lat[s].values) for (s, _), est in model.models_.items()}
     raw_of = {s: [int(raw[s][states[s] == c][0]) for c in range(3)] for s in raw}
@@ -303,7 +304,7 @@ def test_fit_on_session_consensus(method):
 def test_vq_codes_as_given(mixed_latents):
     """method='vq' returns the VQ-MAP codes unchanged, with type and subtype columns; level picks the code;
     n_motifs_ comes from the codebook (n_types x n_subtypes)."""
-    model = MotifModel("vq", None).fit(mixed_latents)
+    model = motif_model("vq", None).fit(mixed_latents)
     assert model.n_motifs_ == 6
     labels = model.predict(mixed_latents)
     assert {"type", "subtype"} <= set(labels.columns)
@@ -313,9 +314,9 @@ def test_vq_codes_as_given(mixed_latents):
         np.testing.assert_array_equal(solo[c].to_numpy(), da[c].values)
     ok = labels["motif"] >= 0
     assert (labels.loc[ok, "motif"] == labels.loc[ok, "type"] * 3 + labels.loc[ok, "subtype"]).all()
-    by_type = MotifModel("vq", None, level="type").fit_predict(mixed_latents)
+    by_type = motif_model("vq", None, level="type").fit_predict(mixed_latents)
     np.testing.assert_array_equal(by_type["motif"].to_numpy(), labels["type"].to_numpy())
-    assert MotifModel("vq", None, level="subtype").fit(mixed_latents).n_motifs_ == 3
+    assert motif_model("vq", None, level="subtype").fit(mixed_latents).n_motifs_ == 3
     with pytest.raises(ParameterError, match="likelihood"):
         model.score(mixed_latents)
 
@@ -324,11 +325,11 @@ def test_vq_without_codes_raises(blobs):
     """method='vq' on latents without codes, or without the n_types/n_subtypes attributes, is a ParameterError."""
     lat, _ = blobs
     with pytest.raises(ParameterError, match="codes"):
-        MotifModel("vq").fit(lat)
+        motif_model("vq").fit(lat)
     y = np.zeros(10, int)
     no_attrs = {"s": latent_da(np.zeros((10, 2)), codes={"motif": y, "type": y, "subtype": y})}
     with pytest.raises(ParameterError, match="n_types"):
-        MotifModel("vq").fit(no_attrs)
+        motif_model("vq").fit(no_attrs)
 
 
 # bad inputs ------------------------------------------------------------------------------------------------------------
@@ -341,9 +342,9 @@ def test_k_more_than_frames():
     x[0] = np.nan
     lat["b"] = latent_da(x)
     with pytest.raises(ParameterError, match=r"\b9 frames"):
-        MotifModel("kmeans", 12).fit(lat)
+        motif_model("kmeans", 12).fit(lat)
     with pytest.raises(ParameterError, match=r"\b3 frames.*shortest session"):
-        MotifModel("kmeans", 5, fit_on="session").fit(lat)
+        motif_model("kmeans", 5, fit_on="session").fit(lat)
 
 
 @pytest.mark.parametrize("change", ["model", "model_id", "latent_size"])
@@ -361,14 +362,14 @@ def test_mixed_models_raise(change):
         dims = 4
     lat = {"a": latent_da(rng.normal(size=(20, 3))), "b": latent_da(rng.normal(size=(20, dims)), other)}
     with pytest.raises(ParameterError, match="different models"):
-        MotifModel("kmeans", 2).fit(lat)
+        motif_model("kmeans", 2).fit(lat)
 
 
 @pytest.mark.parametrize("method", ["kmeans", "hmm"])
 def test_predict_other_model_raises(blobs, method):
     """Labelling latents of another model (other model attrs, or another latent size) than the fit is an error."""
     lat, _ = blobs
-    model = MotifModel(method, 3, n_iter=5).fit(lat)
+    model = motif_model(method, 3, n_iter=5).fit(lat)
     x = lat["s0"].values
     with pytest.raises(ParameterError, match="different model"):
         model.predict({"s0": latent_da(x, {**SRC, "model": "vqmap"})})
@@ -381,7 +382,6 @@ def test_predict_other_model_raises(blobs, method):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(method="spectral"), "unknown motif method"),
     (dict(method="hmm", covariance="block"), "covariance"),
     (dict(method="gmm", covariance="banana"), "covariance"),
     (dict(method="kmeans", n_motifs=1), "n_motifs"),
@@ -391,23 +391,78 @@ def test_predict_other_model_raises(blobs, method):
     (dict(method="vq", level="kind"), "level"),
     (dict(method="hmm", sticky=-1.0), "sticky"),
 ])
-def test_bad_parameters(kwargs, match):
-    """Unknown method/covariance/fit_on/level, n_motifs < 2 and negative sticky are ParameterErrors."""
+def test_bad_parameters(blobs, kwargs, match):
+    """Invalid covariance/fit_on/level, n_motifs < 2 and negative sticky are ParameterErrors, raised by fit
+    (scikit-learn style: __init__ only stores); the estimator keeps the values as given."""
+    lat, _ = blobs
+    model = motif_model(**kwargs)
+    for name, value in kwargs.items():
+        if name != "method":
+            assert getattr(model, name) == value
     with pytest.raises(ParameterError, match=match):
-        MotifModel(**kwargs)
+        model.fit(lat)
+
+
+def test_unknown_method_or_parameter():
+    """An unknown method or parameter name is a ParameterError at once; the base class is not a model."""
+    with pytest.raises(ParameterError, match="unknown motif method"):
+        motif_model("spectral", 3)
+    with pytest.raises(ParameterError, match="unknown motif model parameter.*n_state"):
+        motif_model("hmm", 3, n_state=4)
+    with pytest.raises(ParameterError, match="base class"):
+        MotifModel("hmm", 3)
+    with pytest.raises(TypeError):
+        KMeansMotifs(3, covariance="diag")  # each class takes only its own parameters
+
+
+def test_factory_and_estimator_classes():
+    """motif_model maps each method to its class and keeps only the parameters that class takes, so one set of
+    notebook parameters serves every method; get_params/set_params/repr follow scikit-learn."""
+    kw = dict(covariance="diag", sticky=10.0, n_init=3, seed=4)
+    km, hmm, gmm = (motif_model(m, 5, **kw) for m in ("kmeans", "hmm", "gmm"))
+    vq = motif_model("vq", 5, level="type", **kw)
+    assert (type(km), type(hmm), type(gmm), type(vq)) == (KMeansMotifs, HMMMotifs, GMMMotifs, VQMotifs)
+    assert km.get_params() == {"n_motifs": 5, "fit_on": "pooled", "n_init": 3, "max_fit_frames": 200_000, "seed": 4}
+    assert hmm.get_params()["sticky"] == 10.0 and hmm.get_params()["covariance"] == "diag"
+    assert "sticky" not in gmm.get_params() and gmm.get_params()["covariance"] == "diag"
+    assert vq.get_params() == {"level": "type"}
+    assert [c.method for c in (km, hmm, gmm, vq)] == list(segment.METHODS) == ["kmeans", "hmm", "gmm", "vq"]
+    assert repr(hmm) == "HMMMotifs(n_motifs=5, covariance='diag', sticky=10.0, n_init=3, seed=4)"
+    assert hmm.set_params(sticky=2.0) is hmm and hmm.sticky == 2.0
+    with pytest.raises(ParameterError, match="no parameter"):
+        km.set_params(sticky=1.0)
+    assert not hasattr(hmm, "n_motifs_") and hmm.name == "latents-hmm"
+    assert HMMMotifs.has_likelihood and GMMMotifs.has_likelihood and not KMeansMotifs.has_likelihood
+    assert not VQMotifs.takes_k
+
+
+def test_fitted_attributes(blobs):
+    """Fitted attributes end with an underscore: n_motifs_, means_ (pooled), transmat_ (pooled HMM), source_;
+    predict's labels carry the fit's metadata (k, method, model, label ids) in attrs."""
+    lat, _ = blobs
+    hmm = HMMMotifs(3, covariance="diag", n_iter=10).fit(lat)
+    assert hmm.n_motifs_ == 3 and hmm.means_.shape == (3, 3) and hmm.transmat_.shape == (3, 3)
+    np.testing.assert_allclose(hmm.transmat_.sum(axis=1), 1.0)
+    assert hmm.source_["model"] == "vame" and hmm.source_["n_latent"] == 3
+    km = KMeansMotifs(3).fit(lat)
+    np.testing.assert_array_equal(km.means_, km.model_.cluster_centers_)
+    labels = km.predict(lat)
+    assert labels.attrs == {"name": "vame-kmeans-3", "model": "vame", "method": "kmeans", "n_motifs": 3,
+                            "motifs": [0, 1, 2]}
+    assert len(codes.usage(labels)) == 3 * 3  # k from the labels' metadata
 
 
 def test_bad_latents_and_unfitted(blobs):
     """Empty or non-mapping latents, a 1-D latent array, and predicting before fitting are ParameterErrors."""
     lat, _ = blobs
     with pytest.raises(ParameterError, match="non-empty"):
-        MotifModel("kmeans", 2).fit({})
+        motif_model("kmeans", 2).fit({})
     with pytest.raises(ParameterError, match="non-empty"):
-        MotifModel("kmeans", 2).fit([lat["s0"]])
+        motif_model("kmeans", 2).fit([lat["s0"]])
     with pytest.raises(ParameterError, match=r"\(time, latent\)"):
-        MotifModel("kmeans", 2).fit({"s": np.zeros(10)})
+        motif_model("kmeans", 2).fit({"s": np.zeros(10)})
     with pytest.raises(ParameterError, match="not fitted"):
-        MotifModel("kmeans", 2).predict(lat)
+        motif_model("kmeans", 2).predict(lat)
 
 
 # persistence -----------------------------------------------------------------------------------------------------------
@@ -416,7 +471,7 @@ def test_bad_latents_and_unfitted(blobs):
 def test_save_load_round_trip(blobs, tmp_path, method):
     """MotifModel.save/load (pickle) gives a model that labels every frame identically."""
     lat, _ = blobs
-    model = MotifModel(method, 3, covariance="diag", n_iter=10).fit(lat)
+    model = motif_model(method, 3, covariance="diag", n_iter=10).fit(lat)
     path = model.save(tmp_path / "motifs" / model.name / "model.pkl")
     assert path.exists() and model.name == f"vame-{method}-3"
     loaded = MotifModel.load(path)
@@ -425,7 +480,8 @@ def test_save_load_round_trip(blobs, tmp_path, method):
 
 
 def test_load_errors(tmp_path):
-    """Loading a missing file or a pickle of something else is a ParameterError naming the file."""
+    """Loading a missing file, a pickle of something else, or a model of the older one-class MotifModel is a
+    ParameterError naming the file."""
     import pickle
 
     with pytest.raises(ParameterError, match="no saved MotifModel"):
@@ -434,6 +490,73 @@ def test_load_errors(tmp_path):
     other.write_bytes(pickle.dumps({"not": "a model"}))
     with pytest.raises(ParameterError, match="other.pkl.*dict"):
         MotifModel.load(other)
+    old = object.__new__(MotifModel)  # what unpickling a model saved before the estimator classes gives
+    old.__dict__.update({"method": "hmm", "n_motifs": 3, "n_motifs_": 3})
+    path = tmp_path / "old.pkl"
+    path.write_bytes(pickle.dumps(old))
+    with pytest.raises(ParameterError, match="old.pkl.*older behavnb.*06_segment"):
+        MotifModel.load(path)
+
+
+# the segmentation folder -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["hmm", "vq"])
+def test_write_and_read_segmentation(mixed_latents, tmp_path, method):
+    """write_motifs writes the labels, segmentation.json (k, label ids, fps, model, method, parameters) and the
+    tables; read_segmentation gives the same labels back with that metadata, also in labels.attrs."""
+    import json
+
+    model = motif_model(method, 3, covariance="diag", n_iter=10).fit(mixed_latents)
+    labels = model.predict(mixed_latents)
+    folder = tmp_path / "motifs" / model.name
+    paths = segment.write_motifs(folder, model, labels)
+    assert set(paths) == {"labels.parquet", "segmentation.json", "usage.csv", "bouts.csv", "bout_stats.csv",
+                          "model.pkl", "motif_names.csv"}
+    k = 6 if method == "vq" else 3
+    meta = json.loads((folder / segment.SEGMENTATION_FILE).read_text())
+    assert meta["n_motifs"] == k and meta["motifs"] == list(range(k)) and meta["method"] == method
+    assert meta["model"] == "vqmap" and meta["fps"] == pytest.approx(FPS) and meta["unlabelled"] == -1
+    seg = segment.read_segmentation(folder)
+    pd.testing.assert_frame_equal(seg.labels, labels)
+    assert (seg.name, seg.model, seg.method, seg.n_motifs, seg.motifs) == (model.name, "vqmap", method, k, tuple(range(k)))
+    assert seg.fps == segment.fps_of(labels)  # exactly the rate 06's bout tables used
+    assert seg.labels.attrs["n_motifs"] == k and seg.labels.attrs["fps"] == seg.fps
+    assert seg.n_subtypes == (3 if method == "vq" else None)
+    assert seg.params["estimator"] == type(model).__name__ and seg.source["model_id"] == "vq-1"
+    assert len(pd.read_csv(folder / "usage.csv")) == 3 * k  # every motif of every recording
+    assert segment.read_names(folder / "motif_names.csv")[0] == ("t0.s0" if method == "vq" else "motif 0")
+    assert type(MotifModel.load(folder / "model.pkl")) is type(model)
+    assert not pd.read_parquet(folder / "labels.parquet").attrs  # the metadata lives in segmentation.json only
+
+
+def test_read_segmentation_errors(blobs, tmp_path):
+    """An old folder without segmentation.json, a folder without labels, a broken or mismatched metadata file:
+    clear errors naming the file and the fix (rerun 06)."""
+    import json
+
+    lat, _ = blobs
+    model = KMeansMotifs(3).fit(lat)
+    folder = tmp_path / "vame-kmeans-3"
+    segment.write_motifs(folder, model, model.predict(lat))
+    meta = folder / segment.SEGMENTATION_FILE
+    text = meta.read_text()
+    with pytest.raises(PoseFileNotFoundError, match="labels.parquet: no labels"):
+        segment.read_segmentation(tmp_path / "none")
+    meta.unlink()
+    with pytest.raises(PoseFileNotFoundError, match=r"segmentation.json is missing.*Rerun notebook 06_segment"):
+        segment.read_segmentation(folder)
+    meta.write_text("{not json")
+    with pytest.raises(ParameterError, match="segmentation.json: cannot read"):
+        segment.read_segmentation(folder)
+    record = json.loads(text)
+    meta.write_text(json.dumps({k: v for k, v in record.items() if k != "fps"}))
+    with pytest.raises(ParameterError, match=r"lacks \['fps'\].*06_segment"):
+        segment.read_segmentation(folder)
+    meta.write_text(json.dumps(record | {"n_motifs": 2, "motifs": [0, 1]}))
+    with pytest.raises(ParameterError, match=r"uses motif\(s\) \[2\].*different runs"):
+        segment.read_segmentation(folder)
+    meta.write_text(text)
+    assert segment.read_segmentation(folder).n_motifs == 3
 
 
 # tables ----------------------------------------------------------------------------------------------------------------
@@ -454,8 +577,9 @@ def hand_labels():
 
 
 def test_usage_fractions():
-    """usage lists every motif for every recording (zeros for unused ones), fractions of labelled frames sum to 1."""
-    u = segment.usage(hand_labels(), n_motifs=7)
+    """usage lists every motif for every recording (zeros for unused ones), fractions of labelled frames sum to 1;
+    k comes from the caller or the labels' metadata, never from the largest label."""
+    u = codes.usage(hand_labels(), n_motifs=7)
     assert len(u) == 4 * 7
     sums = u.groupby(["session", "individual"])["fraction"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0)
@@ -464,9 +588,27 @@ def test_usage_fractions():
     np.testing.assert_allclose(s1["fraction"].to_numpy(), np.array([5, 3, 3, 0, 0, 0, 0]) / 11)
     wide = segment.usage_matrix(u)
     assert wide.shape == (4, 7)
-    assert len(segment.usage(hand_labels())) == 4 * 6  # default k: largest motif + 1
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        codes.usage(hand_labels())  # no metadata: k is never guessed
+    with_meta = hand_labels()
+    with_meta.attrs["n_motifs"] = 6
+    assert len(codes.usage(with_meta)) == 4 * 6
+    with pytest.raises(ParameterError, match="motif 5 but n_motifs=5"):
+        codes.usage(hand_labels(), 5)
     with pytest.raises(ParameterError, match="missing columns"):
-        segment.usage(hand_labels().drop(columns="frame"))
+        codes.usage(hand_labels().drop(columns="frame"), 7)
+
+
+def test_usage_of_codes():
+    """An array of codes gives one pooled row per code (-1 not counted), the same fractions as a labels table."""
+    c = np.array([[0, 0, 1], [1, 2, -1]])
+    u = codes.usage(c, 4)
+    assert list(u.columns) == ["motif", "frames", "fraction"]
+    assert u["frames"].tolist() == [2, 2, 1, 0]
+    assert u["fraction"].tolist() == pytest.approx([0.4, 0.4, 0.2, 0.0])
+    assert codes.usage(np.array([-1, -1]), 2)["fraction"].tolist() == [0.0, 0.0]
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        codes.usage(c)
 
 
 def test_bouts_known_runs():
@@ -502,6 +644,8 @@ def test_bout_stats_and_onsets():
     b = segment.bouts(labels, fps=10.0)
     stats = segment.bout_stats(b, labels, n_motifs=6, fps=10.0)
     assert len(stats) == 4 * 6
+    with pytest.raises(ParameterError, match="pass n_motifs"):
+        segment.bout_stats(b, labels, fps=10.0)
     s1 = stats[(stats["session"] == "s1") & (stats["individual"] == "a")].set_index("motif")
     assert s1["n_bouts"].tolist() == [2, 1, 2, 0, 0, 0]
     assert s1.loc[3:, "mean_duration_s"].isna().all()
@@ -533,9 +677,13 @@ def test_recovery_perfect_relabelled():
     truth = truth_table(states)
     perm = np.array([2, 0, 1])
     labels = truth.assign(motif=perm[truth["motif"]], time=truth["frame"] / FPS)
-    rec = segment.recovery(labels, truth)
+    rec = segment.truth_agreement(labels, truth)
     assert rec["ari"] == pytest.approx(1.0) and rec["nmi"] == pytest.approx(1.0)
-    assert rec["matched_accuracy"] == 1.0 and rec["frames"] == 400
+    assert rec["matched_accuracy"] == 1.0 and rec["purity"] == 1.0 and rec["frames"] == 400
+    assert rec["n_true"] == rec["n_found"] == 3
+    coarse = labels.assign(type=(labels["motif"] > 0).astype(int))  # another label column, two codes for 3 motifs
+    by_type = segment.truth_agreement(coarse, truth, column="type")
+    assert by_type["n_found"] == 2 and by_type["purity"] < 1 and by_type["ari"] < 1
     assert segment.matching(pd.crosstab(truth["motif"], labels["motif"])) == {2: 0, 0: 1, 1: 2}
     conf = segment.confusion(labels, truth)
     np.testing.assert_allclose(conf.to_numpy(), np.eye(3))
@@ -546,7 +694,7 @@ def test_recovery_perfect_relabelled():
     assert (comp["true_bouts"] == comp["found_bouts"]).all()
     masked = labels.copy()
     masked.loc[masked.index[:50], "motif"] = -1
-    assert segment.recovery(masked, truth)["frames"] == 350
+    assert segment.truth_agreement(masked, truth)["frames"] == 350
 
 
 def test_confusion_rows_sum_to_one():
@@ -561,7 +709,7 @@ def test_confusion_rows_sum_to_one():
     counts = segment.confusion(labels, truth, normalize=False)
     assert counts.to_numpy().sum() == 300
     assert set(segment.matching(counts)) == {0, 1, 2, 3}
-    rec = segment.recovery(labels, truth)
+    rec = segment.truth_agreement(labels, truth)
     assert 0 < rec["ari"] < 1 and rec["n_found"] == 4
 
 

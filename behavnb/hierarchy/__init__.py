@@ -5,16 +5,23 @@
 - ``Tree`` and its builders ``vame_tree`` (VAME's greedy merge, 2022 and 2024 costs), ``linkage_tree`` on
   ``transition_distance`` / ``centroid_distance`` / ``combine``, and ``vq_tree`` (``tree``); ``Tree.cut``
   by depth or number;
-- ``bootstrap`` stability, ``community_labels`` and ``community_usage`` (``stability``);
-- ``build`` (here): one entry point that builds any method's tree from counts and usage.
+- ``bootstrap`` stability, ``community_labels``, ``community_usage`` and ``community_count`` (``stability``);
+- ``build``, ``motif_means``, ``cut_stability``, ``suggest_cut`` (here): any method's tree from counts and
+  usage, motif centroids, choosing where to cut.
+
+The number of motifs k comes from the caller or the labels' metadata (``segment.read_segmentation``), never
+from the largest label.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
+from behavnb.codes import motif_count
 from behavnb.errors import ParameterError
-from behavnb.hierarchy.stability import Stability, bootstrap, community_labels, community_usage
+from behavnb.hierarchy.stability import Stability, bootstrap, community_count, community_labels, community_usage
 from behavnb.hierarchy.transitions import (
     animal_summary,
     entropy_rate,
@@ -26,16 +33,8 @@ from behavnb.hierarchy.transitions import (
     stationary,
     transition_counts,
 )
-from behavnb.hierarchy.tree import (
-    COSTS,
-    Tree,
-    centroid_distance,
-    combine,
-    linkage_tree,
-    transition_distance,
-    vame_tree,
-    vq_tree,
-)
+from behavnb.hierarchy.tree import COSTS, Tree, centroid_distance, combine, linkage_tree, transition_distance, vame_tree, vq_tree
+from behavnb.segment._data import sequences
 
 METHODS = ("vame", "linkage", "vq")
 
@@ -64,12 +63,30 @@ def build(method: str, counts: np.ndarray, usage: np.ndarray, *, cost: str = "20
 
 
 def motif_means(latents, labels, n_motifs: int | None = None) -> np.ndarray:
-    """Mean latent of each motif ``(k, latent)`` (NaN rows for motifs without frames): for ``centroid_distance``."""
-    from behavnb.segment._data import sequences
+    """Mean latent of each motif, for ``centroid_distance``.
 
+    Parameters
+    ----------
+    latents : mapping
+        ``{session: latents}`` the labels were computed from.
+    labels : DataFrame
+        The labels table.
+    n_motifs : int, optional
+        k; None: the labels' metadata (``codes.motif_count``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, latent)``; NaN rows for motifs without frames.
+
+    Raises
+    ------
+    ParameterError
+        k unknown.
+    """
+    k = motif_count(labels, n_motifs)
     seqs, _ = sequences(latents)
     lab = labels.set_index(["session", "individual"]).sort_values("frame")
-    k = int(n_motifs) if n_motifs is not None else int(labels["motif"].max()) + 1
     sums, counts = None, np.zeros(k)
     for q in seqs:
         y = lab.loc[(q.session, q.individual), "motif"].to_numpy()
@@ -84,10 +101,26 @@ def motif_means(latents, labels, n_motifs: int | None = None) -> np.ndarray:
 
 def cut_stability(counts: np.ndarray, usage: np.ndarray, build_fn, ns, *, n_boot: int = 100, seed: int = 0,
                   progress: bool = True):
-    """Bootstrap stability score for each number of communities in ``ns``: a table n, score, min_community."""
-    import pandas as pd
-    from tqdm.auto import tqdm
+    """Bootstrap stability score for each number of communities in ``ns``.
 
+    Parameters
+    ----------
+    counts, usage : numpy.ndarray
+        Per-animal bout counts ``(animal, k, k)`` and usage ``(animal, k)`` (``recording_usage``).
+    build_fn : callable
+        ``build_fn(counts, usage) -> Tree`` on pooled values.
+    ns : iterable of int
+        Numbers of communities.
+    n_boot, seed : int
+        Bootstrap resamples of animals and their seed.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per n: ``n``, ``score``, ``min_community``.
+    """
     rows = []
     for n in tqdm(list(ns), desc="stability per cut", disable=not progress):
         st = bootstrap(counts, usage, build_fn, n=int(n), n_boot=n_boot, seed=seed, progress=False)
@@ -96,8 +129,24 @@ def cut_stability(counts: np.ndarray, usage: np.ndarray, build_fn, ns, *, n_boot
 
 
 def suggest_cut(scores, min_score: float = 0.9, min_n: int = 3) -> int:
-    """The fewest communities (at least ``min_n``) whose stability score reaches ``min_score``; else the most
-    stable. Cuts into nearly single motifs are always stable, so the most stable cut alone is not the answer."""
+    """The fewest communities (at least ``min_n``) whose stability score reaches ``min_score``; else the most stable.
+
+    Cuts into nearly single motifs are always stable, so the most stable cut alone is not the answer.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        ``cut_stability``'s table.
+    min_score : float
+        The stability a cut must reach.
+    min_n : int
+        The fewest communities considered.
+
+    Returns
+    -------
+    int
+        The number of communities.
+    """
     ok = scores[(scores["n"] >= min_n) & (scores["score"] >= min_score)]
     if len(ok):
         return int(ok["n"].min())
@@ -107,4 +156,5 @@ def suggest_cut(scores, min_score: float = 0.9, min_n: int = 3) -> int:
 
 __all__ = ["motif_means", "cut_stability", "suggest_cut", "transition_counts", "probabilities", "pooled", "group_mean", "stationary", "entropy_rate", "animal_summary",
            "graph", "recording_usage", "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
-           "COSTS", "METHODS", "build", "bootstrap", "Stability", "community_labels", "community_usage"]
+           "COSTS", "METHODS", "build", "bootstrap", "Stability", "community_labels", "community_usage",
+           "community_count"]

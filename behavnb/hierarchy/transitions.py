@@ -3,7 +3,8 @@
 A transition is a pair of consecutive frames (``self_transitions=True``, frame level) or of consecutive
 bouts (``self_transitions=False``, bout level: a motif never follows itself) inside one recording (session
 and animal). Frames without a label (-1) and gaps in the frame numbers break the sequence: nothing is
-counted into or out of them, and nothing crosses from one recording to the next.
+counted into or out of them, and nothing crosses from one recording to the next. The number of motifs k comes
+from the caller or the labels' metadata (``codes.motif_count``), never from the largest label.
 """
 
 from __future__ import annotations
@@ -14,24 +15,46 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from behavnb.codes import KEYS, motif_count, usage
 from behavnb.errors import DataWarning, ParameterError
 from behavnb.segment.tables import recording_arrays
-
-KEYS = ["session", "individual"]
 
 
 def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self_transitions: bool = True,
                       column: str = "motif", warn: bool = True):
-    """Counts ``(recording, from, to)`` as an xarray DataArray with ``session``/``individual`` coords per recording.
+    """Transition counts per recording (session and animal).
 
     Vectorised over the whole table: one ``np.add.at`` for every recording at once. A recording with no
     transition between different motifs (one motif throughout) gets a warning, and its bout-level matrix
     is all zeros.
-    """
-    import xarray as xr
 
+    Parameters
+    ----------
+    labels : DataFrame
+        The labels table (session, individual, frame, ``column``).
+    n_motifs : int, optional
+        k; None: the labels' metadata (``codes.motif_count``).
+    self_transitions : bool
+        True: frame level (consecutive frames); False: bout level (a motif never follows itself).
+    column : str
+        The label column.
+    warn : bool
+        Warn about recordings that never switch motif.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(recording, from_motif, to_motif)`` counts with ``session``/``individual`` coordinates per recording.
+
+    Raises
+    ------
+    ParameterError
+        Not a labels table, k unknown, or labels at or above k.
+    """
+    import xarray as xr  # xarray loads in ~0.5 s: only when counts are made
+
+    k = motif_count(labels, n_motifs, column)
     rec, f, m, uniq = recording_arrays(labels, column)
-    k = int(n_motifs) if n_motifs is not None else int(m.max()) + 1 if (m >= 0).any() else 1
     if (m >= k).any():
         raise ParameterError(f"the labels use motif {int(m.max())} but n_motifs={k}.")
     # consecutive pairs inside a recording, both labelled, no frame gap
@@ -139,10 +162,20 @@ def graph(p: np.ndarray, usage: np.ndarray | None = None, *, min_probability: fl
 
 
 def recording_usage(labels: pd.DataFrame, counts) -> np.ndarray:
-    """Frames per motif ``(recording, k)`` in the recording order of ``counts`` (``transition_counts``), as
-    ``bootstrap`` needs it next to the per-recording transition counts."""
-    from behavnb.segment.tables import usage
+    """Frames per motif in the recording order of ``counts``, as ``bootstrap`` needs it beside them.
 
+    Parameters
+    ----------
+    labels : DataFrame
+        The labels table.
+    counts : xarray.DataArray
+        ``transition_counts(labels, k)``: k and the recording order come from it.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(recording, k)`` frame counts.
+    """
     k = counts.sizes["from_motif"]
     u = usage(labels, k).pivot_table(index=KEYS, columns="motif", values="frames", fill_value=0)
     idx = pd.MultiIndex.from_arrays([counts["session"].values.astype(str), counts["individual"].values.astype(str)])

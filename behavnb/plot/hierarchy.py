@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from behavnb.hierarchy import community_count, graph
 from behavnb.plot.motifs import _name, motif_colours
 from behavnb.plot.poses import _plt
 
@@ -56,10 +57,33 @@ def transition_heatmaps(probs, names: Mapping[int, str] | None = None, differenc
 def transition_graph(p: np.ndarray, usage: np.ndarray, names: Mapping[int, str] | None = None, *,
                      min_probability: float = 0.1, communities: np.ndarray | None = None, ax=None
                      ) -> matplotlib.figure.Figure:
-    """Motifs as nodes (size = usage, colour = community), transitions as arrows (width = probability)."""
-    import networkx as nx
+    """Motifs as nodes (size = usage, colour = community), transitions as arrows (width = probability).
 
-    from behavnb.hierarchy import graph
+    Parameters
+    ----------
+    p : numpy.ndarray
+        ``(k, k)`` transition probabilities (``hierarchy.pooled(counts).values``).
+    usage : numpy.ndarray
+        ``(k,)`` usage of each motif.
+    names : mapping, optional
+        ``{motif: name}``.
+    min_probability : float
+        Transitions below it are not drawn.
+    communities : numpy.ndarray, optional
+        The community of each motif (``Tree.cut``; ids 0 .. n-1): node colours.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ParameterError
+        Community ids that are not 0 .. n-1.
+    """
+    import networkx as nx
 
     plt = _plt()
     g = graph(p, usage, min_probability=min_probability, names=names)
@@ -67,7 +91,7 @@ def transition_graph(p: np.ndarray, usage: np.ndarray, names: Mapping[int, str] 
     ax = ax or fig.axes[0]
     pos = nx.circular_layout(g)
     k = len(p)
-    cols = motif_colours(int(communities.max()) + 1)[communities] if communities is not None else motif_colours(k)
+    cols = motif_colours(community_count(communities))[communities] if communities is not None else motif_colours(k)
     sizes = 3000 * np.asarray(usage, float) / max(float(np.max(usage)), 1e-12) + 50
     widths = [6 * d["probability"] for _, _, d in g.edges(data=True)]
     nx.draw_networkx_edges(g, pos, ax=ax, width=widths, alpha=0.6, arrowsize=12, connectionstyle="arc3,rad=0.15",
@@ -82,7 +106,32 @@ def transition_graph(p: np.ndarray, usage: np.ndarray, names: Mapping[int, str] 
 
 def dendrogram(tree, communities: np.ndarray | None = None, stability=None, names: Mapping[int, str] | None = None,
                ax=None, title: str = "") -> matplotlib.figure.Figure:
-    """The tree as a dendrogram, leaves coloured by community; with a ``Stability``, each community's score."""
+    """The tree as a dendrogram, leaves coloured by community; with a ``Stability``, each community's score.
+
+    Parameters
+    ----------
+    tree : hierarchy.Tree
+        The motif tree.
+    communities : numpy.ndarray, optional
+        The community of each motif (``Tree.cut``; ids 0 .. n-1): leaf colours.
+    stability : hierarchy.Stability, optional
+        Its per-community scores are written under the communities.
+    names : mapping, optional
+        ``{motif: name}``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+    title : str
+        Default: the method (and stability).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ParameterError
+        Community ids that are not 0 .. n-1.
+    """
     from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 
     plt = _plt()
@@ -92,7 +141,7 @@ def dendrogram(tree, communities: np.ndarray | None = None, stability=None, name
     out = scipy_dendrogram(z, ax=ax, labels=[_name(names, m) for m in range(tree.n_leaves)], color_threshold=0,
                            above_threshold_color="0.4", leaf_rotation=60, leaf_font_size=7)
     if communities is not None:
-        cols = motif_colours(int(communities.max()) + 1)
+        cols = motif_colours(community_count(communities))
         for lbl, leaf in zip(ax.get_xticklabels(), out["leaves"]):
             lbl.set_color(cols[communities[leaf]])
             lbl.set_fontweight("bold")
@@ -142,8 +191,29 @@ def co_assignment(stability, names: Mapping[int, str] | None = None, ax=None) ->
 
 def sankey(levels: Mapping[str, np.ndarray], usage: np.ndarray, names: Mapping[int, str] | None = None,
            level_names: Mapping[str, Mapping[int, str]] | None = None):
-    """Plotly Sankey: motifs -> each level's communities in turn (e.g. {"4 communities": cut4, "2": cut2}),
-    flows sized by usage. For VQ codes: subtypes -> types."""
+    """Plotly Sankey: motifs -> each level's communities in turn, flows sized by usage.
+
+    Parameters
+    ----------
+    levels : mapping
+        ``{level name: community of each motif}`` in order, e.g. ``{"4 communities": cut4, "2": cut2}``; ids
+        0 .. n-1 (``Tree.cut``). For VQ codes: ``{"type": vq_tree.cut(depth=1)}``.
+    usage : numpy.ndarray
+        ``(k,)`` usage of each motif.
+    names : mapping, optional
+        ``{motif: name}``.
+    level_names : mapping, optional
+        ``{level name: {community: name}}``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+
+    Raises
+    ------
+    ParameterError
+        Community ids that are not 0 .. n-1.
+    """
     import plotly.graph_objects as go
 
     k = len(usage)
@@ -154,7 +224,7 @@ def sankey(levels: Mapping[str, np.ndarray], usage: np.ndarray, names: Mapping[i
     offset = k
     for lvl, assign in levels.items():
         assign = np.asarray(assign)
-        n = int(assign.max()) + 1
+        n = community_count(assign)
         labels += [((level_names or {}).get(lvl, {}) or {}).get(c, f"{lvl} {c}") for c in range(n)]
         for m in range(k):
             src.append(prev_offset + int(prev[m]))

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from behavnb.codes import motif_count
 from behavnb.plot.poses import _plt, edges_from_pose
+from behavnb.segment.tables import fps_of
+from behavnb.segment.views import typical_trajectory
 
 if TYPE_CHECKING:
     import matplotlib.figure
@@ -141,23 +144,49 @@ def usage_by_group(usage: pd.DataFrame, groups: Mapping[str, str] | None = None,
 
 
 def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, names: Mapping[int, str] | None = None,
-             max_sessions: int = 24, max_seconds: float | None = None) -> matplotlib.figure.Figure:
-    """Motif raster: one row per session (and animal), time on x, colour = motif; one panel per group."""
+             max_sessions: int = 24, max_seconds: float | None = None, *, n_motifs: int | None = None,
+             fps: float | None = None) -> matplotlib.figure.Figure:
+    """Motif raster: one row per session (and animal), time on x, colour = motif; one panel per group.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        The labels table (``segment.read_segmentation(folder).labels``).
+    groups : mapping, optional
+        ``{session: group}``; one panel per group.
+    names : mapping, optional
+        ``{motif: name}`` for the legend.
+    max_sessions : int
+        Rows shown in all (shared between the groups).
+    max_seconds : float, optional
+        Only the first seconds of each recording.
+    n_motifs : int, optional
+        k, which sets the colours; None: the labels' metadata (``codes.motif_count``).
+    fps : float, optional
+        Frame rate; None: the labels' metadata, else their ``time`` column.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ParameterError
+        k unknown.
+    """
     plt = _plt()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     ok = labels["motif"] >= 0
-    k = int(labels.loc[ok, "motif"].max()) + 1 if ok.any() else 1
+    k = max(motif_count(labels, n_motifs), 1)
     colours = motif_colours(k)
     cmap = ListedColormap(colours).with_extremes(bad="white")
     keys = labels[["session", "individual"]].drop_duplicates()
     keys["group"] = keys["session"].map(groups).fillna("all") if groups else "all"
     gs = sorted(keys["group"].unique())
     per_group = max(1, max_sessions // len(gs))
-    from behavnb.segment.tables import fps_of
-
-    fps = fps_of(labels)
+    fps = float(fps or labels.attrs.get("fps") or fps_of(labels))
     rows_by_group = {g: keys[keys["group"] == g].head(per_group) for g in gs}
     n_rows = [len(r) for r in rows_by_group.values()]
     fig, axes = plt.subplots(len(gs), 1, figsize=(10, 0.28 * sum(n_rows) + 1.2 * len(gs) + 0.8),
@@ -293,8 +322,6 @@ def trajectory(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None,
     -------
     matplotlib.figure.Figure
     """
-    from behavnb.segment.views import typical_trajectory
-
     plt = _plt()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(3.4, 3.4))[0]
     ax = ax or fig.axes[0]
@@ -329,8 +356,6 @@ def variability(poses: np.ndarray, keypoints: Sequence[str], ax=None, edges=None
     -------
     matplotlib.figure.Figure
     """
-    from behavnb.segment.views import typical_trajectory
-
     plt = _plt()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(3.4, 3.4))[0]
     ax = ax or fig.axes[0]

@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from behavnb.codes import usage
 from behavnb.errors import ParameterError
+from behavnb.segment.model import ESTIMATORS, motif_model
 
 
 def split_tail(latents: Mapping[str, object], held_out: float) -> tuple[dict, dict]:
@@ -36,20 +38,49 @@ def split_tail(latents: Mapping[str, object], held_out: float) -> tuple[dict, di
 def choose_k(latents: Mapping[str, object], ks: Sequence[int], method: str = "hmm", *, n_seeds: int = 3,
              held_out: float = 0.2, min_usage: float = 0.01, seed: int = 0, progress: bool = True,
              **model_kwargs) -> pd.DataFrame:
-    """One row per k: stability (mean and min ARI between seed refits), motifs above ``min_usage``,
-    smallest usage, held-out and training log-likelihood per frame, fit time.
+    """Stability, the usage rule and held-out likelihood for each candidate number of motifs k.
 
     Every fit uses the first ``1 - held_out`` of each recording; labels for the ARI cover all frames.
+
+    Parameters
+    ----------
+    latents : mapping
+        ``{session: latents}``, as for the motif models' ``fit``.
+    ks : sequence of int
+        The k to try.
+    method : {"kmeans", "hmm", "gmm"}
+        The motif model (``motif_model``); VQ codes come with their k.
+    n_seeds : int
+        Refits per k (at least 2) for the stability ARI.
+    held_out : float
+        Share of each recording's end scored for the held-out likelihood.
+    min_usage : float
+        The usage rule's threshold (share of frames).
+    seed : int
+        First seed; refit i uses ``seed + i``.
+    progress : bool
+        Show a progress bar.
+    **model_kwargs
+        Further ``motif_model`` parameters (``covariance``, ``sticky``, ...).
+
+    Returns
+    -------
+    DataFrame
+        One row per k: ``stability_ari`` and ``stability_min`` (mean and min ARI between seed refits),
+        ``motifs_above_usage``, ``min_usage``, ``seconds_per_fit`` and, for models with a likelihood,
+        ``train_loglik`` and ``heldout_loglik`` per frame. ``attrs``: method, min_usage, n_seeds, held_out.
+
+    Raises
+    ------
+    ParameterError
+        VQ codes, fewer than two seeds, ``held_out`` outside (0, 1), or a bad model parameter.
     """
     import time
 
-    from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics import adjusted_rand_score  # scikit-learn loads in ~1 s: only when k is chosen
     from tqdm.auto import tqdm
 
-    from behavnb.segment.model import MotifModel
-    from behavnb.segment.tables import usage
-
-    if method == "vq":
+    if method in ESTIMATORS and not ESTIMATORS[method].takes_k:
         raise ParameterError("VQ codes come with their k (the codebook size); choose_k is for kmeans, hmm and gmm.")
     if n_seeds < 2:
         raise ParameterError("stability needs at least two seeds (n_seeds >= 2).")
@@ -58,7 +89,7 @@ def choose_k(latents: Mapping[str, object], ks: Sequence[int], method: str = "hm
     for k in tqdm(list(ks), desc=f"choosing k ({method})", disable=not progress):
         labels, t0 = [], time.perf_counter()
         for i in range(n_seeds):
-            m = MotifModel(method, int(k), seed=seed + i, **model_kwargs).fit(fit)
+            m = motif_model(method, int(k), seed=seed + i, **model_kwargs).fit(fit)
             lab = m.predict(latents)
             labels.append(lab["motif"].to_numpy())
             if i == 0:
@@ -70,7 +101,7 @@ def choose_k(latents: Mapping[str, object], ks: Sequence[int], method: str = "hm
         row = {"k": int(k), "stability_ari": float(np.mean(aris)), "stability_min": float(np.min(aris)),
                "motifs_above_usage": int((share >= min_usage).sum()), "min_usage": float(share.min()),
                "seconds_per_fit": (time.perf_counter() - t0) / n_seeds}
-        if method in ("hmm", "gmm"):
+        if first.has_likelihood:
             row["train_loglik"] = first.score(fit)
             row["heldout_loglik"] = first.score(test)
         rows.append(row)
@@ -80,7 +111,21 @@ def choose_k(latents: Mapping[str, object], ks: Sequence[int], method: str = "hm
 
 
 def suggest_k(table: pd.DataFrame, min_stability: float = 0.8) -> int:
-    """The largest k whose motifs all pass the usage rule and whose stability is at least ``min_stability``
-    (falling back to the most stable k). A starting point, not a verdict: look at the plot."""
+    """The largest k whose motifs all pass the usage rule and whose stability is at least ``min_stability``.
+
+    A starting point, not a verdict: look at the plot.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``choose_k``'s table.
+    min_stability : float
+        The least mean ARI between seed refits.
+
+    Returns
+    -------
+    int
+        That k, else the most stable k.
+    """
     ok = table[(table["motifs_above_usage"] == table["k"]) & (table["stability_ari"] >= min_stability)]
     return int(ok["k"].max()) if len(ok) else int(table.loc[table["stability_ari"].idxmax(), "k"])

@@ -1,26 +1,30 @@
-"""``MotifModel``: per-frame latents -> one motif label per frame (k-means, Gaussian HMM, GMM or VQ codes).
+"""Motif models: per-frame latents -> one motif label per frame, one estimator class per method.
 
-scikit-learn style: configure in ``__init__``, learn in ``fit``, label with ``predict`` (which returns
-the labels table: session, individual, frame, time, motif). Picklable; ``save``/``load`` write it next to
-the labels.
+scikit-learn conventions: ``__init__`` only stores the parameters, ``fit`` checks them and learns, fitted
+attributes end with an underscore (``n_motifs_``, ``means_``, ``source_``, ...), ``predict`` returns the labels
+table (session, individual, frame, time, motif). Every class shares the ``MotifModel`` base: ``fit_predict``,
+``save``/``load`` (a pickle next to the labels) and ``name``. ``motif_model(method, ...)`` builds one from a
+method string (notebook 06's ``method`` parameter).
 
-- ``kmeans``: scikit-learn ``KMeans`` on the pooled frames (every frame on its own, no time).
-- ``hmm``: hmmlearn's ``GaussianHMM`` (with the faster tied/full E-step of ``segment._hmm``, on one thread)
+- ``KMeansMotifs``: scikit-learn ``KMeans`` on the pooled frames (every frame on its own, no time).
+- ``HMMMotifs``: hmmlearn's ``GaussianHMM`` (with the faster tied/full E-step of ``segment._hmm``, on one thread)
   fitted with per-sequence ``lengths``: each session (and animal) is its
   own sequence, so the last frame of one session is never a transition into the next; runs of frames
   without a latent split a sequence the same way. Initialised from k-means (means, covariances and
   transitions of the k-means labels); ``sticky`` adds a self-transition prior.
-- ``gmm``: scikit-learn ``GaussianMixture`` (soft k-means with covariances; no time).
-- ``vq``: the codes VQ-MAP already gave (``level`` = motif, type or subtype); nothing to fit.
+- ``GMMMotifs``: scikit-learn ``GaussianMixture`` (soft k-means with covariances; no time).
+- ``VQMotifs``: the codes VQ-MAP already gave (``level`` = motif, type or subtype); nothing to fit.
 
-``fit_on="session"`` fits one model per session and animal (each recording its own motifs, as when
-animals differ a lot) and then renumbers each one's motifs to a consensus, by Hungarian matching of
-its motif means to k-means centres of all sessions' means, so motif 3 means roughly the same thing
-everywhere. Frames without a latent get motif -1.
+``fit_on="session"`` (k-means, HMM, GMM) fits one model per session and animal (each recording its own
+motifs, as when animals differ a lot) and then renumbers each one's motifs to a consensus, by Hungarian
+matching of its motif means to k-means centres of all sessions' means, so motif 3 means roughly the same
+thing everywhere. Frames without a latent get motif -1.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 import pickle
 import time
 from collections.abc import Mapping
@@ -29,151 +33,631 @@ from pathlib import Path
 import numpy as np
 
 from behavnb.errors import ParameterError
+from behavnb.parallel import map_items, raise_failures
 from behavnb.segment._data import Sequence, finite_runs, labels_frame, sequences
+from behavnb.utils import atomic_path
 
-METHODS = ("kmeans", "hmm", "gmm", "vq")
 COVARIANCES = ("tied", "diag", "full", "spherical")
+FIT_ON = ("pooled", "session")
+LEVELS = ("motif", "type", "subtype")
 
 
 class MotifModel:
-    """Cut per-frame latents into ``n_motifs`` motifs.
+    """Base class of the motif models: per-frame latents in, one motif label per frame out.
+
+    Not used directly: build ``KMeansMotifs``, ``HMMMotifs``, ``GMMMotifs`` or ``VQMotifs``, or
+    ``motif_model(method, ...)``. ``MotifModel.load`` reads any of them back.
+
+    Attributes
+    ----------
+    method : str
+        The method's name in ``motifs/<model>-<method>-<k>/`` (class attribute).
+    takes_k : bool
+        Whether k is a parameter (False: the codebook sets it).
+    has_likelihood : bool
+        Whether ``score`` is a log-likelihood.
+    """
+
+    method: str = ""
+    takes_k: bool = True
+    has_likelihood: bool = False
+
+    def __init__(self, *args, **kwargs):
+        raise ParameterError("MotifModel is the base class of the motif models: build one with "
+                             "segment.motif_model(method, n_motifs, ...) or KMeansMotifs / HMMMotifs / GMMMotifs / "
+                             "VQMotifs(...).")
+
+    # parameters (scikit-learn's get_params / set_params) ---------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD
+                and p.kind != p.VAR_POSITIONAL]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The parameters given to ``__init__``, by name.
+
+        Parameters
+        ----------
+        deep : bool
+            Unused (no nested estimators); kept for scikit-learn's signature.
+
+        Returns
+        -------
+        dict
+            ``{name: value}``.
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> MotifModel:
+        """Set parameters by name (checked, like the others, by ``fit``).
+
+        Parameters
+        ----------
+        **params
+            Parameters of this class's ``__init__``.
+
+        Returns
+        -------
+        MotifModel
+            ``self``.
+
+        Raises
+        ------
+        ParameterError
+            A name this class does not take.
+        """
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise ParameterError(f"{type(self).__name__} has no parameter(s) {unknown}; it takes {self._param_names()}.")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        shown = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults.get(k, inspect.Parameter.empty) != v
+                 or k == "n_motifs"]
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    @property
+    def name(self) -> str:
+        """``<model>-<method>-<k>``: the folder name under ``motifs/`` (``<model>-<method>`` before ``fit``)."""
+        src = getattr(self, "source_", {}).get("model", "latents")
+        return f"{src}-{self.method}-{self.n_motifs_}" if hasattr(self, "n_motifs_") else f"{src}-{self.method}"
+
+    # fitting -------------------------------------------------------------------------------------------------
+    def fit(self, latents: Mapping[str, object], *, scheduler: str | None = None) -> MotifModel:
+        """Check the parameters and learn the motifs from ``{session: latents}``.
+
+        Parameters
+        ----------
+        latents : mapping
+            ``{session: DataArray (time, latent[, individual])}`` as ``project.read_latents`` gives, all from
+            one model.
+        scheduler : str, optional
+            With ``fit_on="session"``, fit the recordings in parallel with Dask (see :mod:`behavnb.parallel`);
+            a pooled fit is one model and runs here.
+
+        Returns
+        -------
+        MotifModel
+            ``self``, fitted.
+
+        Raises
+        ------
+        ParameterError
+            An invalid parameter, latents of mixed models, or k above the frames with a latent.
+        """
+        self._check_params()
+        seqs, source = sequences(latents)
+        t0 = time.perf_counter()
+        self.source_ = source
+        self._fit(seqs, scheduler)
+        self.n_frames_fit_ = sum(len(q.x) for q in seqs)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _check_params(self) -> None:
+        raise NotImplementedError
+
+    def _fit(self, seqs: list[Sequence], scheduler: str | None) -> None:
+        raise NotImplementedError
+
+    # labelling -----------------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_motifs_"):
+            raise ParameterError(f"this {type(self).__name__} is not fitted yet: call .fit(latents) first.")
+
+    def _check_source(self, source: dict) -> None:
+        mine = self.source_
+        if source != mine:
+            diff = {k: (mine.get(k), source.get(k)) for k in set(mine) | set(source) if mine.get(k) != source.get(k)}
+            raise ParameterError(f"these latents come from a different model than the one this {type(self).__name__} "
+                                 f"was fitted on (fitted vs given: {diff}). Predict on latents of the same model.")
+
+    def _label_one(self, q: Sequence) -> np.ndarray:
+        raise NotImplementedError
+
+    def frame_labels(self, latents: Mapping[str, object], *, scheduler: str | None = None,
+                     progress: bool = False) -> list[tuple[Sequence, np.ndarray]]:
+        """Each sequence (session and animal) with its labels: one per frame, -1 where there is no latent.
+
+        Parameters
+        ----------
+        latents : mapping
+            ``{session: latents}`` of the model the fit used.
+        scheduler : str, optional
+            Label the recordings in parallel with Dask (see :mod:`behavnb.parallel`).
+        progress : bool
+            Show a progress bar.
+
+        Returns
+        -------
+        list of (Sequence, numpy.ndarray)
+            One pair per recording.
+
+        Raises
+        ------
+        ParameterError
+            Not fitted, or latents of another model.
+        """
+        self._check_fitted()
+        seqs, source = sequences(latents)
+        self._check_source(source)
+        outcomes = map_items(self._label_one, [(f"{q.session}/{q.individual}", q) for q in seqs],
+                             scheduler=scheduler, desc="labelling", progress=progress)
+        raise_failures(outcomes, "recordings")
+        return [(q, o.value) for q, o in zip(seqs, outcomes)]
+
+    def _extra_columns(self, seqs: list[Sequence]) -> dict | None:
+        return None
+
+    def metadata(self) -> dict:
+        """What the labels carry about this fit: name, model, method, n_motifs and the motif ids.
+
+        Returns
+        -------
+        dict
+            ``name``, ``model`` (the latents' model), ``method``, ``n_motifs`` (k) and ``motifs`` (the label ids
+            0 .. k-1; -1 = no label). ``predict`` puts it in the labels' ``attrs``; ``segment.write_motifs``
+            writes it (with the frame rate) to ``segmentation.json``.
+
+        Raises
+        ------
+        ParameterError
+            Not fitted.
+        """
+        self._check_fitted()
+        k = int(self.n_motifs_)
+        return {"name": self.name, "model": str(self.source_.get("model", "latents")), "method": self.method,
+                "n_motifs": k, "motifs": list(range(k))}
+
+    def predict(self, latents: Mapping[str, object], *, scheduler: str | None = None):
+        """The labels table: one row per frame of every session and animal.
+
+        Parameters
+        ----------
+        latents : mapping
+            ``{session: latents}`` of the model the fit used.
+        scheduler : str, optional
+            Label the recordings in parallel with Dask (see :mod:`behavnb.parallel`).
+
+        Returns
+        -------
+        DataFrame
+            session, individual, frame, time, motif (-1: no latent)[, type, subtype for VQ codes]; ``attrs``
+            holds :meth:`metadata` (k, method, ...), which ``codes.usage`` and the other tables read.
+
+        Raises
+        ------
+        ParameterError
+            Not fitted, or latents of another model (or sessions a per-session fit did not see).
+        """
+        pairs = self.frame_labels(latents, scheduler=scheduler)
+        seqs, labels = [p[0] for p in pairs], [p[1] for p in pairs]
+        table = labels_frame(seqs, labels, self._extra_columns(seqs))
+        table.attrs.update(self.metadata())
+        return table
+
+    def fit_predict(self, latents: Mapping[str, object]):
+        """``fit(latents)`` then ``predict(latents)``.
+
+        Parameters
+        ----------
+        latents : mapping
+            ``{session: latents}``.
+
+        Returns
+        -------
+        DataFrame
+            The labels table (see :meth:`predict`).
+        """
+        return self.fit(latents).predict(latents)
+
+    def score(self, latents: Mapping[str, object]) -> float:
+        """Mean log-likelihood per frame (HMM, GMM) or minus the mean squared distance to the centre (k-means).
+
+        Higher is better; on held-out sessions it measures how well the motifs generalise.
+
+        Parameters
+        ----------
+        latents : mapping
+            ``{session: latents}`` of the model the fit used.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ParameterError
+            Not fitted, latents of another model, or a model without a score (VQ codes).
+        """
+        self._check_fitted()
+        seqs, source = sequences(latents)
+        self._check_source(source)
+        total, n = 0.0, 0
+        for q in seqs:
+            t, m = self._score_one(q)
+            total, n = total + t, n + m
+        return total / max(n, 1)
+
+    def _score_one(self, q: Sequence) -> tuple[float, int]:
+        raise NotImplementedError
+
+    # persistence ---------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Pickle to ``path`` atomically (``motifs/<name>/model.pkl``).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (its folder is created).
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                pickle.dump(self, fh)
+        return path
+
+    @staticmethod
+    def load(path: str | Path) -> MotifModel:
+        """Read a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or Path
+            A ``model.pkl``.
+
+        Returns
+        -------
+        MotifModel
+            The fitted ``KMeansMotifs``, ``HMMMotifs``, ``GMMMotifs`` or ``VQMotifs``.
+
+        Raises
+        ------
+        ParameterError
+            No file, a pickle of something else, or a model saved by an older behavnb (rerun notebook 06).
+        """
+        path = Path(path)
+        if not path.exists():
+            raise ParameterError(f"{path}: no saved MotifModel; run notebook 06_segment first.")
+        with open(path, "rb") as fh:
+            obj = pickle.load(fh)
+        if type(obj) is MotifModel:
+            raise ParameterError(f"{path} was saved by an older behavnb (one MotifModel class for every method), which "
+                                 f"this version cannot use; rerun notebook 06_segment to fit and save the motifs again.")
+        if not isinstance(obj, MotifModel):
+            raise ParameterError(f"{path} holds a {type(obj).__name__}, not a MotifModel.")
+        return obj
+
+
+class _LearnedMotifs(MotifModel):
+    """k motifs learned from the latents (k-means, HMM, GMM): one pooled model, or one per recording.
+
+    Subclasses give ``_fit_one`` (an estimator on some sequences), ``_means`` (its motif means),
+    ``_predict_finite`` (labels of one recording's frames) and ``_score_finite``.
+    """
+
+    def _check_params(self) -> None:
+        k = self.n_motifs
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or int(k) < 2:
+            raise ParameterError(f"n_motifs must be an integer >= 2 for {self.method!r}, not {k!r}.")
+        if self.fit_on not in FIT_ON:
+            raise ParameterError(f"fit_on must be 'pooled' or 'session', not {self.fit_on!r}.")
+        covariance = getattr(self, "covariance", None)
+        if covariance is not None and covariance not in COVARIANCES:
+            raise ParameterError(f"covariance must be one of {list(COVARIANCES)}, not {covariance!r}.")
+
+    def _fit(self, seqs: list[Sequence], scheduler: str | None) -> None:
+        n_ok = sum(int(np.isfinite(q.x).all(axis=1).sum()) for q in seqs)
+        k = int(self.n_motifs)
+        smallest = min(int(np.isfinite(q.x).all(axis=1).sum()) for q in seqs)
+        if k > n_ok or (self.fit_on == "session" and k > smallest):
+            where = "all sessions together" if k > n_ok else "the shortest session (fit_on='session')"
+            raise ParameterError(f"n_motifs={k} is more than the {n_ok if k > n_ok else smallest} frames with a "
+                                 f"latent in {where}: choose k below that.")
+        self.n_motifs_ = k
+        for stale in ("means_", "transmat_", "permutations_"):
+            self.__dict__.pop(stale, None)
+        if self.fit_on == "pooled":
+            self.model_ = self._fit_one(seqs, int(self.seed))
+            self.models_ = None
+            self.means_ = np.asarray(self._means(self.model_))
+        else:
+            outcomes = map_items(lambda q: self._fit_one([q], int(self.seed)),
+                                 [(f"{q.session}/{q.individual}", q) for q in seqs],
+                                 scheduler=scheduler, desc="fitting per recording", progress=False)
+            raise_failures(outcomes, "recordings")
+            self.models_ = {(q.session, q.individual): o.value for q, o in zip(seqs, outcomes)}
+            self.model_ = None
+            self.permutations_ = self._consensus()
+
+    def _fit_one(self, seqs: list[Sequence], seed: int):
+        raise NotImplementedError
+
+    def _means(self, est) -> np.ndarray:
+        raise NotImplementedError
+
+    def _kmeans(self, x: np.ndarray, seed: int):
+        from sklearn.cluster import KMeans  # scikit-learn loads in ~1 s: only when a model is fitted
+
+        return KMeans(self.n_motifs_, n_init=int(self.n_init), random_state=seed).fit(self._subsample(x, seed))
+
+    def _subsample(self, x: np.ndarray, seed: int) -> np.ndarray:
+        if len(x) <= int(self.max_fit_frames):
+            return x
+        return x[np.sort(np.random.default_rng(seed).choice(len(x), int(self.max_fit_frames), replace=False))]
+
+    @staticmethod
+    def _finite(seqs: list[Sequence]) -> np.ndarray:
+        return np.concatenate([q.x[np.isfinite(q.x).all(axis=1)] for q in seqs])
+
+    def _consensus(self) -> dict:
+        """Per-session motif numbers -> consensus numbers (Hungarian matching of means to pooled centres)."""
+        from scipy.optimize import linear_sum_assignment
+        from sklearn.cluster import KMeans
+
+        means = {key: self._means(est) for key, est in self.models_.items()}
+        centres = KMeans(self.n_motifs_, n_init=10, random_state=int(self.seed)).fit(
+            np.concatenate(list(means.values()))).cluster_centers_
+        perms = {}
+        for key, m in means.items():
+            cost = ((m[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
+            rows, cols = linear_sum_assignment(cost)
+            perm = np.empty(self.n_motifs_, np.int64)
+            perm[rows] = cols
+            perms[key] = perm
+        return perms
+
+    def _estimator(self, q: Sequence):
+        if self.models_ is None:
+            return self.model_, None
+        key = (q.session, q.individual)
+        if key not in self.models_:
+            raise ParameterError(f"session {q.session!r} ({q.individual}) was not in the fit; a per-session "
+                                 f"{type(self).__name__} (fit_on='session') labels only the sessions it was fitted on.")
+        return self.models_[key], self.permutations_[key]
+
+    def _label_one(self, q: Sequence) -> np.ndarray:
+        est, perm = self._estimator(q)
+        y = self._predict_finite(est, q.x)
+        if perm is not None:
+            y = np.where(y >= 0, perm[np.clip(y, 0, None)], -1)
+        return y
+
+    def _predict_finite(self, est, x: np.ndarray) -> np.ndarray:
+        """Labels of the frames with a latent (-1 elsewhere), every frame on its own."""
+        y = np.full(len(x), -1, np.int64)
+        ok = np.isfinite(x).all(axis=1)
+        if ok.any():
+            y[ok] = est.predict(x[ok])
+        return y
+
+    def _score_one(self, q: Sequence) -> tuple[float, int]:
+        est, _ = self._estimator(q)
+        x = q.x[np.isfinite(q.x).all(axis=1)]
+        if not len(x):
+            return 0.0, 0
+        return self._score_finite(est, x), len(x)
+
+    def _score_finite(self, est, x: np.ndarray) -> float:
+        raise NotImplementedError
+
+
+class KMeansMotifs(_LearnedMotifs):
+    """k-means on the pooled frames: every frame on its own, no time.
 
     Parameters
     ----------
-    method : "kmeans" | "hmm" | "gmm" | "vq"
-    n_motifs : number of motifs k (ignored for ``vq``, whose codebook sets it).
-    covariance : "tied" | "diag" | "full" | "spherical", for hmm and gmm. "tied" (one covariance shared by all
-        motifs) behaves like k-means plus time and recovers known motifs best on VAE latents (see Notes);
-        "diag" is the fastest per-motif choice, "full" the most flexible and slowest.
-    sticky : hmm only. Strength of a Dirichlet prior on staying in a motif, in units of each motif's
-        expected frame count (n_frames / k): 0 = none, 1 = as many pseudo-counts as the data give,
-        10 = strongly sticky (self-transition ~0.995). Per-frame emissions of a many-dimensional latent
-        outweigh weak priors, so values below ~1 change little; 10 lengthens bouts towards the true ones
-        on the synthetic cohort (bout ratio 0.69 -> 0.74, ARI 0.65 -> 0.68) and makes EM converge faster.
-    fit_on : "pooled" (one model for all sessions, motifs comparable everywhere) or "session".
-    n_init : k-means restarts (also used to initialise the hmm). The k-means objective is flat on VAE latents:
-        restarts reach near-equal inertia with different partitions, so keep this at 10 or more.
-    n_iter, tol : EM budget of hmm and gmm; ``tol`` is the gain in log-likelihood per frame below which EM stops.
-    max_fit_frames : kmeans/gmm fit on a seeded subsample of this many frames (labels cover all frames).
-    level : vq only: "motif" (type x subtype), "type" or "subtype".
-    seed : random seed of every fit.
+    n_motifs : int
+        k, at least 2.
+    fit_on : {"pooled", "session"}
+        One model for all sessions (motifs comparable everywhere) or one per session and animal, renumbered
+        to a consensus.
+    n_init : int
+        k-means restarts. The k-means objective is flat on VAE latents: restarts reach near-equal inertia with
+        different partitions, so keep this at 10 or more.
+    max_fit_frames : int
+        Fit on a seeded subsample of this many frames (labels cover all frames).
+    seed : int
+        Random seed of the fit.
+
+    Attributes
+    ----------
+    n_motifs_ : int
+        k.
+    means_ : numpy.ndarray
+        ``(k, latent)`` centres (pooled fits).
+    model_ : sklearn.cluster.KMeans or None
+        The pooled estimator; ``models_`` and ``permutations_`` hold the per-recording ones.
+    source_ : dict
+        The latents' model (``model``, ``model_id``, ``window``, ..., ``n_latent``); prediction checks it.
+    n_frames_fit_, fit_seconds_ : int, float
+        Frames seen and time taken by ``fit``.
+
+    Examples
+    --------
+    >>> labels = KMeansMotifs(8).fit_predict(latents)  # doctest: +SKIP
+    """
+
+    method = "kmeans"
+
+    def __init__(self, n_motifs: int = 15, *, fit_on: str = "pooled", n_init: int = 10,
+                 max_fit_frames: int = 200_000, seed: int = 0):
+        self.n_motifs = n_motifs
+        self.fit_on = fit_on
+        self.n_init = n_init
+        self.max_fit_frames = max_fit_frames
+        self.seed = seed
+
+    def _fit_one(self, seqs: list[Sequence], seed: int):
+        return self._kmeans(self._finite(seqs), seed)
+
+    def _means(self, est) -> np.ndarray:
+        return est.cluster_centers_
+
+    def _score_finite(self, est, x: np.ndarray) -> float:
+        return est.score(x)
+
+
+class GMMMotifs(_LearnedMotifs):
+    """A Gaussian mixture: soft k-means with covariances, no time.
+
+    Parameters
+    ----------
+    n_motifs : int
+        k, at least 2.
+    covariance : {"tied", "diag", "full", "spherical"}
+        "tied" shares one covariance across motifs; per-motif covariances let a broad motif swallow its
+        narrower neighbours (see ``HMMMotifs``).
+    fit_on : {"pooled", "session"}
+        As for ``KMeansMotifs``.
+    n_iter, tol : int, float
+        EM budget; ``tol`` is the gain in log-likelihood per frame below which EM stops.
+    max_fit_frames : int
+        Fit on a seeded subsample of this many frames (labels cover all frames).
+    seed : int
+        Random seed of the fit.
+
+    Attributes
+    ----------
+    n_motifs_, means_, model_, source_, n_frames_fit_, fit_seconds_
+        As for ``KMeansMotifs``; ``model_`` is a ``sklearn.mixture.GaussianMixture``.
+    """
+
+    method = "gmm"
+    has_likelihood = True
+
+    def __init__(self, n_motifs: int = 15, *, covariance: str = "tied", fit_on: str = "pooled", n_iter: int = 50,
+                 tol: float = 1e-4, max_fit_frames: int = 200_000, seed: int = 0):
+        self.n_motifs = n_motifs
+        self.covariance = covariance
+        self.fit_on = fit_on
+        self.n_iter = n_iter
+        self.tol = tol
+        self.max_fit_frames = max_fit_frames
+        self.seed = seed
+
+    def _fit_one(self, seqs: list[Sequence], seed: int):
+        from sklearn.mixture import GaussianMixture  # scikit-learn loads in ~1 s: only when a model is fitted
+
+        x = self._finite(seqs)
+        return GaussianMixture(self.n_motifs_, covariance_type=self.covariance, max_iter=int(self.n_iter),
+                               tol=float(self.tol), reg_covar=1e-4, random_state=seed).fit(self._subsample(x, seed))
+
+    def _means(self, est) -> np.ndarray:
+        return est.means_
+
+    def _score_finite(self, est, x: np.ndarray) -> float:
+        return est.score(x) * len(x)
+
+
+class HMMMotifs(_LearnedMotifs):
+    """A Gaussian hidden Markov model: motifs with time (a transition matrix smooths the labels).
+
+    Parameters
+    ----------
+    n_motifs : int
+        k, at least 2.
+    covariance : {"tied", "diag", "full", "spherical"}
+        "tied" (one covariance shared by all motifs) behaves like k-means plus time and recovers known motifs
+        best on VAE latents (see Notes); "diag" is the fastest per-motif choice, "full" the most flexible and
+        slowest.
+    sticky : float
+        Strength of a Dirichlet prior on staying in a motif, in units of each motif's expected frame count
+        (n_frames / k): 0 = none, 1 = as many pseudo-counts as the data give, 10 = strongly sticky
+        (self-transition ~0.995). Per-frame emissions of a many-dimensional latent outweigh weak priors, so
+        values below ~1 change little; 10 lengthens bouts towards the true ones on the synthetic cohort (bout
+        ratio 0.69 -> 0.74, ARI 0.65 -> 0.68) and makes EM converge faster.
+    fit_on : {"pooled", "session"}
+        As for ``KMeansMotifs``. Per-session fits cannot label sessions they were not fitted on.
+    n_init : int
+        k-means restarts of the initialisation.
+    n_iter, tol : int, float
+        EM budget; ``tol`` is the gain in log-likelihood per frame below which EM stops.
+    max_fit_frames : int
+        The k-means initialisation fits on a seeded subsample of this many frames.
+    seed : int
+        Random seed of the fit.
+
+    Attributes
+    ----------
+    n_motifs_, means_, model_, source_, n_frames_fit_, fit_seconds_
+        As for ``KMeansMotifs``; ``model_`` is a ``GaussianHMM``.
+    transmat_ : numpy.ndarray
+        ``(k, k)`` transition matrix (pooled fits).
+    converged_ : bool
+        Whether EM converged (the last recording's, for per-session fits).
 
     Notes
     -----
     With a covariance per motif ("diag", "full"), a broad motif can swallow its narrower neighbours:
     on the synthetic cohort's VAME latents a diagonal HMM recovers the true motifs worse than k-means
-    (ARI 0.54 vs 0.58-0.65), a tied one as well or better (0.65; benchmarks/RESULTS.md). k-means and the GMM ignore time, so on fast-changing latents they give short, flickering bouts;
-    the HMM's transition matrix smooths them. Per-session fits cannot label sessions they were not
-    fitted on.
+    (ARI 0.54 vs 0.58-0.65), a tied one as well or better (0.65; benchmarks/RESULTS.md). k-means and the
+    GMM ignore time, so on fast-changing latents they give short, flickering bouts; the HMM's transition
+    matrix smooths them.
     """
 
-    def __init__(self, method: str = "hmm", n_motifs: int | None = 15, *, covariance: str = "tied", sticky: float = 0.0,
-                 fit_on: str = "pooled", n_init: int = 10, n_iter: int = 50, tol: float = 1e-4,
-                 max_fit_frames: int = 200_000, level: str = "motif", seed: int = 0):
-        if method not in METHODS:
-            raise ParameterError(f"unknown motif method {method!r}; use one of {list(METHODS)}.")
-        if covariance not in COVARIANCES:
-            raise ParameterError(f"covariance must be one of {list(COVARIANCES)}, not {covariance!r}.")
-        if fit_on not in ("pooled", "session"):
-            raise ParameterError(f"fit_on must be 'pooled' or 'session', not {fit_on!r}.")
-        if level not in ("motif", "type", "subtype"):
-            raise ParameterError(f"level must be 'motif', 'type' or 'subtype', not {level!r}.")
-        if method != "vq" and (n_motifs is None or int(n_motifs) < 2):
-            raise ParameterError(f"n_motifs must be an integer >= 2 for {method!r}, not {n_motifs!r}.")
-        if sticky < 0:
-            raise ParameterError(f"sticky must be >= 0, not {sticky}.")
-        self.method, self.n_motifs, self.covariance, self.sticky = method, n_motifs, covariance, float(sticky)
-        self.fit_on, self.n_init, self.n_iter, self.tol = fit_on, int(n_init), int(n_iter), float(tol)
-        self.max_fit_frames, self.level, self.seed = int(max_fit_frames), level, int(seed)
+    method = "hmm"
+    has_likelihood = True
 
-    def __repr__(self) -> str:
-        k = self.n_motifs if self.method != "vq" else self.level
-        return f"MotifModel(method={self.method!r}, n_motifs={k!r}, fit_on={self.fit_on!r})"
+    def __init__(self, n_motifs: int = 15, *, covariance: str = "tied", sticky: float = 0.0, fit_on: str = "pooled",
+                 n_init: int = 10, n_iter: int = 50, tol: float = 1e-4, max_fit_frames: int = 200_000, seed: int = 0):
+        self.n_motifs = n_motifs
+        self.covariance = covariance
+        self.sticky = sticky
+        self.fit_on = fit_on
+        self.n_init = n_init
+        self.n_iter = n_iter
+        self.tol = tol
+        self.max_fit_frames = max_fit_frames
+        self.seed = seed
 
-    @property
-    def name(self) -> str:
-        """``<model>-<method>-<k>``: the folder name under ``motifs/``."""
-        src = getattr(self, "source_", {}).get("model", "latents")
-        return f"{src}-{self.method}-{self.n_motifs_}" if hasattr(self, "n_motifs_") else f"{src}-{self.method}"
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.sticky < 0:
+            raise ParameterError(f"sticky must be >= 0, not {self.sticky}.")
 
-    # fitting ---------------------------------------------------------------------------------
-    def fit(self, latents: Mapping[str, object], *, scheduler: str | None = None) -> MotifModel:
-        """Learn the motifs from ``{session: latents}`` (DataArrays as ``project.read_latents`` gives).
-
-        ``scheduler``: with ``fit_on="session"``, fit the recordings in parallel with Dask (see
-        :mod:`behavnb.parallel`); a pooled fit is one model and runs here.
-        """
-        seqs, source = sequences(latents)
-        t0 = time.perf_counter()
-        self.source_ = source
-        if self.method == "vq":
-            self._fit_vq(seqs, source)
-        else:
-            n_ok = sum(int(np.isfinite(q.x).all(axis=1).sum()) for q in seqs)
-            k = int(self.n_motifs)
-            smallest = min(int(np.isfinite(q.x).all(axis=1).sum()) for q in seqs)
-            if k > n_ok or (self.fit_on == "session" and k > smallest):
-                where = "all sessions together" if k > n_ok else "the shortest session (fit_on='session')"
-                raise ParameterError(f"n_motifs={k} is more than the {n_ok if k > n_ok else smallest} frames with a "
-                                     f"latent in {where}: choose k below that.")
-            self.n_motifs_ = k
-            if self.fit_on == "pooled":
-                self.model_ = self._fit_one(seqs, self.seed)
-                self.models_ = None
-            else:
-                from behavnb.parallel import map_items, raise_failures
-
-                outcomes = map_items(lambda q: self._fit_one([q], self.seed), [(f"{q.session}/{q.individual}", q) for q in seqs],
-                                     scheduler=scheduler, desc="fitting per recording", progress=False)
-                raise_failures(outcomes, "recordings")
-                self.models_ = {(q.session, q.individual): o.value for q, o in zip(seqs, outcomes)}
-                self.model_ = None
-                self.permutations_ = self._consensus()
-        self.n_frames_fit_ = sum(len(q.x) for q in seqs)
-        self.fit_seconds_ = time.perf_counter() - t0
-        return self
-
-    def _fit_vq(self, seqs: list[Sequence], source: dict) -> None:
-        missing = [q.session for q in seqs if self.level not in q.codes]
-        if missing:
-            raise ParameterError(f"method 'vq' needs VQ-MAP codes (a {self.level!r} coordinate on the latents, as "
-                                 f"latents/vqmap/ has); sessions {missing[:5]} have none. Use kmeans/hmm/gmm for them.")
-        nt, ns = source.get("n_types"), source.get("n_subtypes")
-        if nt is None or ns is None:
-            raise ParameterError("method 'vq' needs the n_types/n_subtypes attributes embed writes on VQ-MAP latents.")
-        self.n_motifs_ = {"motif": nt * ns, "type": nt, "subtype": ns}[self.level]
-        self.model_, self.models_ = None, None
-
-    def _kmeans(self, x: np.ndarray, seed: int):
-        from sklearn.cluster import KMeans
-
-        return KMeans(self.n_motifs_, n_init=self.n_init, random_state=seed).fit(self._subsample(x, seed))
-
-    def _subsample(self, x: np.ndarray, seed: int) -> np.ndarray:
-        if len(x) <= self.max_fit_frames:
-            return x
-        return x[np.sort(np.random.default_rng(seed).choice(len(x), self.max_fit_frames, replace=False))]
+    def _fit(self, seqs: list[Sequence], scheduler: str | None) -> None:
+        super()._fit(seqs, scheduler)
+        if self.model_ is not None:
+            self.transmat_ = self.model_.transmat_
 
     def _fit_one(self, seqs: list[Sequence], seed: int):
-        """One estimator on the finite frames of ``seqs``."""
-        if self.method == "hmm":
-            return self._fit_hmm(seqs, seed)
-        x = np.concatenate([q.x[np.isfinite(q.x).all(axis=1)] for q in seqs])
-        if self.method == "kmeans":
-            return self._kmeans(x, seed)
-        from sklearn.mixture import GaussianMixture
+        from behavnb.segment import _hmm  # it imports hmmlearn (~1.5 s): only when an HMM is used
 
-        return GaussianMixture(self.n_motifs_, covariance_type=self.covariance, max_iter=self.n_iter, tol=self.tol,
-                               reg_covar=1e-4, random_state=seed).fit(self._subsample(x, seed))
-
-    def _fit_hmm(self, seqs: list[Sequence], seed: int):
-        from behavnb.segment._hmm import single_thread
-
-        with single_thread():  # small d x d products: threads only add waiting (see segment._hmm)
+        with _hmm.single_thread():  # small d x d products: threads only add waiting (see segment._hmm)
             return self._fit_hmm_one_thread(seqs, seed)
 
     def _fit_hmm_one_thread(self, seqs: list[Sequence], seed: int):
-        from behavnb.segment._hmm import GaussianHMM
+        from behavnb.segment import _hmm  # it imports hmmlearn (~1.5 s): only when an HMM is used
 
         runs = [q.x[a:b] for q in seqs for a, b in finite_runs(q.x, 2)]
         if not runs:
@@ -204,17 +688,16 @@ class MotifModel:
         counts = np.ones((k, k))
         np.add.at(counts, (y[:-1][inside], y[1:][inside]), 1)
         prior = np.ones((k, k))
-        if self.sticky > 0:
-            prior += np.eye(k) * self.sticky * len(x) / k
-        hmm = GaussianHMM(k, covariance_type=self.covariance, n_iter=self.n_iter, tol=self.tol * len(x),
-                          random_state=seed, init_params="", params="stmc", transmat_prior=prior, min_covar=reg)
+        sticky = float(self.sticky)
+        if sticky > 0:
+            prior += np.eye(k) * sticky * len(x) / k
+        hmm = _hmm.GaussianHMM(k, covariance_type=self.covariance, n_iter=int(self.n_iter), tol=float(self.tol) * len(x),
+                               random_state=seed, init_params="", params="stmc", transmat_prior=prior, min_covar=reg)
         hmm.startprob_ = np.bincount(y[np.concatenate([[0], ends[:-1]])], minlength=k) + 1.0
         hmm.startprob_ /= hmm.startprob_.sum()
         hmm.transmat_ = counts / counts.sum(axis=1, keepdims=True)
         hmm.means_ = km.cluster_centers_
         hmm.covars_ = covars
-        import logging
-
         log = logging.getLogger("hmmlearn.base")
         level = log.level
         log.setLevel(logging.ERROR)  # it logs float-noise decreases (1e-9 relative) as "not converging"
@@ -226,150 +709,146 @@ class MotifModel:
         return hmm
 
     def _means(self, est) -> np.ndarray:
-        return est.cluster_centers_ if self.method == "kmeans" else est.means_
+        return est.means_
 
-    def _consensus(self) -> dict:
-        """Per-session motif numbers -> consensus numbers (Hungarian matching of means to pooled centres)."""
-        from scipy.optimize import linear_sum_assignment
-        from sklearn.cluster import KMeans
+    def _predict_finite(self, est, x: np.ndarray) -> np.ndarray:
+        """Viterbi labels of each run of frames with a latent (-1 elsewhere)."""
+        from behavnb.segment import _hmm  # it imports hmmlearn (~1.5 s): only when an HMM is used
 
-        means = {key: self._means(est) for key, est in self.models_.items()}
-        centres = KMeans(self.n_motifs_, n_init=10, random_state=self.seed).fit(np.concatenate(list(means.values()))).cluster_centers_
-        perms = {}
-        for key, m in means.items():
-            cost = ((m[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
-            rows, cols = linear_sum_assignment(cost)
-            perm = np.empty(self.n_motifs_, np.int64)
-            perm[rows] = cols
-            perms[key] = perm
-        return perms
-
-    # labelling ---------------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "n_motifs_"):
-            raise ParameterError("this MotifModel is not fitted yet: call .fit(latents) first.")
-
-    def _check_source(self, source: dict) -> None:
-        mine = self.source_
-        if source != mine:
-            diff = {k: (mine.get(k), source.get(k)) for k in set(mine) | set(source) if mine.get(k) != source.get(k)}
-            raise ParameterError(f"these latents come from a different model than the one this MotifModel was fitted on "
-                                 f"(fitted vs given: {diff}). Predict on latents of the same model.")
-
-    def _estimator(self, q: Sequence):
-        if self.models_ is None:
-            return self.model_, None
-        key = (q.session, q.individual)
-        if key not in self.models_:
-            raise ParameterError(f"session {q.session!r} ({q.individual}) was not in the fit; a per-session "
-                                 f"MotifModel (fit_on='session') labels only the sessions it was fitted on.")
-        return self.models_[key], self.permutations_[key]
-
-    def frame_labels(self, latents: Mapping[str, object], *, scheduler: str | None = None,
-                     progress: bool = False) -> list[tuple[Sequence, np.ndarray]]:
-        """Each sequence with its labels (one per frame, -1 where there is no latent).
-
-        ``scheduler`` (see :mod:`behavnb.parallel`): label the recordings in parallel with Dask.
-        """
-        from behavnb.parallel import map_items, raise_failures
-
-        self._check_fitted()
-        seqs, source = sequences(latents)
-        self._check_source(source)
-        outcomes = map_items(self._label_one, [(f"{q.session}/{q.individual}", q) for q in seqs],
-                             scheduler=scheduler, desc="labelling", progress=progress)
-        raise_failures(outcomes, "recordings")
-        return [(q, o.value) for q, o in zip(seqs, outcomes)]
-
-    def _label_one(self, q: Sequence) -> np.ndarray:
-        if self.method == "vq":
-            if self.level not in q.codes:
-                raise ParameterError(f"session {q.session!r} has no {self.level!r} codes.")
-            return q.codes[self.level].copy()
-        est, perm = self._estimator(q)
-        y = np.full(len(q.x), -1, np.int64)
-        if self.method == "hmm":
-            from behavnb.segment._hmm import single_thread
-
-            with single_thread():
-                for a, b in finite_runs(q.x, 1):
-                    y[a:b] = est.predict(q.x[a:b]) if b - a > 1 else est.predict(np.repeat(q.x[a:b], 2, 0))[:1]
-        else:
-            ok = np.isfinite(q.x).all(axis=1)
-            if ok.any():
-                y[ok] = est.predict(q.x[ok])
-        if perm is not None:
-            y = np.where(y >= 0, perm[np.clip(y, 0, None)], -1)
+        y = np.full(len(x), -1, np.int64)
+        with _hmm.single_thread():
+            for a, b in finite_runs(x, 1):
+                y[a:b] = est.predict(x[a:b]) if b - a > 1 else est.predict(np.repeat(x[a:b], 2, 0))[:1]
         return y
 
-    def predict(self, latents: Mapping[str, object], *, scheduler: str | None = None):
-        """The labels table (session, individual, frame, time, motif[, type, subtype]): one row per frame.
+    def _score_one(self, q: Sequence) -> tuple[float, int]:
+        from behavnb.segment import _hmm  # it imports hmmlearn (~1.5 s): only when an HMM is used
 
-        ``scheduler``: label the recordings in parallel with Dask (see :mod:`behavnb.parallel`).
+        est, _ = self._estimator(q)
+        runs = [q.x[a:b] for a, b in finite_runs(q.x, 1)]
+        if not runs:
+            return 0.0, 0
+        with _hmm.single_thread():
+            total = est.score(np.concatenate(runs), [len(r) for r in runs])
+        return total, sum(len(r) for r in runs)
+
+
+class VQMotifs(MotifModel):
+    """The codes VQ-MAP already gave each frame: nothing to learn, k is the codebook's.
+
+    Parameters
+    ----------
+    level : {"motif", "type", "subtype"}
+        Which code: "motif" (type x subtype, ``n_types * n_subtypes`` motifs), "type" or "subtype".
+
+    Attributes
+    ----------
+    n_motifs_ : int
+        The codebook size at ``level``.
+    n_types_, n_subtypes_ : int
+        VQ-MAP's codebooks (from the latents' attributes).
+    source_, n_frames_fit_, fit_seconds_
+        As for ``KMeansMotifs``.
+    """
+
+    method = "vq"
+    takes_k = False
+
+    def __init__(self, level: str = "motif"):
+        self.level = level
+
+    def _check_params(self) -> None:
+        if self.level not in LEVELS:
+            raise ParameterError(f"level must be 'motif', 'type' or 'subtype', not {self.level!r}.")
+
+    def _fit(self, seqs: list[Sequence], scheduler: str | None) -> None:
+        missing = [q.session for q in seqs if self.level not in q.codes]
+        if missing:
+            raise ParameterError(f"method 'vq' needs VQ-MAP codes (a {self.level!r} coordinate on the latents, as "
+                                 f"latents/vqmap/ has); sessions {missing[:5]} have none. Use kmeans/hmm/gmm for them.")
+        nt, ns = self.source_.get("n_types"), self.source_.get("n_subtypes")
+        if nt is None or ns is None:
+            raise ParameterError("method 'vq' needs the n_types/n_subtypes attributes embed writes on VQ-MAP latents.")
+        self.n_types_, self.n_subtypes_ = int(nt), int(ns)
+        self.n_motifs_ = {"motif": nt * ns, "type": nt, "subtype": ns}[self.level]
+
+    def _label_one(self, q: Sequence) -> np.ndarray:
+        if self.level not in q.codes:
+            raise ParameterError(f"session {q.session!r} has no {self.level!r} codes.")
+        return q.codes[self.level].copy()
+
+    def _extra_columns(self, seqs: list[Sequence]) -> dict | None:
+        return {c: [q.codes[c] for q in seqs] for c in ("type", "subtype") if all(c in q.codes for q in seqs)}
+
+    def metadata(self) -> dict:
+        """As ``MotifModel.metadata``, plus ``n_subtypes`` for motif codes (motif = type * n_subtypes + subtype).
+
+        Returns
+        -------
+        dict
         """
-        pairs = self.frame_labels(latents, scheduler=scheduler)
-        seqs, labels = [p[0] for p in pairs], [p[1] for p in pairs]
-        extra = None
-        if self.method == "vq":
-            extra = {c: [q.codes[c] for q in seqs] for c in ("type", "subtype") if all(c in q.codes for q in seqs)}
-        return labels_frame(seqs, labels, extra)
-
-    def fit_predict(self, latents: Mapping[str, object]):
-        return self.fit(latents).predict(latents)
+        meta = super().metadata()
+        if self.level == "motif":
+            meta["n_subtypes"] = int(self.n_subtypes_)
+        return meta
 
     def score(self, latents: Mapping[str, object]) -> float:
-        """Mean log-likelihood per frame (hmm, gmm) or minus the mean squared distance to the centre (kmeans).
+        """VQ codes have no likelihood.
 
-        Higher is better; on held-out sessions it measures how well the motifs generalise.
+        Raises
+        ------
+        ParameterError
+            Always: score the VQ-MAP model's reconstruction instead.
         """
-        self._check_fitted()
-        if self.method == "vq":
-            raise ParameterError("a 'vq' MotifModel has no likelihood; score the VQ-MAP model's reconstruction instead.")
-        seqs, source = sequences(latents)
-        self._check_source(source)
-        total, n = 0.0, 0
-        for q in seqs:
-            est, _ = self._estimator(q)
-            if self.method == "hmm":
-                from behavnb.segment._hmm import single_thread
+        raise ParameterError("a 'vq' motif model has no likelihood; score the VQ-MAP model's reconstruction instead.")
 
-                runs = [q.x[a:b] for a, b in finite_runs(q.x, 1)]
-                if runs:
-                    with single_thread():
-                        total += est.score(np.concatenate(runs), [len(r) for r in runs])
-                    n += sum(len(r) for r in runs)
-            else:
-                x = q.x[np.isfinite(q.x).all(axis=1)]
-                if len(x):
-                    total += est.score(x) * len(x) if self.method == "gmm" else est.score(x)
-                    n += len(x)
-        return total / max(n, 1)
 
-    @property
-    def transmat_(self) -> np.ndarray:
-        """The HMM's fitted transition matrix (pooled fits)."""
-        if self.method != "hmm" or self.model_ is None:
-            raise AttributeError("transmat_ exists only for a pooled HMM")
-        return self.model_.transmat_
+#: The motif methods (notebook 06's ``method`` parameter) and their estimator classes.
+ESTIMATORS: dict[str, type[MotifModel]] = {"kmeans": KMeansMotifs, "hmm": HMMMotifs, "gmm": GMMMotifs, "vq": VQMotifs}
+METHODS = tuple(ESTIMATORS)
 
-    # persistence ----------------------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Pickle to ``path`` atomically (``motifs/<name>/model.pkl``)."""
-        from behavnb.project import atomic_path
 
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                pickle.dump(self, fh)
-        return path
+def motif_model(method: str = "hmm", n_motifs: int | None = 15, **params) -> MotifModel:
+    """A motif model from a method name: one set of parameters for every method.
 
-    @staticmethod
-    def load(path: str | Path) -> MotifModel:
-        path = Path(path)
-        if not path.exists():
-            raise ParameterError(f"{path}: no saved MotifModel; run notebook 06_segment first.")
-        with open(path, "rb") as fh:
-            obj = pickle.load(fh)
-        if not isinstance(obj, MotifModel):
-            raise ParameterError(f"{path} holds a {type(obj).__name__}, not a MotifModel.")
-        return obj
+    Each method's class takes only its own parameters; those another method uses (``covariance`` or ``sticky``
+    for k-means, ``n_motifs`` for VQ codes, ...) are left out here, so notebook 06 passes its parameters
+    whatever the method. The values are checked by ``fit``.
+
+    Parameters
+    ----------
+    method : {"kmeans", "hmm", "gmm", "vq"}
+        ``KMeansMotifs``, ``HMMMotifs``, ``GMMMotifs`` or ``VQMotifs``.
+    n_motifs : int, optional
+        k (not used for VQ codes, whose codebook sets it).
+    **params
+        ``covariance``, ``sticky``, ``fit_on``, ``n_init``, ``n_iter``, ``tol``, ``max_fit_frames``, ``level``,
+        ``seed`` (see the classes).
+
+    Returns
+    -------
+    MotifModel
+        The unfitted estimator.
+
+    Raises
+    ------
+    ParameterError
+        An unknown method or parameter name.
+
+    Examples
+    --------
+    >>> motif_model("hmm", 8, covariance="tied", sticky=10.0)
+    HMMMotifs(n_motifs=8, sticky=10.0)
+    >>> motif_model("kmeans", 8, covariance="tied", sticky=10.0)
+    KMeansMotifs(n_motifs=8)
+    """
+    cls = ESTIMATORS.get(method)
+    if cls is None:
+        raise ParameterError(f"unknown motif method {method!r}; use one of {list(METHODS)}.")
+    params = {"n_motifs": n_motifs, **params}
+    known = {name for c in ESTIMATORS.values() for name in c._param_names()}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ParameterError(f"unknown motif model parameter(s) {unknown}; the motif models take {sorted(known)}.")
+    mine = set(cls._param_names())
+    return cls(**{k: v for k, v in params.items() if k in mine})

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from behavnb.errors import ParameterError
+from behavnb.utils import atomic_path
 
 
 def default_name(motif: int, n_subtypes: int | None = None) -> str:
@@ -23,8 +24,6 @@ def default_name(motif: int, n_subtypes: int | None = None) -> str:
 
 def write_names(path: str | Path, motifs: Iterable[int], *, n_subtypes: int | None = None) -> Path:
     """Create or extend ``motif_names.csv`` with a default name for each motif it does not list yet."""
-    from behavnb.project import atomic_path
-
     path = Path(path)
     motifs = sorted({int(m) for m in motifs if int(m) >= 0})
     old = _read(path) if path.exists() else pd.DataFrame(columns=["motif", "name", "note"])
@@ -74,8 +73,6 @@ def read_notes(path: str | Path) -> dict[int, str]:
 
 def rename_defaults(path: str | Path, names: dict[int, str], note: str = "", n_subtypes: int | None = None) -> pd.DataFrame:
     """Give new names to the motifs that still carry their default name; names a user wrote are kept."""
-    from behavnb.project import atomic_path
-
     path = Path(path)
     table = _read(path)
     untouched = table["name"] == [default_name(int(m), n_subtypes) for m in table["motif"]]

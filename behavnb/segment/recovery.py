@@ -1,4 +1,5 @@
-"""How well found motifs recover known ones (synthetic data): ARI, NMI, Hungarian-matched confusion, bouts.
+"""How well found motifs recover known ones (synthetic data): ``truth_agreement`` (ARI, NMI, purity, matched
+accuracy), the Hungarian ``matching`` and ``confusion``, bout durations, names from the truth.
 
 Recovery is never perfect, even for a perfect model: true motifs blend into each other at their
 boundaries, a window-based latent mixes the frames on both sides of a switch, and two motifs that
@@ -10,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from behavnb.codes import _with_truth
-from behavnb.segment.tables import bouts as _bouts
+from behavnb.codes import _with_truth, purity
+from behavnb.segment.tables import bouts as _bouts, fps_of
 
 
 def matching(confusion: pd.DataFrame) -> dict[int, int]:
@@ -45,8 +46,39 @@ def confusion(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif", 
     return table.div(table.sum(axis=1), axis=0) if normalize else table
 
 
-def recovery(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif") -> dict:
-    """ARI, NMI, matched accuracy (share of frames whose found motif is Hungarian-matched to their true one)."""
+def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif") -> dict:
+    """How well one label column agrees with the true motifs (synthetic data).
+
+    Scored on the frames the truth has whose label is a code (>= 0): ``evaluate.scored_frames`` picks the
+    same frames, so ``evaluate.scalar_baseline`` scores its baseline on them.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        (session[, individual], frame, ``column``): a motif model's labels, VQ-MAP codes
+        (``embed.labels_table``) or ``evaluate.kmeans_labels``.
+    truth : DataFrame
+        The truth table of ``manifest.load_truth`` (session, frame, motif[, individual]).
+    column : str
+        The label column to score (``motif``, ``type``, ``subtype``, ...).
+
+    Returns
+    -------
+    dict
+        ``ari`` and ``nmi`` (1 = the true partition, ARI 0 = chance), ``purity`` (share of frames whose label's
+        most common true motif is their own), ``matched_accuracy`` (share of frames whose label is
+        Hungarian-matched to their true motif), ``n_true`` and ``n_found`` (distinct true motifs and labels),
+        ``frames`` (scored).
+
+    Raises
+    ------
+    ValueError
+        No frame of the labels is in the truth, or a multi-animal truth names none of the labels' animals.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({name: truth_agreement(lab, truth) for name, lab in labels.items()}).T  # doctest: +SKIP
+    """
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     merged = _with_truth(labels, truth)
@@ -56,7 +88,7 @@ def recovery(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif") -
     mapping = matching(counts)
     matched = pd.Series(c).map(mapping).to_numpy() == y
     return {"ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
-            "matched_accuracy": float(matched.mean()) if len(c) else float("nan"),
+            "purity": purity(c, y), "matched_accuracy": float(matched.mean()) if len(c) else float("nan"),
             "n_true": int(len(np.unique(y))), "n_found": int(len(np.unique(c))), "frames": int(len(c))}
 
 
@@ -67,8 +99,6 @@ def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None
     it, extra found motifs merged into their best true motif first), ratio = found / true; plus a row
     ``all`` over every bout. Bouts cut by the recording's ends are included on both sides alike.
     """
-    from behavnb.segment.tables import fps_of
-
     fps = float(fps) if fps else fps_of(labels)
     merged = _with_truth(labels, truth)  # the frames both tables have, with the labels' session/individual
     ok = merged[column] >= 0
@@ -86,7 +116,6 @@ def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None
     out = pd.DataFrame(rows).set_index("true_motif")
     out["ratio"] = out["found_mean_s"] / out["true_mean_s"]
     return out
-
 
 
 def names_from_truth(labels: pd.DataFrame, truth: pd.DataFrame, true_names: dict | None = None,

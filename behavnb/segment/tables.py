@@ -1,7 +1,9 @@
-"""Tables derived from the labels table: usage, bouts, bout statistics, onsets.
+"""Tables derived from the labels table: bouts, bout statistics, onsets, the wide usage matrix.
 
 The labels table has one row per frame: (session, individual, frame, time, motif); motif -1 marks a
-frame without a label. Everything here is vectorised over the whole table (no per-session loops).
+frame without a label. Everything here is vectorised over the whole table (no per-session loops). Usage
+itself is ``codes.usage``; the number of motifs comes from the caller or the labels' metadata
+(``codes.motif_count``), never from the largest label.
 """
 
 from __future__ import annotations
@@ -9,19 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from behavnb.codes import KEYS, check_labels, motif_count
 from behavnb.errors import ParameterError
-
-KEYS = ["session", "individual"]
-
-
-def _check(labels: pd.DataFrame, column: str = "motif") -> pd.DataFrame:
-    need = set(KEYS) | {"frame", column}
-    if not isinstance(labels, pd.DataFrame) or not need <= set(labels.columns):
-        missing = sorted(need - set(getattr(labels, "columns", [])))
-        raise ParameterError(f"not a labels table: missing columns {missing} (need session, individual, frame, {column}).")
-    if labels[column].hasnans:  # labels from other tools mark unlabelled frames with NA: -1 here
-        labels = labels.assign(**{column: labels[column].fillna(-1).astype(np.int64)})
-    return labels.sort_values(KEYS + ["frame"], kind="stable").reset_index(drop=True)
 
 
 def recording_arrays(labels: pd.DataFrame, column: str = "motif"):
@@ -69,30 +60,8 @@ def fps_of(labels: pd.DataFrame) -> float:
     return float(np.median(rate))
 
 
-def usage(labels: pd.DataFrame, n_motifs: int | None = None, column: str = "motif") -> pd.DataFrame:
-    """Fraction of each session's (and animal's) labelled frames in each motif: long format, every motif listed.
-
-    Columns: session, individual, motif, frames, fraction. Motifs a session never uses appear with 0,
-    so group statistics see the zeros. ``n_motifs`` defaults to the largest motif number + 1.
-    """
-    labels = _check(labels, column)
-    ok = labels[labels[column] >= 0]
-    k = int(n_motifs) if n_motifs is not None else int(ok[column].max()) + 1 if len(ok) else 0
-    if len(ok) and int(ok[column].max()) >= k:
-        raise ParameterError(f"the labels use motif {int(ok[column].max())} but n_motifs={k}: pass n_motifs above it.")
-    counts = ok.groupby(KEYS + [column]).size().unstack(column, fill_value=0)
-    groups = labels[KEYS].drop_duplicates()
-    counts = counts.reindex(columns=range(k), fill_value=0).reindex(
-        pd.MultiIndex.from_frame(groups), fill_value=0)
-    total = counts.sum(axis=1).replace(0, np.nan)
-    frac = counts.div(total, axis=0).fillna(0.0)
-    out = counts.stack().rename("frames").to_frame().join(frac.stack().rename("fraction"))
-    out.index.names = KEYS + ["motif"]
-    return out.reset_index()
-
-
 def usage_matrix(usage_table: pd.DataFrame) -> pd.DataFrame:
-    """Usage long table -> wide (rows session/individual, columns motif, values fraction)."""
+    """``codes.usage``'s long table -> wide (rows session/individual, columns motif, values fraction)."""
     return usage_table.pivot_table(index=KEYS, columns="motif", values="fraction", fill_value=0.0)
 
 
@@ -132,16 +101,37 @@ def bout_stats(bout_table: pd.DataFrame, labels: pd.DataFrame | None = None, n_m
                fps: float | None = None, include_censored: bool = True) -> pd.DataFrame:
     """Per session, animal and motif: n_bouts, bouts_per_min, mean_duration_s, median_duration_s.
 
-    With ``labels`` every motif of every recording is listed (zeros where a motif never occurs; NaN
-    durations there), and the rate uses the recording's labelled time.
+    Parameters
+    ----------
+    bout_table : DataFrame
+        ``bouts``' table.
+    labels : DataFrame, optional
+        The labels table: then every motif 0 .. k-1 of every recording is listed (zeros where a motif never
+        occurs; NaN durations there), and the rate uses the recording's labelled time.
+    n_motifs : int, optional
+        k (with ``labels``); None: the labels' metadata (``codes.motif_count``).
+    fps : float, optional
+        Frame rate; None: from the labels' ``time`` column.
+    include_censored : bool
+        Count bouts cut by the recording's ends or unlabelled frames.
+
+    Returns
+    -------
+    DataFrame
+        session, individual, motif, n_bouts, mean_duration_s, median_duration_s[, bouts_per_min].
+
+    Raises
+    ------
+    ParameterError
+        With ``labels``: k unknown, or not a labels table.
     """
     b = bout_table if include_censored else bout_table[~bout_table["censored"]]
     g = b.groupby(KEYS + ["motif"])["duration_s"]
     out = pd.DataFrame({"n_bouts": g.size(), "mean_duration_s": g.mean(), "median_duration_s": g.median()})
     if labels is not None:
-        labels = _check(labels)
+        k = motif_count(labels, n_motifs)
+        labels = check_labels(labels)
         fps = float(fps) if fps else fps_of(labels)
-        k = int(n_motifs) if n_motifs is not None else int(max(labels["motif"].max(), b["motif"].max() if len(b) else -1)) + 1
         groups = labels[KEYS].drop_duplicates()
         idx = pd.MultiIndex.from_tuples([(s, i, m) for s, i in groups.itertuples(index=False) for m in range(k)],
                                         names=KEYS + ["motif"])
@@ -160,7 +150,7 @@ def onsets(bout_table: pd.DataFrame) -> pd.DataFrame:
 
 def label_arrays(labels: pd.DataFrame, column: str = "motif") -> dict[tuple[str, str], np.ndarray]:
     """``{(session, individual): labels array indexed by frame}`` (frames missing from the table are -1)."""
-    labels = _check(labels, column)
+    labels = check_labels(labels, column)
     out = {}
     for key, g in labels.groupby(KEYS, sort=False):
         f = g["frame"].to_numpy()

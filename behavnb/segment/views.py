@@ -5,13 +5,19 @@ These are data, not figures: ``plot`` draws them and ``widgets.MotifBrowser`` br
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from behavnb.errors import ParameterError, PoseFileNotFoundError
+from behavnb.codes import motif_count, usage
+from behavnb.errors import DataWarning, ParameterError, PoseFileNotFoundError
+from behavnb.io.video import Video, find_video
+from behavnb.segment._data import sequences
+from behavnb.segment.names import default_name
+from behavnb.segment.tables import bouts, fps_of
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -74,8 +80,6 @@ def instance_poses(cleaned: Mapping[str, xr.Dataset], inst: pd.DataFrame, n_step
 def typical_trajectory(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Median pose per step ``(n_steps, keypoint, space)`` and each keypoint's spread ``(n_steps, keypoint)``:
     the median distance of the instances from that median (instance-to-instance variability)."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         med = np.nanmedian(poses, axis=0)
@@ -119,15 +123,33 @@ def motif_features(features: Mapping[str, xr.Dataset], labels: pd.DataFrame, nam
 
 def umap_table(latents: Mapping[str, object], labels: pd.DataFrame, *, n: int = 30_000, sessions: pd.DataFrame | None = None,
                seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1, progress: bool = True) -> pd.DataFrame:
-    """A 2-D UMAP of a seeded subsample of ``n`` frames: session, individual, frame, time, motif, group, umap_1, umap_2.
+    """A 2-D UMAP of a seeded subsample of frames, drawn evenly from every recording.
 
-    Frames are drawn evenly from every recording (so long sessions do not crowd out short ones);
-    ``group`` comes from the sessions table when given. umap-learn is imported here (it takes ~10 s to
-    compile on first use).
+    Long sessions do not crowd out short ones. umap-learn is imported here (it takes ~10 s to compile on first use).
+
+    Parameters
+    ----------
+    latents : mapping
+        ``{session: latents}`` the labels were computed from.
+    labels : DataFrame
+        The labels table.
+    n : int
+        Frames in the map.
+    sessions : DataFrame, optional
+        The sessions table, for the ``group`` column.
+    seed : int
+        Seed of the subsample and of UMAP.
+    n_neighbors, min_dist : int, float
+        UMAP's parameters.
+    progress : bool
+        Unused; kept for the signature.
+
+    Returns
+    -------
+    DataFrame
+        session, individual, frame, time, motif[, type, subtype], group, umap_1, umap_2.
     """
     import umap
-
-    from behavnb.segment._data import sequences
 
     seqs, _ = sequences(latents)
     lab = labels.set_index(["session", "individual", "frame"])
@@ -150,8 +172,6 @@ def umap_table(latents: Mapping[str, object], labels: pd.DataFrame, *, n: int = 
             table[c] = lab[c].reindex(idx).fillna(-1).astype(int).to_numpy()
     if sessions is not None and "group" in sessions:
         table["group"] = table["session"].map(sessions.set_index("session")["group"].astype(str)).fillna("?")
-    import warnings
-
     with warnings.catch_warnings():  # a seed makes umap single-threaded, and it says so every time
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
         emb = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, random_state=seed, verbose=False).fit_transform(x)
@@ -164,32 +184,48 @@ class MotifData:
 
     Parameters
     ----------
-    labels : the labels table (06's ``labels.parquet``).
-    cleaned : ``{session: cleaned poses}`` (02), for the skeletons.
-    features : ``{session: features}`` (03), for the kinematics panel; optional.
-    sessions : the sessions table, for groups and video paths (a ``video`` column, or a video next to the
-        pose file with the same name); optional.
-    names : ``{motif: name}`` (``read_names``); default ``motif <n>``.
-    n_subtypes : for VQ labels: motif = type * n_subtypes + subtype.
-    video_tolerance : frames a video may differ from its poses before a warning.
+    labels : DataFrame
+        The labels table: ``read_segmentation(folder).labels`` (06's ``labels.parquet``) or a motif model's
+        ``predict``; both carry k and the frame rate in ``attrs``.
+    cleaned : mapping
+        ``{session: cleaned poses}`` (02), for the skeletons.
+    features : mapping, optional
+        ``{session: features}`` (03), for the kinematics panel.
+    sessions : DataFrame, optional
+        The sessions table, for groups and video paths (a ``video`` column, or a video next to the pose file
+        with the same name).
+    names : mapping, optional
+        ``{motif: name}`` (``read_names``); default ``motif <n>``.
+    n_subtypes : int, optional
+        For VQ labels: motif = type * n_subtypes + subtype. None: the labels' metadata, if any.
+    n_motifs : int, optional
+        k; None: the labels' metadata (``codes.motif_count``).
+    fps : float, optional
+        Frame rate; None: the labels' metadata, else their ``time`` column.
+    video_tolerance : int
+        Frames a video may differ from its poses before a warning.
+
+    Raises
+    ------
+    ParameterError
+        k unknown (labels without metadata and no ``n_motifs``), or labels at or above it.
     """
 
     def __init__(self, labels: pd.DataFrame, cleaned: Mapping[str, xr.Dataset], *, features: Mapping | None = None,
                  sessions: pd.DataFrame | None = None, names: Mapping[int, str] | None = None,
-                 n_subtypes: int | None = None, video_tolerance: int = 2):
-        from behavnb.segment.tables import bouts, fps_of, usage
-
+                 n_subtypes: int | None = None, n_motifs: int | None = None, fps: float | None = None,
+                 video_tolerance: int = 2):
         self.labels, self.cleaned, self.features, self.sessions = labels, dict(cleaned), features, sessions
-        self.fps = fps_of(labels)
+        self.n_motifs = motif_count(labels, n_motifs)
+        self.fps = float(fps or labels.attrs.get("fps") or fps_of(labels))
         self.bouts = bouts(labels, self.fps)
         ok = labels["motif"] >= 0
         self.motifs = sorted(int(m) for m in labels.loc[ok, "motif"].unique())
-        self.n_motifs = max(self.motifs) + 1 if self.motifs else 0
         self.usage = usage(labels, self.n_motifs)
         share = labels.loc[ok, "motif"].value_counts(normalize=True)
         self.share = {int(m): float(v) for m, v in share.items()}
-        self.n_subtypes = n_subtypes
-        self.names = {m: (dict(names or {}).get(m) or _default_name(m, n_subtypes)) for m in self.motifs}
+        self.n_subtypes = n_subtypes if n_subtypes is not None else labels.attrs.get("n_subtypes")
+        self.names = {m: (dict(names or {}).get(m) or default_name(m, self.n_subtypes)) for m in self.motifs}
         self.video_tolerance = video_tolerance
         self._videos: dict[str, object] = {}
         self._feature_table = None
@@ -199,8 +235,6 @@ class MotifData:
 
     def bouts_of(self, column: str) -> pd.DataFrame:
         """Bouts of another code column of the labels (``type`` or ``subtype`` of VQ labels), cached."""
-        from behavnb.segment.tables import bouts
-
         cache = self.__dict__.setdefault("_bouts_of", {})
         if column not in cache:
             if column not in self.labels:
@@ -222,7 +256,7 @@ class MotifData:
         return b.iloc[pd.unique(at[ok])]
 
     def name(self, motif: int) -> str:
-        return self.names.get(int(motif), _default_name(int(motif), self.n_subtypes))
+        return self.names.get(int(motif), default_name(int(motif), self.n_subtypes))
 
     def instances(self, motif: int, n: int = 8, seed: int = 0) -> pd.DataFrame:
         return instances(self.bouts, motif, n, seed=seed)
@@ -243,8 +277,6 @@ class MotifData:
 
     def video(self, session: str):
         """The session's ``io.video.Video`` (checked against its frame count), or None when it has none."""
-        from behavnb.io.video import Video, find_video
-
         if session in self._videos:
             return self._videos[session]
         vid = None
@@ -253,10 +285,6 @@ class MotifData:
             try:
                 path = find_video(row.get("file"), row.get("video") if "video" in row else None)
             except PoseFileNotFoundError as exc:  # a browser should still show the skeletons
-                import warnings
-
-                from behavnb.errors import DataWarning
-
                 warnings.warn(f"session {session!r}: {exc} Showing skeletons only.", DataWarning, stacklevel=2)
                 path = None
             if path is not None:
@@ -305,9 +333,3 @@ class MotifData:
         u = self.usage[self.usage["motif"] == motif].copy()
         u["group"] = u["session"].map(self.groups).fillna("all") if self.groups else "all"
         return u
-
-
-def _default_name(motif: int, n_subtypes: int | None) -> str:
-    from behavnb.segment.names import default_name
-
-    return default_name(motif, n_subtypes)

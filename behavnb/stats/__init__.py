@@ -1,4 +1,4 @@
-"""Group statistics with the animal as the unit (step 8, in progress).
+"""Group statistics with the animal as the unit (notebook 09_group_stats).
 
 - ``animal_table`` / ``session_metrics`` / ``per_subject`` / ``check_design`` (``tables``): tidy per-animal metrics
   (usage, bout count, bout rate, mean bout duration) joined with the sessions' metadata, one row per motif of
@@ -29,19 +29,30 @@
 
 from behavnb.stats.behaviorflow import behaviorflow_test, cluster_metrics, smooth_labels
 from behavnb.stats.calibration import error_rates, rate_ci, summarize_error_rates
-from behavnb.stats.compare import (RESULT_COLUMNS, Results, compare, equal_length_duplicates, methods_text,
-                                   untestable_reason)
+from behavnb.stats.compare import RESULT_COLUMNS, Results, compare, equal_length_duplicates, methods_text, untestable_reason
 from behavnb.stats.compositional import clr, permanova, repertoire_test
 from behavnb.stats.effects import bootstrap_ci, cliffs_delta, hedges_g, log2_fold_change
 from behavnb.stats.models import gee_counts, mixed_model
 from behavnb.stats.multitest import adjust
-from behavnb.stats.power import (between_animal_sd, generator_variability, labels_variability,
-                                 minimum_detectable_effect, oracle_power)
-from behavnb.stats.rates import entry_rates, rate_test
 from behavnb.stats.nonparametric import kruskal, mann_whitney, permutation_mann_whitney, posthoc, welch
+from behavnb.stats.power import (
+                                   between_animal_sd,
+                                   generator_variability,
+                                   labels_variability,
+                                   minimum_detectable_effect,
+                                   oracle_power,
+)
+from behavnb.stats.rates import entry_rates, rate_test
+from behavnb.stats.tables import (
+                                   animal_table,
+                                   check_design,
+                                   kinematics_table,
+                                   motif_set,
+                                   per_subject,
+                                   session_metrics,
+                                   transition_table,
+)
 from behavnb.stats.transitions import subject_probabilities, transition_test
-from behavnb.stats.tables import (animal_table, check_design, kinematics_table, motif_set, per_subject,
-                                  session_metrics, transition_table)
 
 __all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
            "mann_whitney", "permutation_mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",

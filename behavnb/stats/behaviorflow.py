@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import DataWarning, ParameterError
+from behavnb.stats.multitest import adjust
 
 MODES = ("behavnb", "r")
 
@@ -212,8 +213,6 @@ def behaviorflow_test(labels: pd.DataFrame, group_column: str = "group", groups:
         A missing grouping column, not exactly two groups, a group with fewer than 2 sessions, an unknown mode or
         ``absent``.
     """
-    from behavnb.stats.multitest import adjust
-
     if absent is None:
         absent = "zero"
     if absent not in ("zero", "na"):

@@ -21,6 +21,10 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import ParameterError
+from behavnb.stats.compare import compare
+from behavnb.stats.compositional import repertoire_test
+from behavnb.stats.tables import animal_table, per_subject
+from behavnb.synth.labels import label_cohort
 
 RATE_CI = {"wilson": "wilson", "clopper-pearson": "beta"}
 
@@ -28,19 +32,35 @@ RATE_CI = {"wilson": "wilson", "clopper-pearson": "beta"}
 def error_rates(n_cohorts: int = 200, *, effects: str | Mapping = "null", animals_per_group: int = 8,
                 sessions_per_animal: int = 2, duration_s: float = 300.0, alpha: float = 0.05, n_perm: int = 999,
                 target_motif: int | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
-    """One row per cohort: the share of motifs with p < alpha for the animal-level and the session-level test, the
-    repertoire test's p, and (with ``target_motif``) that motif's animal-level p and q.
+    """False-positive rate (or power) of the tests on simulated cohorts.
 
-    ``attrs["summary"]``: every rate over the cohorts with its 95 % Monte Carlo interval (``summarize_error_rates``).
-    Cohorts come from ``synth.label_cohort`` with ``animals_per_group``, ``sessions_per_animal``, ``duration_s`` and
-    ``effects``; ``n_perm`` permutations for the repertoire test; cohort ``c`` has seed ``seed + c``.
+    Parameters
+    ----------
+    n_cohorts : int
+        Simulated cohorts; cohort ``c`` has seed ``seed + c``.
+    effects : str or mapping
+        ``synth.label_cohort``'s effects ("null": none).
+    animals_per_group, sessions_per_animal, duration_s : int, int, float
+        The cohorts' design.
+    alpha : float
+        The significance level.
+    n_perm : int
+        Permutations of the repertoire test.
+    target_motif : int, optional
+        Also report this motif's animal-level p and q.
+    seed : int
+        First cohort's seed.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    DataFrame
+        One row per cohort: the share of motifs with p < alpha for the animal-level and the session-level test, the
+        repertoire test's p, and (with ``target_motif``) that motif's p and q. ``attrs["summary"]``: every rate over
+        the cohorts with its 95 % Monte Carlo interval (``summarize_error_rates``).
     """
     from tqdm.auto import tqdm
-
-    from behavnb.stats.compare import compare
-    from behavnb.stats.compositional import repertoire_test
-    from behavnb.stats.tables import animal_table, per_subject
-    from behavnb.synth.labels import label_cohort
 
     rows = []
     for c in tqdm(range(n_cohorts), desc="cohorts", disable=not progress):

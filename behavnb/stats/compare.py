@@ -21,7 +21,22 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+import behavnb
 from behavnb.errors import ParameterError
+from behavnb.stats.effects import (
+    CI_METHODS,
+    CI_NAMES,
+    DEFAULT_CI,
+    FUNCTIONS,
+    bootstrap_ci,
+    cliffs_delta,
+    hedges_g,
+    lfc_not_estimable,
+)
+from behavnb.stats.multitest import adjust
+from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
+from behavnb.stats.rates import rate_test
+from behavnb.stats.tables import per_subject
 
 RATIO_METRICS = ("usage", "bout_count", "bout_rate")
 # every two-group results table has these columns (plus n_<group> and mean_<group> per group), tested or not
@@ -78,14 +93,29 @@ def _snap(x, digits: int = 12):
 
 @dataclass
 class Results:
+    """What ``compare`` returns.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per motif and metric (``RESULT_COLUMNS``): group summaries, test, p, q, effect and its interval.
+    posthoc : DataFrame or None
+        Pairwise tests after a significant Kruskal-Wallis (three or more groups).
+    info : dict
+        Groups, n per group, metrics, test, FDR method, the family and ``skipped`` (why nothing was tested).
+    """
+
     table: pd.DataFrame
     posthoc: pd.DataFrame | None = None
     info: dict = field(default_factory=dict)
 
-    def significant(self, q: float = 0.05) -> pd.DataFrame:
-        return self.table[self.table["q"] < q]
-
     def methods(self) -> str:
+        """A methods paragraph for a paper (``methods_text``).
+
+        Returns
+        -------
+        str
+        """
         return methods_text(self)
 
 
@@ -93,30 +123,50 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
             metrics: Sequence[str] | None = None, family: str = "all", fdr: str = "bh", n_boot: int = 2000,
             level: float = 0.95, test: str = "mann-whitney", seed: int = 0, small: str = "raise",
             ci: str | None = None, dedupe: bool = True) -> Results:
-    """Group differences per motif and metric (see module doc). ``groups``: the order, reference first.
+    """Group differences per motif and metric, the animal as the unit (see the module doc).
 
-    ``test`` (two groups): "mann-whitney" (default), "welch" (Welch's t-test on the per-animal values), or "rate"
-    (``rates.rate_test``: Welch's t-test on each animal's log bout entry rate, one row per motif with metric
-    "entry_rate"; more power when a group enters a motif more often, blind to a change of bout duration alone).
-    ``small``: what to do when a group has fewer than 2 animals, or there is one group only: "raise" a
-    ``ParameterError`` (default), or "skip": every row keeps its group sizes and means (descriptive) with
-    NaN tests, and ``info["skipped"]`` says why. Rows of two-group results always have every column of
-    ``RESULT_COLUMNS`` (NaN where a row could not be tested), plus ``in_family`` and ``note``. A log2 fold change
-    where a group's mean is 0 (it never used the motif) is NaN, with its CI, and ``note`` says "not estimable"; the
-    row's p-value and Cliff's delta stay.
-    ``ci``: the interval method of ``effects.bootstrap_ci`` for every effect (None: ``effects.DEFAULT_CI``, per
-    effect). ``dedupe``: keep bout_count out of the FDR family when it duplicates bout_rate (module doc).
+    Parameters
+    ----------
+    table : DataFrame
+        ``animal_table``'s long table (per session; the sessions of a subject are averaged here).
+    group_column : str
+        The column that defines the groups.
+    groups : sequence of str, optional
+        The groups in order, reference first; None: those of the table.
+    metrics : sequence of str, optional
+        The metrics to test; None: all of the table's.
+    family : str
+        The FDR family: "all" (every motif and metric together) or "metric" (one family per metric).
+    fdr : {"bh", "by"}
+        Benjamini-Hochberg or Benjamini-Yekutieli.
+    n_boot, level : int, float
+        Bootstrap resamples and level of the effect intervals.
+    test : {"mann-whitney", "welch", "rate"}
+        Two groups: Mann-Whitney U (default), Welch's t-test on the per-animal values, or ``rates.rate_test``
+        (Welch's t-test on each animal's log bout entry rate, one row per motif with metric "entry_rate"; more
+        power when a group enters a motif more often, blind to a change of bout duration alone).
+    seed : int
+        Seed of the bootstrap.
+    small : {"raise", "skip"}
+        A group with fewer than 2 animals, or one group only: raise, or keep every row's group sizes and means
+        (descriptive) with NaN tests, ``info["skipped"]`` saying why.
+    ci : str, optional
+        The interval method of ``effects.bootstrap_ci`` for every effect; None: ``effects.DEFAULT_CI``, per effect.
+    dedupe : bool
+        Keep bout_count out of the FDR family when it duplicates bout_rate (module doc).
+
+    Returns
+    -------
+    Results
+        ``table``: rows of two-group results always have every column of ``RESULT_COLUMNS`` (NaN where a row could
+        not be tested), plus ``in_family`` and ``note``. A log2 fold change where a group's mean is 0 (it never used
+        the motif) is NaN, with its CI, and ``note`` says "not estimable"; the row's p-value and Cliff's delta stay.
 
     Raises
     ------
     ParameterError
         A missing grouping column, an unknown ``test``/``family``/``small``, or (``small="raise"``) too few animals.
     """
-    from behavnb.stats.effects import CI_METHODS, DEFAULT_CI, bootstrap_ci, cliffs_delta, hedges_g, lfc_not_estimable
-    from behavnb.stats.multitest import adjust
-    from behavnb.stats.nonparametric import kruskal, mann_whitney, posthoc, welch
-    from behavnb.stats.tables import per_subject
-
     if group_column not in table:
         raise ParameterError(f"grouping column {group_column!r} is not in the table; it has {list(table.columns)}.")
     if test not in ("mann-whitney", "welch", "rate"):
@@ -162,8 +212,6 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
                 est, lo, hi = bootstrap_ci(a, b, eff, n_boot=n_boot, level=level, seed=seed, method=ci)
                 ci_used[eff] = ci or DEFAULT_CI[eff]
             else:  # no confidence interval asked for (e.g. calibration runs)
-                from behavnb.stats.effects import FUNCTIONS
-
                 est, lo, hi = FUNCTIONS[eff](a, b), float("nan"), float("nan")
             row.update({"test": "Mann-Whitney U" if test == "mann-whitney" else "Welch t", "statistic": u, "p": p, "effect_name": eff, "effect": est,
                         "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
@@ -215,8 +263,6 @@ def _sessions_per_subject(table: pd.DataFrame) -> float:
 def _rate_results(table: pd.DataFrame, group_column: str, names: list, n_per: pd.Series, level: float, fdr: str,
                   family: str) -> Results:
     """``compare(test="rate")``: ``rates.rate_test`` on the per-session table, as a ``Results``."""
-    from behavnb.stats.rates import rate_test
-
     if len(names) != 2:
         raise ParameterError(f"test='rate' compares two groups; got {names}. Pass groups=[reference, other].")
     out = rate_test(table, group_column=group_column, groups=names, level=level, fdr=fdr)
@@ -267,18 +313,26 @@ def equal_length_duplicates(table: pd.DataFrame, rtol: float = 1e-6) -> dict[str
 
 
 def methods_text(results: Results) -> str:
-    """A methods paragraph for a paper: unit of analysis, tests, corrections, effect sizes, software versions."""
+    """A methods paragraph for a paper: unit of analysis, tests, corrections, effect sizes, software versions.
+
+    Parameters
+    ----------
+    results : Results
+        What ``compare`` returned.
+
+    Returns
+    -------
+    str
+    """
     import scipy
     import statsmodels
-
-    import behavnb
 
     i = results.info
     if i.get("skipped"):
         sizes = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
         return (f"Behavioural motifs were summarised per animal for {sizes} (per-session measures: "
                 f"{', '.join(i['metrics'])}, averaged over each animal's sessions). No group comparison was tested: "
-                f"{i['skipped']}. Analyses used behavnb {__import__('behavnb').__version__}.")
+                f"{i['skipped']}. Analyses used behavnb {behavnb.__version__}.")
     groups = ", ".join(f"{g} (n = {i['n'][g]})" for g in i["groups"])
     fdr = {"bh": "Benjamini-Hochberg", "by": "Benjamini-Yekutieli"}.get(i["fdr"], i["fdr"])
     if i.get("test") == "rate":
@@ -299,8 +353,6 @@ def methods_text(results: Results) -> str:
     family = ("all tests of the analysis" if i["family"] == "all" else "the tests of each metric")
     eff = ""
     if len(i["groups"]) == 2:
-        from behavnb.stats.effects import CI_NAMES
-
         level = int(round(i["level"] * 100))
         how = {"log2_fold_change": "the log2 fold change", "hedges_g": "Hedges' g"}
         detail = {"t": {"hedges_g": " (Hedges & Olkin's standard error, t quantile with na + nb - 2 df)",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import DataWarning, ParameterError
+from behavnb.stats.nonparametric import mann_whitney
 
 SCALES = {"usage": "logit", "mean_bout_s": "log", "bout_rate": "log", "bout_count": "log"}
 
@@ -54,11 +55,28 @@ def _formula(reference: str, covariates: Sequence[str], interaction: str | None)
 
 def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates: Sequence[str] = (),
                 interaction: str | None = None, level: float = 0.95) -> pd.DataFrame:
-    """Per (metric, motif): MixedLM of the transformed per-session value on group (+ covariates, + group x
-    ``interaction``), random intercept per subject. Rows: metric, motif, term, estimate, ci_low, ci_high, p,
-    scale, model ("MixedLM" or the fallback used), n_subjects, n_sessions, note. A covariate (or the interaction
-    variable) with a single value in a row's data is not estimable: it is left out of that row's model, and
-    ``note`` says so."""
+    """Per (metric, motif): a mixed model of the transformed per-session value, random intercept per subject.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``animal_table``'s long table (per session).
+    reference : str, optional
+        The reference group; None: the first.
+    covariates : sequence of str
+        Further fixed effects (columns of ``table``).
+    interaction : str, optional
+        A variable whose interaction with group is modelled (e.g. ``time_bin``).
+    level : float
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    DataFrame
+        metric, motif, term, estimate, ci_low, ci_high, p, scale, model ("MixedLM" or the fallback used),
+        n_subjects, n_sessions, note. A covariate (or the interaction variable) with a single value in a row's data
+        is not estimable: it is left out of that row's model, and ``note`` says so.
+    """
     import statsmodels.formula.api as smf
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -118,8 +136,6 @@ def mixed_model(table: pd.DataFrame, *, reference: str | None = None, covariates
                     rows.append({**base, "term": term, "estimate": gee.params[term], "ci_low": ci.loc[term, 0],
                                  "ci_high": ci.loc[term, 1], "p": gee.pvalues[term], "model": "GEE (fallback)"})
         except Exception as exc:  # the last resort: the animal-level rank test, still a real p-value
-            from behavnb.stats.nonparametric import mann_whitney
-
             per = d.groupby(["subject", "group"])["y"].mean().reset_index()
             for g in groups:
                 if g == reference:

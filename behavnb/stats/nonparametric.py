@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import ParameterError
+from behavnb.stats.multitest import adjust
 
 
 def mann_whitney(a, b, *, method: str = "auto") -> tuple[float, float]:
@@ -93,8 +94,6 @@ def welch(a, b) -> tuple[float, float]:
 
 def posthoc(groups: Mapping[str, np.ndarray], *, correction: str = "holm") -> pd.DataFrame:
     """Pairwise Mann-Whitney tests between all groups, Holm-corrected within this family of pairs."""
-    from behavnb.stats.multitest import adjust
-
     names = list(groups)
     rows = []
     for i, a in enumerate(names):

@@ -29,6 +29,12 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import DataWarning, ParameterError
+from behavnb.stats.compare import compare
+from behavnb.stats.models import gee_counts
+from behavnb.stats.rates import _session_minutes, rate_test
+from behavnb.stats.tables import animal_table, per_subject
+from behavnb.synth.labels import label_cohort, label_cohort_parts
+from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, Effects, animal_program
 
 GROUPS = ("WT", "KO")  # reference first, as in synth.label_cohort
 SD_TESTS = ("mann-whitney", "t", "welch")
@@ -103,8 +109,6 @@ def _check_alpha(alpha: float, power: float | None = None) -> None:
 
 
 def _motif_index(motif: str | int) -> int:
-    from behavnb.synth.programs import MOTIFS
-
     if isinstance(motif, str) and motif in MOTIFS:
         return MOTIFS.index(motif)
     if isinstance(motif, (int, np.integer)) and not isinstance(motif, bool) and 0 <= motif < len(MOTIFS):
@@ -115,8 +119,6 @@ def _motif_index(motif: str | int) -> int:
 def _effects(effect, motif: int):
     """The second group's planted ``Effects``: "default" (the generator's ``DEFAULT_EFFECTS``), an ``Effects``, or a
     positive factor on the probability of entering ``motif``; None for no effect."""
-    from behavnb.synth.programs import DEFAULT_EFFECTS, MOTIFS, Effects
-
     if isinstance(effect, str):
         if effect == "default":
             return DEFAULT_EFFECTS
@@ -139,15 +141,11 @@ def _p_by_motif(frame: pd.DataFrame) -> pd.Series:
 
 
 def _test_default(table: pd.DataFrame, groups: Sequence[str]) -> pd.Series:
-    from behavnb.stats.compare import compare
-
     return _p_by_motif(compare(table[table["metric"] == "usage"], groups=list(groups), n_boot=0).table)
 
 
 def _test_welch_log_usage(table: pd.DataFrame, groups: Sequence[str]) -> pd.Series:
     from scipy import stats as st
-
-    from behavnb.stats.tables import per_subject
 
     u = per_subject(table[table["metric"] == "usage"]).pivot_table(index=["subject", "group"], columns="motif",
                                                                    values="value")
@@ -159,15 +157,10 @@ def _test_welch_log_usage(table: pd.DataFrame, groups: Sequence[str]) -> pd.Seri
 
 
 def _test_rate(table: pd.DataFrame, groups: Sequence[str], test: str = "welch-log") -> pd.Series:
-    from behavnb.stats.rates import rate_test
-
     return _p_by_motif(rate_test(table, groups=list(groups), test=test))
 
 
 def _test_gee(table: pd.DataFrame, groups: Sequence[str], family: str) -> pd.Series:
-    from behavnb.stats.models import gee_counts
-    from behavnb.stats.rates import _session_minutes
-
     counts = table[table["metric"] == "bout_count"]
     counts = counts.assign(minutes=counts["session"].map(_session_minutes(table)).to_numpy(float))
     with warnings.catch_warnings():  # statsmodels' convergence chatter on 16 clusters; failures show as NaN p
@@ -318,9 +311,6 @@ def power(tests: str | Callable | Sequence[str | Callable] = "default", *, n: in
         raise ParameterError(f"sessions_per_animal must be an integer >= 1, not {sessions_per_animal!r}.")
     from tqdm.auto import tqdm
 
-    from behavnb.synth.labels import label_cohort
-    from behavnb.synth.programs import MOTIFS
-
     scenarios = [("effect", effects)] + ([("null", None)] if null else [])
     seeds = np.random.SeedSequence(seed).generate_state(2 * n_cohorts).reshape(2, n_cohorts)
     rows = []
@@ -465,8 +455,6 @@ def oracle_power(n: int = 8, *, effect="default", motif: str | int = "rear", n_c
     """
     from scipy import stats as st
 
-    from behavnb.synth.programs import animal_program
-
     n = _check_n(n)
     _check_alpha(alpha)
     target = _motif_index(motif)
@@ -518,8 +506,6 @@ def between_animal_sd(table: pd.DataFrame, *, metric: str = "usage", group_colum
     ParameterError
         A missing grouping column, or no rows of ``metric``.
     """
-    from behavnb.stats.tables import per_subject
-
     if group_column not in table:
         raise ParameterError(f"grouping column {group_column!r} is not in the table; it has {list(table.columns)}.")
     t = table[table["metric"] == metric]
@@ -587,8 +573,6 @@ def labels_variability(labels: pd.DataFrame, *, metric: str = "usage", fps: floa
     ParameterError
         A missing column.
     """
-    from behavnb.stats.tables import animal_table
-
     need = {"session", "frame", column, "subject", group_column}
     if need - set(labels.columns):
         raise ParameterError(f"the labels table lacks {sorted(need - set(labels.columns))}; it has {list(labels.columns)}.")
@@ -634,9 +618,6 @@ def generator_variability(*, n_animals: int = 300, sessions_per_animal: int = 2,
     ParameterError
         ``n_animals`` < 2.
     """
-    from behavnb.synth.labels import label_cohort_parts
-    from behavnb.synth.programs import MOTIFS
-
     n = _check_n(n_animals)
     parts = label_cohort_parts(groups=GROUPS, animals_per_group=n, sessions_per_animal=sessions_per_animal,
                                duration_s=duration_s, effects="null", seed=seed, animals_per_part=50)

@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import ParameterError
+from behavnb.stats.effects import cliffs_delta, hedges_g
+from behavnb.stats.multitest import adjust
+from behavnb.stats.nonparametric import mann_whitney
 
 RATE_TESTS = ("welch-log", "mann-whitney")
 
@@ -116,10 +119,6 @@ def rate_test(table: pd.DataFrame, *, group_column: str = "group", groups: Seque
         An unknown test, not exactly two groups, or a group with fewer than 2 animals.
     """
     from scipy import stats as st
-
-    from behavnb.stats.effects import cliffs_delta, hedges_g
-    from behavnb.stats.multitest import adjust
-    from behavnb.stats.nonparametric import mann_whitney
 
     if test not in RATE_TESTS:
         raise ParameterError(f"test must be one of {list(RATE_TESTS)}, not {test!r}.")

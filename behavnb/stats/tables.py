@@ -12,7 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from behavnb.codes import usage
 from behavnb.errors import ParameterError
+from behavnb.hierarchy.transitions import animal_summary, probabilities
+from behavnb.segment.tables import bout_stats, bouts, fps_of
+from behavnb.segment.views import motif_features
 
 META = ("subject", "group", "sex", "cohort")
 METRICS = ("usage", "bout_count", "bout_rate", "mean_bout_s")
@@ -102,12 +106,27 @@ def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: f
                     ) -> pd.DataFrame:
     """Per session, animal (and time bin) and motif: usage, bout_count, bout_rate (per min), mean_bout_s.
 
-    Long format: session, individual[, time_bin], motif, metric, value. With ``bin_s`` each session is cut
-    into bins of that many seconds (bouts belong to the bin of their start). The motifs listed are ``motif_set``'s
-    (``motifs``, ``n_motifs``, stored metadata or the ids used across the study; never max + 1).
-    """
-    from behavnb.segment.tables import bout_stats, bouts, fps_of, usage
+    Parameters
+    ----------
+    labels : DataFrame
+        The labels table.
+    n_motifs : int, optional
+        k (motifs 0 .. k-1); see ``motif_set``.
+    fps : float, optional
+        Frame rate; None: from the labels' ``time`` column.
+    column : str
+        The label column.
+    bin_s : float, optional
+        Cut each session into bins of that many seconds (bouts belong to the bin of their start).
+    motifs : sequence of int, optional
+        The motif ids, when not 0 .. k-1.
 
+    Returns
+    -------
+    DataFrame
+        Long format: session, individual[, time_bin], motif, metric, value. The motifs listed are ``motif_set``'s
+        (``motifs``, ``n_motifs``, stored metadata or the ids used across the study; never max + 1).
+    """
     fps = float(fps) if fps else fps_of(labels)
     ids = motif_set(labels, n_motifs, motifs=motifs, column=column)
     raw = pd.to_numeric(labels[column], errors="coerce").fillna(-1).to_numpy().astype(np.int64)
@@ -133,13 +152,44 @@ def session_metrics(labels: pd.DataFrame, n_motifs: int | None = None, *, fps: f
 def animal_table(labels: pd.DataFrame, sessions: pd.DataFrame, n_motifs: int | None = None, *,
                  group_column: str = "group", fps: float | None = None, column: str = "motif",
                  bin_s: float | None = None, level: str = "motif", motifs: Sequence[int] | None = None) -> pd.DataFrame:
-    """Per-session metrics joined with metadata: session, subject, group[, sex, cohort], individual[, time_bin],
-    level, motif, metric, value. ``level`` names what ``motif`` counts (motif, community, type). The motifs are
-    ``motif_set``'s: ``motifs`` (ids), ``n_motifs`` (0 .. n - 1), the labels' stored metadata, else the ids used
-    anywhere in the study (labels numbered 1..25 give 25 motifs, not 26).
+    """Per-session metrics (``session_metrics``) joined with the sessions' metadata.
 
     A description, so any group size is accepted (a pilot with one animal per group, a single group); the
-    tests (``compare``, ...) are the ones that need two or more animals per group."""
+    tests (``compare``, ...) are the ones that need two or more animals per group.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        The labels table (``segment.read_segmentation(folder).labels``).
+    sessions : DataFrame
+        The sessions table (session, subject, group[, sex, cohort]).
+    n_motifs : int, optional
+        k (motifs 0 .. k-1).
+    group_column : str
+        The sessions-table column that defines the groups.
+    fps : float, optional
+        Frame rate (the segmentation's); None: from the labels' ``time`` column.
+    column : str
+        The label column.
+    bin_s : float, optional
+        Time bins of that many seconds.
+    level : str
+        What ``motif`` counts: motif, community, type.
+    motifs : sequence of int, optional
+        The motif ids, when not 0 .. k-1.
+
+    Returns
+    -------
+    DataFrame
+        session, subject, group[, sex, cohort], individual[, time_bin], level, motif, metric, value. The motifs are
+        ``motif_set``'s: ``motifs`` (ids), ``n_motifs`` (0 .. n - 1), the labels' stored metadata, else the ids used
+        anywhere in the study (labels numbered 1..25 give 25 motifs, not 26).
+
+    Raises
+    ------
+    ParameterError
+        Labelled sessions missing from the sessions table, or no grouping column.
+    """
     meta = check_design(labels, sessions, group_column, min_animals=1)  # descriptive: any group size
     long = session_metrics(labels, n_motifs, fps=fps, column=column, bin_s=bin_s, motifs=motifs)
     keep = ["session"] + [c for c in (*META, group_column) if c in meta and c != "session"]
@@ -163,10 +213,28 @@ def per_subject(table: pd.DataFrame, by: Sequence[str] = ("metric", "motif")) ->
 
 def kinematics_table(features, labels: pd.DataFrame, sessions: pd.DataFrame,
                      names: Sequence[str] = ("speed", "body_length", "head_angle"), *, group_column: str = "group") -> pd.DataFrame:
-    """Mean kinematic features (03) per session, animal and motif, in the same long format as ``animal_table``
-    (metric = ``<feature>_mean``): so that "KO walk more slowly *within* walking" is one more row to test."""
-    from behavnb.segment.views import motif_features
+    """Mean kinematic features (03) per session, animal and motif, in the long format of ``animal_table``.
 
+    So that "KO walk more slowly *within* walking" is one more row to test.
+
+    Parameters
+    ----------
+    features : mapping
+        ``{session: features}`` (03).
+    labels : DataFrame
+        The labels table.
+    sessions : DataFrame
+        The sessions table.
+    names : sequence of str
+        The features to average.
+    group_column : str
+        The sessions-table column that defines the groups.
+
+    Returns
+    -------
+    DataFrame
+        As ``animal_table``'s, metric = ``<feature>_mean``.
+    """
     meta = check_design(labels, sessions, group_column, min_animals=1)  # descriptive: any group size
     ft = motif_features(features, labels, names, max_frames=10**9)
     cols = [c for c in names if c in ft]
@@ -177,10 +245,23 @@ def kinematics_table(features, labels: pd.DataFrame, sessions: pd.DataFrame,
 
 
 def transition_table(counts, sessions: pd.DataFrame, *, group_column: str = "group") -> pd.DataFrame:
-    """Per-session transition probabilities (metric ``P(to)``, motif = from) and entropy rate (metric
-    ``entropy_rate``, motif -1) in the long format of ``animal_table``, from ``hierarchy.transition_counts``."""
-    from behavnb.hierarchy.transitions import animal_summary, probabilities
+    """Per-session transition probabilities and entropy rate in the long format of ``animal_table``.
 
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        ``hierarchy.transition_counts``.
+    sessions : DataFrame
+        The sessions table.
+    group_column : str
+        The sessions-table column that defines the groups.
+
+    Returns
+    -------
+    DataFrame
+        Transition probabilities (metric ``P(->to)``, motif = from) and the entropy rate (metric ``entropy_rate``,
+        motif -1).
+    """
     p = probabilities(counts)
     rows = []
     for i, rec in enumerate(counts["recording"].values):

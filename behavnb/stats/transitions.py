@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from behavnb.errors import ParameterError
+from behavnb.stats.multitest import adjust
 
 
 def subject_probabilities(counts, sessions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
@@ -33,20 +34,37 @@ def subject_probabilities(counts, sessions: pd.DataFrame) -> tuple[np.ndarray, n
 
 def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | None = None, *, n_perm: int = 10_000,
                     fdr: str = "bh", seed: int = 0, small: str = "raise") -> tuple[dict, pd.DataFrame]:
-    """``(summary, edges)``: the matrix-level permutation test (Frobenius distance between group means) and a
-    per-edge table (from, to, mean per group, difference, p, q). Animals are the unit.
+    """Transition probabilities compared between two groups, the animal as the unit.
 
-    ``small``: with fewer than 2 animals in a group, "raise" a ``ParameterError`` (default) or "skip": the
-    edges keep their group means and difference (descriptive) with NaN p and q, the summary a NaN p and
-    ``skipped`` saying why.
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        ``hierarchy.transition_counts`` (recording, from_motif, to_motif).
+    sessions : DataFrame
+        The sessions table (session, subject, group).
+    groups : tuple of str, optional
+        The two groups, reference first; None: the table's two.
+    n_perm : int
+        Permutations of the animals' group labels.
+    fdr : {"bh", "by"}
+        The correction over edges.
+    seed : int
+        Seed of the permutations.
+    small : {"raise", "skip"}
+        With fewer than 2 animals in a group: raise, or keep the edges' group means and difference (descriptive)
+        with NaN p and q, the summary a NaN p and ``skipped`` saying why.
+
+    Returns
+    -------
+    tuple of (dict, DataFrame)
+        ``summary``: the matrix-level permutation test (Frobenius distance between the group means, p);
+        ``edges``: from, to, mean per group, difference, p, q.
 
     Raises
     ------
     ParameterError
         Not exactly two groups, or (``small="raise"``) a group with fewer than 2 animals.
     """
-    from behavnb.stats.multitest import adjust
-
     if small not in ("raise", "skip"):
         raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
     p, seen, subjects, g = subject_probabilities(counts, sessions)
