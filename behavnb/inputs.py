@@ -510,7 +510,7 @@ def vqmap_normalizer(arrays: Sequence[np.ndarray], names: Sequence[str]) -> Norm
     Per-column z-scores would distort the body's geometry (every keypoint's spread would become 1);
     one scale keeps the relative amplitudes (a tail tip moves more than an ear) and puts datasets in
     pixels or centimetres on the same footing. The velocities are first compressed
-    ``v -> sign(v) log1p(|v| / m)``, m = the median |velocity| of the training frames: speeds span
+    ``v -> sign(v) log1p(|v| / m)``, m = the median ``|velocity|`` of the training frames: speeds span
     two orders of magnitude (a sniffing head against a running body), and on a linear scale the
     squared error hears only the fast ones.
 
