@@ -1,5 +1,8 @@
 """Discrete codes as data: usage, perplexity, dead codes, transitions, agreement with known motifs.
 
+The codes half of the room after ``embed`` in the flow (... train -> embed -> **codes**/segment -> hierarchy
+-> stats ...): the hierarchy and the statistics count motifs through it.
+
 Used for VQ-MAP's codebooks (notebook 05), the sequences the code GPT generates and the motif labels of
 notebook 06 onwards. Codes are integers; -1 marks a frame or step without a code and is ignored everywhere.
 
@@ -172,7 +175,31 @@ def dead_fraction(codes, n_codes: int) -> float:
 
 
 def codebook_table(types, subtypes, n_types: int, n_subtypes: int) -> pd.DataFrame:
-    """Usage, perplexity and dead fraction of the type, subtype and combined (motif) codes."""
+    """Usage, perplexity and dead fraction of the type, subtype and combined (motif) codes.
+
+    Parameters
+    ----------
+    types : array-like of int
+        The type code of each step (-1: none); any shape, flattened.
+    subtypes : array-like of int
+        The subtype code of each step, the same shape as ``types``. A step without a type or a subtype has no
+        motif code.
+    n_types : int
+        Size of the type codebook.
+    n_subtypes : int
+        Size of the subtype codebook; motif = type * ``n_subtypes`` + subtype.
+
+    Returns
+    -------
+    DataFrame
+        One row per codebook (index ``codebook``: type, subtype, motif) with ``codes`` (its size), ``used``,
+        ``perplexity`` and ``dead_fraction``.
+
+    Raises
+    ------
+    ParameterError
+        A code at or above its codebook's size.
+    """
     t, s = np.asarray(types).ravel(), np.asarray(subtypes).ravel()
     ok = (t >= 0) & (s >= 0)
     motif = np.where(ok, t * n_subtypes + s, -1)
@@ -187,6 +214,20 @@ def transitions(sequences: Iterable, n_codes: int, *, self_transitions: bool = T
     """Transition counts -> row-normalised matrix (n_codes, n_codes), counted within each sequence.
 
     Steps without a code (-1) break the chain (no transition across them). Rows of unused codes are 0.
+
+    Parameters
+    ----------
+    sequences : iterable of array-like of int
+        Code sequences (e.g. one per session); no transition is counted from one sequence to the next.
+    n_codes : int
+        Number of codes.
+    self_transitions : bool
+        Count a code followed by itself (True) or only changes of code (False).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_codes, n_codes)`` probabilities of the next code (columns) given the current one (rows).
     """
     counts = _bigrams(sequences, n_codes, self_transitions).reshape(n_codes, n_codes)
     rows = counts.sum(axis=1, keepdims=True)
@@ -220,9 +261,21 @@ def _bigrams(sequences, n_codes: int, self_transitions: bool) -> np.ndarray:
 def compare_sequences(real: Iterable, generated: Iterable, n_codes: int) -> dict[str, float]:
     """How closely generated code sequences match real ones.
 
-    ``usage_js``: JS divergence of code usage; ``transition_js``: of the distribution of code pairs
-    (bigrams) that change code, i.e. which code follows which; ``self_transition``: the share of steps
-    that repeat the previous code (how long codes last), real and generated.
+    Parameters
+    ----------
+    real : iterable of array-like of int
+        Real code sequences (-1: no code).
+    generated : iterable of array-like of int
+        Generated code sequences.
+    n_codes : int
+        Number of codes.
+
+    Returns
+    -------
+    dict of str to float
+        ``usage_js``: JS divergence of code usage; ``transition_js``: of the distribution of code pairs
+        (bigrams) that change code, i.e. which code follows which; ``self_transition_real`` and
+        ``self_transition_generated``: the share of steps that repeat the previous code (how long codes last).
     """
     real, generated = [np.asarray(s) for s in real], [np.asarray(s) for s in generated]
     bi_r, bi_g = _bigrams(real, n_codes, False), _bigrams(generated, n_codes, False)
@@ -268,7 +321,32 @@ def _with_truth(labels: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_motif_usage(labels: pd.DataFrame, truth: pd.DataFrame, n_codes: int, column: str = "motif") -> pd.DataFrame:
-    """Code usage within each true motif: rows = true motif, columns = code, each row sums to 1."""
+    """Code usage within each true motif: rows = true motif, columns = code, each row sums to 1.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table (session, individual, frame, ``column``).
+    truth : DataFrame
+        The true motifs (session, frame, motif; individual when there are several animals per session).
+    n_codes : int
+        Number of codes.
+    column : str
+        The label column of ``labels``.
+
+    Returns
+    -------
+    DataFrame
+        One row per true motif, one column per code 0 .. ``n_codes`` - 1: the fraction of the true motif's
+        labelled frames that got each code.
+
+    Raises
+    ------
+    ValueError
+        No frame of ``labels`` is in ``truth``, or the animals of the two tables cannot be matched.
+    ParameterError
+        A code at or above ``n_codes``.
+    """
     merged = _with_truth(labels, truth)
     merged = merged[merged[column] >= 0]
     return pd.DataFrame({m: _fractions(g[column], n_codes) for m, g in merged.groupby("true_motif")}).T
@@ -278,10 +356,30 @@ def coembedding_similarity(usage_a: pd.DataFrame, usage_b: pd.DataFrame, *, n_sh
                            seed: int = 0) -> pd.DataFrame:
     """JS divergence between two datasets' code usage for the same true motif, against a shuffled baseline.
 
-    ``usage_a``/``usage_b`` come from ``per_motif_usage`` (rows = true motifs). ``matched`` compares
-    motif m in A with motif m in B; ``shuffled`` is the mean over random pairings of different motifs
-    (how far apart unrelated behaviours are). Matched well below shuffled means the same behaviour
-    lands on the same codes in both skeletons.
+    ``matched`` compares motif m in A with motif m in B; ``shuffled`` is the mean over random pairings of
+    different motifs (how far apart unrelated behaviours are). Matched well below shuffled means the same
+    behaviour lands on the same codes in both skeletons.
+
+    Parameters
+    ----------
+    usage_a : DataFrame
+        Code usage per true motif of dataset A (``per_motif_usage``; rows = true motifs).
+    usage_b : DataFrame
+        The same for dataset B, over the same codes.
+    n_shuffles : int
+        About how many random pairings in all (spread evenly over the motifs).
+    seed : int
+        Seed of the random pairings.
+
+    Returns
+    -------
+    DataFrame
+        One row per true motif the two share (index ``true_motif``): ``matched_js`` and ``shuffled_js``.
+
+    Raises
+    ------
+    ValueError
+        The two datasets share fewer than two true motifs.
     """
     common = [m for m in usage_a.index if m in usage_b.index]
     if len(common) < 2:
@@ -297,7 +395,22 @@ def coembedding_similarity(usage_a: pd.DataFrame, usage_b: pd.DataFrame, *, n_sh
 
 
 def step_codes(latents: Mapping[str, object], downsample: int) -> dict[str, np.ndarray]:
-    """Per-frame motif codes -> one code per ``downsample``-frame step (the GPT's tokens), per session and animal."""
+    """Per-frame motif codes -> one code per ``downsample``-frame step (the GPT's tokens), per session and animal.
+
+    Parameters
+    ----------
+    latents : mapping of str to xarray.DataArray or array-like
+        Per session: the VQ-MAP embedding with a ``motif`` coordinate (``embed.embed_codes_sessions``), or
+        the per-frame motif codes themselves.
+    downsample : int
+        Frames per step: every ``downsample``-th frame's code is kept.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        int64 codes per step (-1: none), keyed by session, or by ``"session/individual"`` when an embedding has
+        an ``individual`` dimension.
+    """
     out = {}
     for s, da in latents.items():
         if hasattr(da, "dims") and "individual" in da.dims:  # one sequence per animal

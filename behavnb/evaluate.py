@@ -1,5 +1,8 @@
 """What a trained sequence model learned: held-out reconstruction/prediction scores and generated motion.
 
+A check room after the analysis in the flow (... hierarchy -> stats -> **evaluate**/health/demos -> plot/widgets
+...): it reads a trained model and its windows or latents, and changes nothing upstream.
+
 - ``reconstruct``: inputs, reconstructions, true and predicted future frames for some windows, in the
   data's own units (the normaliser undone).
 - ``scores``: MSE and R^2 per keypoint for reconstruction and future prediction on held-out windows.
@@ -55,6 +58,27 @@ def reconstruct(model, windows: WindowSet, starts=None, *, n: int | None = 2000,
 
     When the sessions are too short to leave a held-out window (a pilot of a few seconds), the training
     windows are used instead, with a warning, and ``held_out`` is False: such scores flatter the model.
+
+    Parameters
+    ----------
+    model : behavnb.models.vame.RNN_VAE
+        A trained VAME model.
+    windows : WindowSet
+        The windows it was trained on (its normaliser is undone on the outputs).
+    starts : array-like of int, optional
+        Window starts to run; default ``windows.test``.
+    n : int or None
+        At most this many windows, a seeded random subset; None: all.
+    seed : int
+        Seed of the subset.
+    batch_size : int
+        Windows per forward pass.
+
+    Returns
+    -------
+    Reconstruction
+        Inputs, reconstructions and (with a future decoder) true and predicted future frames,
+        ``(n, frames, features)`` in the data's units.
     """
     import warnings
 
@@ -100,7 +124,19 @@ def _keypoint_of(name: str) -> str:
 
 
 def scores(rec: Reconstruction) -> pd.DataFrame:
-    """MSE and R^2 per keypoint (rows; ``all`` last) for reconstruction and, if present, future prediction."""
+    """MSE and R^2 per keypoint (rows; ``all`` last) for reconstruction and, if present, future prediction.
+
+    Parameters
+    ----------
+    rec : Reconstruction
+        From ``reconstruct``.
+
+    Returns
+    -------
+    DataFrame
+        Index ``keypoint``; columns ``reconstruction_mse``, ``reconstruction_r2`` and, with future frames,
+        ``prediction_mse``, ``prediction_r2``.
+    """
     groups: dict[str, list[int]] = {}
     for j, nm in enumerate(rec.names):
         groups.setdefault(_keypoint_of(nm), []).append(j)
@@ -127,7 +163,28 @@ def scores(rec: Reconstruction) -> pd.DataFrame:
 
 def sample_latents(latents: np.ndarray, n: int, *, n_components: int = 10, seed: int = 0,
                    max_fit: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` latents from a Gaussian mixture fitted to ``latents`` (NaN rows dropped); returns (z, component)."""
+    """Draw ``n`` latents from a Gaussian mixture fitted to ``latents`` (NaN rows dropped).
+
+    Parameters
+    ----------
+    latents : numpy.ndarray
+        ``(frames, Z)`` latents, e.g. one session's embedding.
+    n : int
+        Number of latents to draw.
+    n_components : int
+        Mixture components (at most the number of finite rows).
+    seed : int
+        Seed of the fit and the draw.
+    max_fit : int
+        The mixture is fitted on at most this many rows, a random subset.
+
+    Returns
+    -------
+    z : numpy.ndarray
+        ``(n, Z)`` float32 samples, in random order.
+    component : numpy.ndarray
+        ``(n,)`` the mixture component each sample came from.
+    """
     from sklearn.mixture import GaussianMixture
 
     z = np.asarray(latents, dtype=np.float64)
@@ -142,7 +199,29 @@ def sample_latents(latents: np.ndarray, n: int, *, n_components: int = 10, seed:
 
 
 def decode(model, z: np.ndarray, windows_or_normalizer, *, future: bool = False) -> np.ndarray:
-    """Decode latents ``(n, Z)`` into pose sequences ``(n, T, F)`` in original units (the future decoder if ``future``)."""
+    """Decode latents ``(n, Z)`` into pose sequences ``(n, T, F)`` in original units (the future decoder if ``future``).
+
+    Parameters
+    ----------
+    model : behavnb.models.vame.RNN_VAE
+        A trained VAME model.
+    z : numpy.ndarray
+        ``(n, Z)`` latents (e.g. from ``sample_latents``).
+    windows_or_normalizer : WindowSet or Normalizer
+        The normaliser to undo, or windows that carry it.
+    future : bool
+        Use the future decoder instead of the reconstruction decoder.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, T, F)`` sequences with the model's input columns, in the data's units.
+
+    Raises
+    ------
+    ValueError
+        ``future=True`` for a model without a future decoder.
+    """
     import torch
 
     norm = getattr(windows_or_normalizer, "normalizer", windows_or_normalizer)
@@ -159,6 +238,20 @@ def to_poses(seq: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
     """``(..., F)`` pose columns ``<keypoint>_x, <keypoint>_y`` -> ``(..., keypoint, 2)`` and keypoint names.
 
     Extra (non-pose) columns are dropped.
+
+    Parameters
+    ----------
+    seq : numpy.ndarray
+        ``(..., F)`` values, e.g. ``Reconstruction.inputs`` or ``decode``'s output.
+    names : list of str
+        The ``F`` column names.
+
+    Returns
+    -------
+    poses : numpy.ndarray
+        ``(..., keypoint, 2)`` x and y per keypoint.
+    keypoints : list of str
+        The keypoints, in column order.
     """
     kps = [n[:-2] for n in names if n.endswith("_x") and f"{n[:-2]}_y" in names]
     ix = [names.index(f"{k}_x") for k in kps]
@@ -552,7 +645,34 @@ def _vq_batches(model, windows, starts, batch_size: int = 512):
 def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: int = 4000, seed: int = 0) -> pd.Series:
     """Held-out reconstruction of a VQ-MAP model (normalised units): MSE and R^2 of positions and velocities.
 
-    R^2 = 1 - SSE / SST per feature group, SST about the held-out mean of each column.
+    R^2 = 1 - SSE / SST per feature group, SST about the held-out mean of each column. Without held-out
+    windows the training windows are scored.
+
+    Parameters
+    ----------
+    model : behavnb.models.vqmap.VQMAP
+        A trained VQ-MAP model.
+    windows : WindowSet
+        One dataset's windows (``multi.sets[name]`` of a ``MultiWindowSet``).
+    dataset : str, optional
+        Which of the model's skeletons the windows are; None when it has one.
+    n : int
+        At most this many windows, a seeded random subset.
+    seed : int
+        Seed of the subset.
+
+    Returns
+    -------
+    pandas.Series
+        ``position_mse``, ``position_r2`` and, when the model reads velocities, ``velocity_mse``,
+        ``velocity_r2`` (name ``held-out``).
+
+    Raises
+    ------
+    ValueError
+        A ``MultiWindowSet`` instead of one dataset's windows.
+    ParameterError
+        ``dataset`` is not one of the model's, or is missing for a model of several skeletons.
     """
     import torch
 
@@ -580,7 +700,35 @@ def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: in
 
 def vqmap_dropout_curve(model, windows: WindowSet, *, dataset: str | None = None, n: int = 1000, seed: int = 0,
                         repeats: int = 3) -> pd.DataFrame:
-    """Held-out reconstruction MSE of the *full* skeleton when 0 .. K-1 random keypoints are hidden from the encoder."""
+    """Held-out reconstruction MSE of the *full* skeleton when 0 .. K-1 random keypoints are hidden from the encoder.
+
+    Parameters
+    ----------
+    model : behavnb.models.vqmap.VQMAP
+        A trained VQ-MAP model.
+    windows : WindowSet
+        One dataset's windows (held-out ones, else the training ones, are scored).
+    dataset : str, optional
+        Which of the model's skeletons the windows are; None when it has one.
+    n : int
+        At most this many windows, a seeded random subset.
+    seed : int
+        Seed of the subset and of the hidden keypoints.
+    repeats : int
+        Random draws of the hidden keypoints per count (averaged); one with none hidden.
+
+    Returns
+    -------
+    DataFrame
+        One row per number of hidden keypoints: ``dropped``, ``kept``, ``mse`` (normalised units).
+
+    Raises
+    ------
+    ValueError
+        A ``MultiWindowSet`` instead of one dataset's windows.
+    ParameterError
+        ``dataset`` is not one of the model's, or is missing for a model of several skeletons.
+    """
     import torch
 
     rng = np.random.default_rng(seed)
@@ -627,6 +775,33 @@ def decode_codes(model, types, subtypes, normalizer, *, dataset: str | None = No
     Positions are egocentric; with ``travel`` each frame is shifted by the integrated mean
     keypoint velocity (the body's own travel, in its frame, ignoring rotation), so a running code
     moves across its panel and a resting one stays put.
+
+    Parameters
+    ----------
+    model : behavnb.models.vqmap.VQMAP
+        A trained VQ-MAP model.
+    types : array-like of int
+        ``(n, steps)`` type codes.
+    subtypes : array-like of int
+        ``(n, steps)`` subtype codes.
+    normalizer : Normalizer or dict of str to Normalizer
+        The dataset's normaliser, or one per dataset.
+    dataset : str, optional
+        Which of the model's skeletons to decode into; None when it has one.
+    travel : bool
+        Add the body's own travel to the egocentric positions.
+
+    Returns
+    -------
+    positions : numpy.ndarray
+        ``(n, steps * downsample, K, 2)`` x and y of each keypoint, in data units.
+    keypoints : list of str
+        The skeleton's K keypoints.
+
+    Raises
+    ------
+    ParameterError
+        ``dataset`` is not one of the model's, or is missing for a model of several skeletons.
     """
     import torch
 
@@ -650,9 +825,38 @@ def vqmap_conversion(model, source_sessions: dict, target_sessions: dict, normal
     """Cross-skeleton conversion checked against truth: the same sessions tracked with two skeletons.
 
     Windows of ``source_sessions`` (``source``'s skeleton) are encoded and decoded with ``target``'s
-    head; the result is compared with the same frames of ``target_sessions``. Returns position
-    ``mse`` and ``r2`` (target's normalised units) and, for plotting, ``truth`` and ``converted``
-    egocentric poses ``(n, T, K, 2)`` in data units with the target's ``keypoints``.
+    head; the result is compared with the same frames of ``target_sessions``.
+
+    Parameters
+    ----------
+    model : behavnb.models.vqmap.VQMAP
+        A VQ-MAP model trained on both skeletons.
+    source_sessions : dict of str to xarray.Dataset
+        Cleaned poses per session, tracked with the ``source`` skeleton.
+    target_sessions : dict of str to xarray.Dataset
+        The same sessions tracked with the ``target`` skeleton; only sessions in both are used.
+    normalizers : mapping of str to Normalizer
+        One normaliser per dataset.
+    source : str
+        The dataset (skeleton) to encode from.
+    target : str
+        The dataset (skeleton) to decode into.
+    n : int
+        At most this many complete windows, a seeded random subset.
+    seed : int
+        Seed of the subset.
+
+    Returns
+    -------
+    dict
+        Position ``mse`` and ``r2`` (target's normalised units), the number of ``windows`` and, for plotting,
+        ``truth`` and ``converted`` egocentric poses ``(n, T, K, 2)`` in data units with the target's
+        ``keypoints``.
+
+    Raises
+    ------
+    ValueError
+        No session in both, or no complete window in both skeletons' sessions.
     """
     import torch
 

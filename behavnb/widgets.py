@@ -1,5 +1,8 @@
 """ipywidgets: ``MotifBrowser`` (browse motifs) and ``StatsPanel`` (compare groups).
 
+The widgets half of the room after the checks in the flow (... stats -> evaluate/health/demos -> plot/**widgets**
+-> export ...): they draw with ``plot`` and test with ``stats``, and change nothing upstream.
+
 Pick a motif (or, for VQ-MAP codes, a type and a subtype) and see its usage per group, its panels
 (typical trajectory, variability, kinematics, bout durations), N random instances animated as
 skeletons with play/slider controls, and the video of each instance when its session has one.
@@ -45,16 +48,30 @@ class MotifBrowser:
 
     Parameters
     ----------
-    data : ``segment.MotifData`` (labels, cleaned poses, features, sessions, names).
-    umap : optional ``segment.umap_table`` for the linked UMAP view.
-    n_instances : instances shown at once.
-    max_frames : longest animation (frames); longer instances are cut.
-    seed : first sample of instances ("new instances" draws the next).
+    data : segment.MotifData
+        The labels, cleaned poses, features, sessions and names to browse.
+    umap : DataFrame, optional
+        ``segment.umap_table``'s table, for the linked UMAP view.
+    n_instances : int
+        Instances shown at once.
+    max_frames : int
+        Longest animation (frames); longer instances are cut.
+    seed : int
+        First sample of instances ("new instances" draws the next).
+    dpi : int
+        Resolution of the panel and instance images.
 
     Attributes
     ----------
-    shown : the bouts table rows currently shown (session, individual, motif, start, end, ...).
-    last_update_s : seconds the last selection took to redraw everything.
+    shown : DataFrame
+        The bouts table rows currently shown (session, individual, motif, start, end, ...).
+    last_update_s : float
+        Seconds the last selection took to redraw everything.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` has no labelled frames.
     """
 
     def __init__(self, data, umap: pd.DataFrame | None = None, *, n_instances: int = 8, max_frames: int = 90,
@@ -109,6 +126,7 @@ class MotifBrowser:
     # selection -------------------------------------------------------------------------------------------
     @property
     def motif(self) -> int:
+        """The motif shown; setting it to a motif without frames raises ``ParameterError``."""
         return int(self.motif_w.value)
 
     @motif.setter
@@ -141,7 +159,20 @@ class MotifBrowser:
         self._update()
 
     def select_points(self, indices: Sequence[int]) -> None:
-        """Show the instances of the selected UMAP points (row numbers of the UMAP table), as a lasso does."""
+        """Show the instances of the selected UMAP points, as a lasso does.
+
+        The motif menu moves to the motif most of the points have.
+
+        Parameters
+        ----------
+        indices : sequence of int
+            Row numbers of the UMAP table; empty: back to the current motif's random instances.
+
+        Raises
+        ------
+        ParameterError
+            The browser was made without a UMAP table.
+        """
         if self.umap_table is None:
             raise ParameterError("this browser has no UMAP table; pass umap=segment.umap_table(...).")
         idx = np.asarray(indices, dtype=int)
@@ -247,10 +278,23 @@ class StatsPanel:
 
     Parameters
     ----------
-    tables : ``{level: stats.animal_table(...)}`` (per-session rows with metadata columns).
-    names : ``{level: {motif: name}}`` for the figures (optional).
-    export_dir : where "export CSV" writes ``results_<level>_<metric>.csv`` (default: the working directory).
-    reference : the reference group shown first (default: the first value in sorted order).
+    tables : mapping of str to DataFrame
+        ``{level: stats.animal_table(...)}`` (per-session rows with metadata columns).
+    names : mapping, optional
+        ``{level: {motif: name}}`` for the figures.
+    export_dir : str or Path, optional
+        Where "export CSV" writes ``results_<level>_<metric>.csv`` (default: the working directory).
+    n_boot : int
+        Bootstrap resamples for the effect-size confidence intervals (``stats.compare``).
+    dpi : int
+        Resolution of the figure image.
+    reference : str, optional
+        The reference group shown first (default: the first value in sorted order).
+
+    Raises
+    ------
+    ParameterError
+        No tables, or no grouping column with two or more values.
     """
 
     TESTS = {"Mann-Whitney (animals)": "mann-whitney", "Welch t (animals)": "welch",

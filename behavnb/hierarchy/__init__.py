@@ -1,5 +1,8 @@
 """Motif transitions and the hierarchy of motifs: which follow which, and which belong together.
 
+The room after codes/segment in the flow (... embed -> codes/segment -> **hierarchy** -> stats ...): it reads
+a segmentation's labels and hands ``stats`` community labels and transition tables.
+
 - ``transition_counts``, ``probabilities``, ``pooled``, ``group_mean``, ``stationary``, ``entropy_rate``,
   ``animal_summary``, ``graph`` (``transitions``): per recording, never across recordings or gaps;
 - ``Tree`` and its builders ``vame_tree`` (VAME's greedy merge, 2022 and 2024 costs), ``linkage_tree`` on
@@ -44,9 +47,39 @@ def build(method: str, counts: np.ndarray, usage: np.ndarray, *, cost: str = "20
           n_subtypes: int | None = None) -> Tree:
     """A motif tree from pooled bout-level counts ``(k, k)`` and usage ``(k,)``.
 
-    ``method="vame"`` (``cost`` 2022/2024/2024-symmetric); ``"linkage"`` on the transition distance, mixed
-    with ``similarity`` (a ``(k, k)`` distance from latents or kinematics, e.g. ``centroid_distance``) at
-    ``weight`` when given; ``"vq"`` the type -> subtype tree (``n_types``, ``n_subtypes``).
+    Parameters
+    ----------
+    method : {"vame", "linkage", "vq"}
+        ``"vame"``: VAME's greedy merge; ``"linkage"``: agglomerative clustering on the transition distance,
+        mixed with ``similarity`` when given; ``"vq"``: the type -> subtype tree of VQ-MAP codes.
+    counts : numpy.ndarray
+        ``(k, k)`` bout-level transition counts, pooled over recordings.
+    usage : numpy.ndarray
+        ``(k,)`` usage of each motif.
+    cost : {"2024", "2022", "2024-symmetric"}
+        The merge cost of ``"vame"`` (see ``tree``).
+    linkage_method : str
+        scipy's linkage method for ``"linkage"`` (``"average"``, ``"complete"``, ...).
+    similarity : numpy.ndarray, optional
+        A ``(k, k)`` distance from latents or kinematics (e.g. ``centroid_distance``), mixed into the
+        ``"linkage"`` distance.
+    weight : float
+        The share of ``similarity`` in that mix (0 to 1).
+    n_types : int, optional
+        Number of types (``"vq"`` only).
+    n_subtypes : int, optional
+        Number of subtypes per type (``"vq"`` only).
+
+    Returns
+    -------
+    Tree
+        A tree whose leaves are motifs 0 .. k-1.
+
+    Raises
+    ------
+    ParameterError
+        An unknown method or cost, counts that do not match the usage, or ``"vq"`` without ``n_types`` and
+        ``n_subtypes``.
     """
     if method == "vame":
         return vame_tree(counts, usage, cost)

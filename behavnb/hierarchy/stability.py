@@ -1,5 +1,7 @@
 """Bootstrap stability of a hierarchy's communities, and community-level labels and usage.
 
+Part of the hierarchy room of the flow (... codes/segment -> **hierarchy** -> stats ...).
+
 Animals (recordings) are resampled with replacement; each resample's transition counts and usage are
 the sums of the drawn animals' own (computed once), the tree is rebuilt and cut the same way. Two
 summaries (Hennig's cluster-wise bootstrap, and a co-assignment matrix):

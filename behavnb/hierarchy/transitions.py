@@ -1,5 +1,8 @@
 """Motif-to-motif transitions per recording: counts, probabilities, group averages, entropy rate, graph.
 
+Part of the hierarchy room of the flow (... codes/segment -> **hierarchy** -> stats ...): the trees and
+``stats.transition_test`` start from these counts.
+
 A transition is a pair of consecutive frames (``self_transitions=True``, frame level) or of consecutive
 bouts (``self_transitions=False``, bout level: a motif never follows itself) inside one recording (session
 and animal). Frames without a label (-1) and gaps in the frame numbers break the sequence: nothing is
@@ -80,7 +83,19 @@ def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self
 
 
 def probabilities(counts):
-    """Row-normalised transition probabilities (rows without any transition stay all zero)."""
+    """Row-normalised transition probabilities (rows without any transition stay all zero).
+
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        Transition counts with ``from_motif`` and ``to_motif`` dimensions (``transition_counts``, or summed
+        over recordings).
+
+    Returns
+    -------
+    xarray.DataArray
+        ``transition_probability`` with the dimensions, coordinates and attrs of ``counts``.
+    """
     c = counts.astype(float)
     rows = c.sum("to_motif")
     p = (c / rows.where(rows > 0)).fillna(0.0)
@@ -90,7 +105,20 @@ def probabilities(counts):
 
 
 def pooled(counts, groups: Mapping[str, str] | None = None):
-    """Probabilities from counts summed over recordings (per group when ``groups`` maps session -> group)."""
+    """Probabilities from counts summed over recordings (per group when ``groups`` maps session -> group).
+
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        ``(recording, from_motif, to_motif)`` counts (``transition_counts``).
+    groups : mapping of str to str, optional
+        ``{session: group}``; sessions it does not list pool into group ``"?"``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(from_motif, to_motif)`` probabilities, or ``(group, from_motif, to_motif)`` with ``groups``.
+    """
     if groups is None:
         return probabilities(counts.sum("recording"))
     g = [str(groups.get(s, "?")) for s in counts["session"].values]
@@ -103,6 +131,18 @@ def group_mean(probs, groups: Mapping[str, str]):
 
     Row i averages the animals that left motif i at least once (an animal never seen leaving it has no
     estimate there, rather than a row of zeros), so every row with data sums to 1.
+
+    Parameters
+    ----------
+    probs : xarray.DataArray
+        ``(recording, from_motif, to_motif)`` probabilities per recording (``probabilities(counts)``).
+    groups : mapping of str to str
+        ``{session: group}``; sessions it does not list fall into group ``"?"``.
+
+    Returns
+    -------
+    xarray.DataArray
+        ``(group, from_motif, to_motif)`` mean probabilities (0 where no animal of the group has data).
     """
     g = [str(groups.get(s, "?")) for s in probs["session"].values]
     seen = probs.sum("to_motif") > 0
@@ -132,7 +172,19 @@ def entropy_rate(p: np.ndarray, pi: np.ndarray | None = None) -> float:
 
 
 def animal_summary(counts) -> pd.DataFrame:
-    """Per recording: n_transitions, entropy_rate (bits), and the stationary probability of each motif."""
+    """Per recording: n_transitions, entropy_rate (bits), and the stationary probability of each motif.
+
+    Parameters
+    ----------
+    counts : xarray.DataArray
+        ``(recording, from_motif, to_motif)`` counts (``transition_counts``).
+
+    Returns
+    -------
+    DataFrame
+        One row per recording: ``session``, ``individual``, ``n_transitions``, ``entropy_rate`` and
+        ``stationary_<motif>`` for each motif.
+    """
     probs = probabilities(counts)
     rows = []
     for i, rec in enumerate(counts["recording"].values):

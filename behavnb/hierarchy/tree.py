@@ -1,5 +1,7 @@
 """Motif hierarchies: one ``Tree`` type for every method, cut into communities by depth or by number.
 
+Part of the hierarchy room of the flow (... codes/segment -> **hierarchy** -> stats ...).
+
 Methods (each returns a ``Tree`` whose leaves are motifs 0..k-1):
 
 - ``vame_tree``: VAME's greedy merge. At each step two motifs (or merged groups) become one, and their
@@ -66,9 +68,26 @@ class Tree:
     def cut(self, n: int | None = None, *, depth: int | None = None) -> np.ndarray:
         """Community of each motif (array of length k; communities numbered by their smallest motif).
 
-        ``depth=d``: the subtrees hanging at depth d (leaves shallower than d keep their own community);
-        0 = one community, ``max_depth`` = every motif alone. ``n``: split the latest merges first until
-        there are at least ``n`` communities (exactly n for binary trees).
+        Give exactly one of ``n`` and ``depth``.
+
+        Parameters
+        ----------
+        n : int, optional
+            Split the latest merges first until there are at least ``n`` communities (exactly n for binary
+            trees); 1 .. k.
+        depth : int, optional
+            The subtrees hanging at this depth (leaves shallower than it keep their own community): 0 = one
+            community, ``max_depth`` = every motif alone.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(k,)`` int64 community ids 0 .. n-1.
+
+        Raises
+        ------
+        ParameterError
+            Both or neither of ``n`` and ``depth``, or a value outside the tree.
         """
         if (n is None) == (depth is None):
             raise ParameterError("cut the tree either by depth=... or by n=... (number of communities), not both.")
@@ -154,7 +173,18 @@ def transition_distance(p: np.ndarray) -> np.ndarray:
 
 
 def centroid_distance(means: np.ndarray) -> np.ndarray:
-    """Euclidean distance between motif means (latents or standardised kinematics), scaled to a maximum of 1."""
+    """Euclidean distance between motif means (latents or standardised kinematics), scaled to a maximum of 1.
+
+    Parameters
+    ----------
+    means : numpy.ndarray
+        ``(k, d)`` mean of each motif (e.g. ``motif_means``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, k)`` symmetric distances, 0 on the diagonal.
+    """
     x = np.asarray(means, float)
     d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
     return d / d.max() if d.max() > 0 else d

@@ -1,4 +1,8 @@
-"""Figures of transitions and motif hierarchies (notebook 08)."""
+"""Figures of transitions and motif hierarchies (notebook 08).
+
+Part of the plot room of the flow (... hierarchy -> stats -> evaluate/health/demos -> **plot**/widgets -> export
+...): it draws what ``hierarchy`` computes and changes nothing.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +30,23 @@ def _ticks(ax, k: int, names) -> None:
 
 def transition_heatmaps(probs, names: Mapping[int, str] | None = None, difference: Sequence[str] | None = None
                         ) -> matplotlib.figure.Figure:
-    """One heatmap per group of ``probs`` ``(group, from_motif, to_motif)``, then the difference of two groups
-    (``difference=(a, b)``: a - b; default the first minus the last, in the order of ``probs``)."""
+    """One heatmap per group of transition probabilities, then the difference of two groups.
+
+    Parameters
+    ----------
+    probs : xarray.DataArray
+        ``(group, from_motif, to_motif)`` probabilities (``hierarchy.group_mean`` or ``hierarchy.pooled`` with
+        groups).
+    names : mapping, optional
+        ``{motif: name}``.
+    difference : sequence of str, optional
+        ``(a, b)``: the last panel shows a - b; default the first group minus the last, in the order of
+        ``probs`` (no difference panel with one group).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     groups = [str(g) for g in probs["group"].values]
     k = probs.sizes["from_motif"]
@@ -160,7 +179,23 @@ def dendrogram(tree, communities: np.ndarray | None = None, stability=None, name
 
 def tree_comparison(trees: Mapping[str, object], cuts: Mapping[str, np.ndarray], stabilities: Mapping[str, object] | None = None,
                     names: Mapping[int, str] | None = None) -> matplotlib.figure.Figure:
-    """Several methods' dendrograms side by side."""
+    """Several methods' dendrograms side by side.
+
+    Parameters
+    ----------
+    trees : mapping of str to hierarchy.Tree
+        ``{method: tree}``, one panel each, over the same motifs.
+    cuts : mapping of str to numpy.ndarray
+        ``{method: community of each motif}`` (``Tree.cut``): leaf colours; a method it lacks is drawn plain.
+    stabilities : mapping of str to hierarchy.Stability, optional
+        ``{method: stability}``: each community's score, and the overall score in the title.
+    names : mapping, optional
+        ``{motif: name}``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     n = len(trees)
     width = max(4.0, 0.4 * next(iter(trees.values())).n_leaves + 1.5)
@@ -174,7 +209,21 @@ def tree_comparison(trees: Mapping[str, object], cuts: Mapping[str, np.ndarray],
 
 
 def co_assignment(stability, names: Mapping[int, str] | None = None, ax=None) -> matplotlib.figure.Figure:
-    """How often each pair of motifs stays in one community across bootstrap resamples (ordered by community)."""
+    """How often each pair of motifs stays in one community across bootstrap resamples (ordered by community).
+
+    Parameters
+    ----------
+    stability : hierarchy.Stability
+        From ``hierarchy.bootstrap``.
+    names : mapping, optional
+        ``{motif: name}``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     order = np.argsort(stability.communities, kind="stable")
     m = stability.co_assignment[np.ix_(order, order)]
@@ -245,7 +294,25 @@ def sankey(levels: Mapping[str, np.ndarray], usage: np.ndarray, names: Mapping[i
 
 
 def values_by_group(table, column: str, groups: Mapping[str, str], ylabel: str = "", ax=None) -> matplotlib.figure.Figure:
-    """One value per animal (a column of ``table`` with a ``session`` column), a box and dots per group."""
+    """One value per animal (a column of ``table`` with a ``session`` column), a box and dots per group.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per animal, with a ``session`` column and ``column`` (e.g. ``hierarchy.animal_summary``).
+    column : str
+        The value to plot.
+    groups : mapping of str to str
+        ``{session: group}``; sessions it does not list go to group ``"all"``.
+    ylabel : str
+        Default: ``column`` with spaces for underscores.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     t = table.assign(group=table["session"].map(groups).fillna("all"))
     gs = sorted(t["group"].unique())

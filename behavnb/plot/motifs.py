@@ -1,5 +1,8 @@
 """Figures of motifs (notebooks 06, 07): choosing k, recovery, usage, ethograms, UMAP, per-motif panels.
 
+Part of the plot room of the flow (... hierarchy -> stats -> evaluate/health/demos -> **plot**/widgets -> export
+...): it draws what ``codes`` and ``segment`` compute and changes nothing.
+
 Every function takes motif names (``{motif: name}``, from ``motif_names.csv``) where it labels motifs.
 """
 
@@ -39,7 +42,17 @@ def _name(names: Mapping[int, str] | None, m: int) -> str:
 
 
 def choose_k(table: pd.DataFrame) -> matplotlib.figure.Figure:
-    """Stability, the usage rule and held-out likelihood against k, side by side (``segment.choose_k``)."""
+    """Stability, the usage rule and held-out likelihood against k, side by side (``segment.choose_k``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``segment.choose_k``'s table, one row per k; the held-out panel only when it has ``heldout_loglik``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     has_ll = "heldout_loglik" in table
     fig, axes = plt.subplots(1, 3 if has_ll else 2, figsize=(11 if has_ll else 7.5, 3.2))
@@ -64,7 +77,21 @@ def choose_k(table: pd.DataFrame) -> matplotlib.figure.Figure:
 
 
 def confusion(table: pd.DataFrame, title: str = "", ax=None) -> matplotlib.figure.Figure:
-    """Heatmap of ``segment.confusion`` (rows: true motifs, columns: found motifs in matched order)."""
+    """Heatmap of ``segment.confusion`` (rows: true motifs, columns: found motifs in matched order).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``segment.confusion(..., normalize=True)``: each row sums to 1.
+    title : str
+        The panel's title.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(0.45 * table.shape[1] + 2, 0.4 * table.shape[0] + 1.5))[0]
     ax = ax or fig.axes[0]
@@ -78,7 +105,18 @@ def confusion(table: pd.DataFrame, title: str = "", ax=None) -> matplotlib.figur
 
 
 def method_comparison(scores: pd.DataFrame) -> matplotlib.figure.Figure:
-    """Bars of ARI / NMI / matched accuracy per method (rows of ``scores``)."""
+    """Bars of ARI / NMI / matched accuracy per method (rows of ``scores``).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per method (the index labels the bars), with any of the columns ``ari``, ``nmi`` and
+        ``matched_accuracy`` (``segment.truth_agreement``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     cols = [c for c in ("ari", "nmi", "matched_accuracy") if c in scores]
     fig, ax = plt.subplots(figsize=(1.4 * len(scores) + 2.5, 3))
@@ -93,7 +131,17 @@ def method_comparison(scores: pd.DataFrame) -> matplotlib.figure.Figure:
 
 
 def bout_comparison(table: pd.DataFrame) -> matplotlib.figure.Figure:
-    """Mean bout duration, true against found, per true motif (``segment.bout_comparison``)."""
+    """Mean bout duration, true against found, per true motif (``segment.bout_comparison``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``segment.bout_comparison``'s table; its ``all`` row goes into the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     fig, ax = plt.subplots(figsize=(3.6, 3.4))
     per = table.drop(index="all", errors="ignore")
@@ -113,7 +161,25 @@ def bout_comparison(table: pd.DataFrame) -> matplotlib.figure.Figure:
 
 def usage_by_group(usage: pd.DataFrame, groups: Mapping[str, str] | None = None, names: Mapping[int, str] | None = None,
                    motifs: Sequence[int] | None = None, ax=None) -> matplotlib.figure.Figure:
-    """Per-motif usage (fraction of frames), one dot per session and animal, a box per group."""
+    """Per-motif usage (fraction of frames), one dot per session and animal, a box per group.
+
+    Parameters
+    ----------
+    usage : DataFrame
+        ``codes.usage``'s long table (session, individual, motif, fraction).
+    groups : mapping of str to str, optional
+        ``{session: group}``; sessions it does not list go to group ``"all"``.
+    names : mapping, optional
+        ``{motif: name}`` for the axis labels.
+    motifs : sequence of int, optional
+        The motifs to show; default every motif of ``usage``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     u = usage.copy()
     u["group"] = u["session"].map(groups).fillna("all") if groups else "all"
@@ -219,7 +285,30 @@ def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, name
 
 def umap(table: pd.DataFrame, color: str = "motif", names: Mapping[int, str] | None = None, ax=None,
          selected: np.ndarray | None = None) -> matplotlib.figure.Figure:
-    """Static UMAP scatter (``segment.umap_table``), coloured by motif, session, group or time."""
+    """Static UMAP scatter (``segment.umap_table``), coloured by motif, session, group or time.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``segment.umap_table``'s table (``umap_1``, ``umap_2`` and the columns to colour by).
+    color : str
+        ``"time"`` (a colour scale) or a column of ``table`` (``"motif"``, ``"session"``, ``"group"``, ...).
+    names : mapping, optional
+        ``{motif: name}`` for the legend.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw.
+    selected : numpy.ndarray, optional
+        Row numbers of points to circle.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        ``color`` is not ``"time"`` and not a column of ``table``.
+    """
     plt = _plt()
     fig = ax.figure if ax is not None else plt.subplots(figsize=(5.2, 4.6))[0]
     ax = ax or fig.axes[0]
@@ -249,7 +338,21 @@ def umap(table: pd.DataFrame, color: str = "motif", names: Mapping[int, str] | N
 
 
 def umap_interactive(table: pd.DataFrame, color: str = "motif", names: Mapping[int, str] | None = None):
-    """Interactive plotly UMAP: hover shows session, animal, frame, time and motif; box/lasso select points."""
+    """Interactive plotly UMAP: hover shows session, animal, frame, time and motif; box/lasso select points.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``segment.umap_table``'s table.
+    color : str
+        ``"time"``, ``"motif"`` (coloured by name) or another column of ``table``.
+    names : mapping, optional
+        ``{motif: name}``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
     import plotly.express as px
 
     t = table.copy()
@@ -443,7 +546,25 @@ def _feature_units(features: Mapping | None) -> dict[str, str]:
 
 def motif_panel(data, motif: int, n_instances: int = 12, seed: int = 0, edges=None) -> matplotlib.figure.Figure:
     """The four panels of one motif from a ``segment.MotifData``: typical trajectory, variability, usage per group,
-    duration histogram, and (with features) the kinematics below."""
+    duration histogram, and (with features) the kinematics below.
+
+    Parameters
+    ----------
+    data : segment.MotifData
+        The labels, cleaned poses, features and names to draw from.
+    motif : int
+        The motif.
+    n_instances : int
+        Random bouts behind the trajectory and variability panels.
+    seed : int
+        Seed of that sample.
+    edges : sequence of (str, str), optional
+        The skeleton's edges as keypoint name pairs; default: from the median pose.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     plt = _plt()
     inst = data.instances(motif, n_instances, seed)
     ft = data.feature_table()

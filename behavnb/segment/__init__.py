@@ -1,5 +1,8 @@
 """Latents -> motifs: one label per frame, and the tables built on them.
 
+The segment half of the room after ``embed`` in the flow (... train -> embed -> codes/**segment** -> hierarchy
+-> stats ...): it turns ``embed``'s latents into the labels table that ``hierarchy`` and ``stats`` read.
+
 - ``KMeansMotifs``, ``HMMMotifs`` (fitted per recording), ``GMMMotifs``, ``VQMotifs`` (VQ-MAP's codes), their base
   ``MotifModel`` and ``motif_model(method, ...)`` (``model``): the motif models, scikit-learn style;
 - ``write_motifs`` / ``read_segmentation`` / ``Segmentation`` (``outputs``): one segmentation in ``motifs/<name>/``,
@@ -15,17 +18,8 @@
 """
 
 from behavnb.segment.choose import choose_k, split_tail, suggest_k
-from behavnb.segment.model import (
-                                   COVARIANCES,
-                                   ESTIMATORS,
-                                   METHODS,
-                                   GMMMotifs,
-                                   HMMMotifs,
-                                   KMeansMotifs,
-                                   MotifModel,
-                                   VQMotifs,
-                                   motif_model,
-)
+from behavnb.segment.methods import ESTIMATORS, METHODS, GMMMotifs, HMMMotifs, KMeansMotifs, VQMotifs, motif_model
+from behavnb.segment.model import COVARIANCES, MotifModel
 from behavnb.segment.names import default_name, read_names, read_notes, rename_defaults, write_names
 from behavnb.segment.outputs import SEGMENTATION_FILE, Segmentation, read_segmentation, write_motifs
 from behavnb.segment.recovery import bout_comparison, confusion, matching, names_from_truth, truth_agreement

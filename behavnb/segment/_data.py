@@ -1,4 +1,8 @@
-"""Latents as sequences: one ``(time, latent)`` array per session and animal, checked to come from one model."""
+"""Latents as sequences: one ``(time, latent)`` array per session and animal, checked to come from one model.
+
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): how the motif
+models read ``embed``'s latents.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """hmmlearn's ``GaussianHMM`` with a faster E-step for shared ("tied") and full covariances.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): the engine of ``HMMMotifs``.
+
 hmmlearn 0.3 handles a tied covariance as k copies of a full one: every E-step does k Cholesky
 solves of the whole sequence for the emission densities and an ``einsum`` over (frames, k, d, d)
 for the covariance statistics, although the tied M-step only needs their sum over states, which is

@@ -1,5 +1,8 @@
 """Choosing the number of motifs k: stability across seeds, the usage threshold, held-out likelihood.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): run before the
+motif model whose k it helps pick.
+
 No single number picks k. Three views, side by side (``plot.choose_k``):
 
 - **stability**: refit with different seeds; the mean ARI between their labels. Near 1 = the motifs
@@ -19,7 +22,7 @@ import pandas as pd
 
 from behavnb.codes import usage
 from behavnb.errors import ParameterError
-from behavnb.segment.model import ESTIMATORS, motif_model
+from behavnb.segment.methods import ESTIMATORS, motif_model
 
 
 def split_tail(latents: Mapping[str, object], held_out: float) -> tuple[dict, dict]:

@@ -1,5 +1,8 @@
 """``motif_names.csv``: a table the user edits (motif, name, note) that every plot reads its labels from.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): the names
+travel with a segmentation to every later figure and table.
+
 ``write_names`` creates it with default names and never overwrites what a user wrote: rows for new
 motifs are added, existing rows are kept. ``read_names`` checks it and returns ``{motif: name}``.
 """
@@ -23,7 +26,27 @@ def default_name(motif: int, n_subtypes: int | None = None) -> str:
 
 
 def write_names(path: str | Path, motifs: Iterable[int], *, n_subtypes: int | None = None) -> Path:
-    """Create or extend ``motif_names.csv`` with a default name for each motif it does not list yet."""
+    """Create or extend ``motif_names.csv`` with a default name for each motif it does not list yet.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    motifs : iterable of int
+        The motif ids to list (-1 is skipped).
+    n_subtypes : int, optional
+        For VQ labels: default names ``t<type>.s<subtype>`` instead of ``motif <n>``.
+
+    Returns
+    -------
+    Path
+        ``path``, unchanged when it already lists every motif.
+
+    Raises
+    ------
+    ParameterError
+        An existing file that is not a valid motif names table.
+    """
     path = Path(path)
     motifs = sorted({int(m) for m in motifs if int(m) >= 0})
     old = _read(path) if path.exists() else pd.DataFrame(columns=["motif", "name", "note"])
@@ -60,7 +83,26 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def read_names(path: str | Path, n_subtypes: int | None = None) -> dict[int, str]:
-    """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to the default name)."""
+    """``{motif: name}`` from a ``motif_names.csv`` (blank names fall back to the default name).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    n_subtypes : int, optional
+        For VQ labels: the default names are ``t<type>.s<subtype>``.
+
+    Returns
+    -------
+    dict of int to str
+        The name of each motif the file lists.
+
+    Raises
+    ------
+    ParameterError
+        The file cannot be read, lacks the ``motif`` or ``name`` column, or has a motif that is not a whole
+        number or is listed twice.
+    """
     table = _read(Path(path))
     return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"])}
 
@@ -72,7 +114,29 @@ def read_notes(path: str | Path) -> dict[int, str]:
 
 
 def rename_defaults(path: str | Path, names: dict[int, str], note: str = "", n_subtypes: int | None = None) -> pd.DataFrame:
-    """Give new names to the motifs that still carry their default name; names a user wrote are kept."""
+    """Give new names to the motifs that still carry their default name; names a user wrote are kept.
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file, rewritten in place.
+    names : dict of int to str
+        ``{motif: new name}`` (e.g. ``names_from_truth``).
+    note : str
+        Written into the ``note`` column of the renamed rows, when given.
+    n_subtypes : int, optional
+        For VQ labels: the default names are ``t<type>.s<subtype>``.
+
+    Returns
+    -------
+    DataFrame
+        The table as written (motif, name, note, ...).
+
+    Raises
+    ------
+    ParameterError
+        The file is not a valid motif names table.
+    """
     path = Path(path)
     table = _read(path)
     untouched = table["name"] == [default_name(int(m), n_subtypes) for m in table["motif"]]

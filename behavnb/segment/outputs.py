@@ -1,5 +1,7 @@
 """One segmentation on disk, ``motifs/<model>-<method>-<k>/``: written by ``write_motifs``, read by ``read_segmentation``.
 
+The end of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): what the later rooms load.
+
 The folder holds ``labels.parquet`` (one row per frame), ``segmentation.json`` (what the labels are: k, the
 label ids, frame rate, model, method, the estimator's parameters), ``usage.csv``, ``bouts.csv``,
 ``bout_stats.csv``, ``model.pkl`` and ``motif_names.csv``. Everything downstream (notebooks 07-09, the

@@ -1,6 +1,9 @@
 """How well found motifs recover known ones (synthetic data): ``truth_agreement`` (ARI, NMI, purity, matched
 accuracy), the Hungarian ``matching`` and ``confusion``, bout durations, names from the truth.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): a check of
+the labels against known motifs, not a step the later rooms need.
+
 Recovery is never perfect, even for a perfect model: true motifs blend into each other at their
 boundaries, a window-based latent mixes the frames on both sides of a switch, and two motifs that
 look alike in posture (e.g. rearing and a pause with the head up) can only be told apart by context.
@@ -33,8 +36,27 @@ def matching(confusion: pd.DataFrame) -> dict[int, int]:
 def confusion(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "motif", normalize: bool = True) -> pd.DataFrame:
     """True motifs (rows) x found motifs (columns), found columns reordered to follow their Hungarian match.
 
-    ``normalize=True`` divides each row by its frame count (each row sums to 1: where the frames of one
-    true motif ended up).
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table (session, individual, frame, ``column``).
+    truth : DataFrame
+        The true motifs (session, frame, motif; individual when there are several animals per session).
+    column : str
+        The label column of ``labels``.
+    normalize : bool
+        Divide each row by its frame count (each row sums to 1: where the frames of one true motif ended
+        up); False: frame counts.
+
+    Returns
+    -------
+    DataFrame
+        Index ``true motif``, columns ``found motif``; frames labelled -1 are left out.
+
+    Raises
+    ------
+    ValueError
+        No frame of ``labels`` is in ``truth``, or the animals of the two tables cannot be matched.
     """
     merged = _with_truth(labels, truth)
     merged = merged[merged[column] >= 0]
@@ -95,9 +117,32 @@ def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "mo
 def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None = None, column: str = "motif") -> pd.DataFrame:
     """Mean bout duration of each true motif against that of the found motif(s) matched to it.
 
-    One row per true motif: true_mean_s, found_mean_s (bouts of the found motifs Hungarian-matched to
-    it, extra found motifs merged into their best true motif first), ratio = found / true; plus a row
-    ``all`` over every bout. Bouts cut by the recording's ends are included on both sides alike.
+    Bouts cut by the recording's ends are included on both sides alike.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table (session, individual, frame, time, ``column``).
+    truth : DataFrame
+        The true motifs (session, frame, motif; individual when there are several animals per session).
+    fps : float, optional
+        Frame rate; None: from the labels' ``time`` column.
+    column : str
+        The label column of ``labels``.
+
+    Returns
+    -------
+    DataFrame
+        One row per true motif (index ``true_motif``): ``true_mean_s``, ``found_mean_s`` (bouts of the found
+        motifs Hungarian-matched to it, extra found motifs merged into their best true motif first),
+        ``true_bouts``, ``found_bouts`` and ``ratio`` = found / true; plus a row ``all`` over every bout.
+
+    Raises
+    ------
+    ParameterError
+        No ``fps`` and no usable ``time`` column.
+    ValueError
+        No frame of ``labels`` is in ``truth``, or the animals of the two tables cannot be matched.
     """
     fps = float(fps) if fps else fps_of(labels)
     merged = _with_truth(labels, truth)  # the frames both tables have, with the labels' session/individual
@@ -121,7 +166,29 @@ def bout_comparison(labels: pd.DataFrame, truth: pd.DataFrame, fps: float | None
 def names_from_truth(labels: pd.DataFrame, truth: pd.DataFrame, true_names: dict | None = None,
                      column: str = "motif") -> dict[int, str]:
     """``{found motif: "<true behaviour> (<motif>)"}``: each found motif named after the true behaviour most of
-    its frames belong to (synthetic data), as a starting point for ``motif_names.csv``."""
+    its frames belong to (synthetic data), as a starting point for ``motif_names.csv``.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table (session, individual, frame, ``column``).
+    truth : DataFrame
+        The true motifs (session, frame, motif; individual when there are several animals per session).
+    true_names : dict, optional
+        ``{true motif: behaviour name}``; default the true motif's id.
+    column : str
+        The label column of ``labels``.
+
+    Returns
+    -------
+    dict of int to str
+        A name for every found motif that shares frames with the truth.
+
+    Raises
+    ------
+    ValueError
+        No frame of ``labels`` is in ``truth``, or the animals of the two tables cannot be matched.
+    """
     counts = confusion(labels, truth, column, normalize=False)
     best = counts.idxmax(axis=0)
     return {int(m): f"{(true_names or {}).get(int(t), str(t))} ({int(m)})" for m, t in best.items()}

@@ -1,5 +1,8 @@
 """Tables derived from the labels table: bouts, bout statistics, onsets, the wide usage matrix.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...): ``hierarchy``
+and ``stats`` count bouts and transitions from these tables.
+
 The labels table has one row per frame: (session, individual, frame, time, motif); motif -1 marks a
 frame without a label. Everything here is vectorised over the whole table (no per-session loops). Usage
 itself is ``codes.usage``; the number of motifs comes from the caller or the labels' metadata
@@ -73,6 +76,25 @@ def bouts(labels: pd.DataFrame, fps: float | None = None, column: str = "motif")
     frames without a label (-1) end a run and are not bouts themselves. ``censored`` marks bouts cut
     by the start or end of the recording or by unlabelled frames: their true duration is unknown
     (longer than measured), so duration statistics may want to leave them out.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table (session, individual, frame, time, ``column``), in any row order.
+    fps : float, optional
+        Frame rate; None: from the labels' ``time`` column.
+    column : str
+        The label column (``motif``, ``type``, ``community``, ...); the output names it ``motif``.
+
+    Returns
+    -------
+    DataFrame
+        One row per bout, in recording then frame order, with the columns above.
+
+    Raises
+    ------
+    ParameterError
+        Not a labels table (missing columns), or no ``fps`` and no usable ``time`` column.
     """
     fps = float(fps) if fps else fps_of(labels)
     rec, f, m, keys = recording_arrays(labels, column)

@@ -1,5 +1,8 @@
 """What a person looks at per motif: sampled instances, their egocentric poses, kinematics, a UMAP table.
 
+Part of the segment room of the flow (... embed -> codes/**segment** -> hierarchy -> stats ...), read later
+by plot/widgets.
+
 These are data, not figures: ``plot`` draws them and ``widgets.MotifBrowser`` browses them.
 """
 
@@ -256,6 +259,18 @@ class MotifData:
         return b.iloc[pd.unique(at[ok])]
 
     def name(self, motif: int) -> str:
+        """The motif's name: from ``names``, else its default name (``motif 3``, ``t2.s5``).
+
+        Parameters
+        ----------
+        motif : int
+            The motif id.
+
+        Returns
+        -------
+        str
+            Its name.
+        """
         return self.names.get(int(motif), default_name(int(motif), self.n_subtypes))
 
     def instances(self, motif: int, n: int = 8, seed: int = 0) -> pd.DataFrame:
@@ -276,7 +291,21 @@ class MotifData:
         return self._feature_table
 
     def video(self, session: str):
-        """The session's ``io.video.Video`` (checked against its frame count), or None when it has none."""
+        """The session's ``io.video.Video`` (checked against its frame count), or None when it has none.
+
+        A video that cannot be found gives a ``DataWarning`` and None (the browser shows skeletons only). The
+        result is cached per session.
+
+        Parameters
+        ----------
+        session : str
+            The session's name in the sessions table.
+
+        Returns
+        -------
+        behavnb.io.video.Video or None
+            The opened video, or None without a sessions table, a video or a video file.
+        """
         if session in self._videos:
             return self._videos[session]
         vid = None

@@ -1,5 +1,8 @@
 """Group statistics with the animal as the unit (notebook 09_group_stats).
 
+The room after ``hierarchy`` in the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos
+-> plot/widgets ...): it reads the labels, the sessions' metadata and the hierarchy's communities.
+
 - ``animal_table`` / ``session_metrics`` / ``per_subject`` / ``check_design`` (``tables``): tidy per-animal metrics
   (usage, bout count, bout rate, mean bout duration) joined with the sessions' metadata, one row per motif of
   ``motif_set`` (the declared ids, stored metadata or the ids used in the study; never max + 1); ``kinematics_table``
@@ -7,11 +10,13 @@
   rate) in the same format;
 - ``compare`` / ``Results`` / ``methods_text`` (``compare``): the default test per motif and metric, q-values
   over a declared family (bout count left out when it duplicates bout rate: ``equal_length_duplicates``), effect
-  sizes with confidence intervals whose method was chosen by measured coverage, and a methods paragraph; ``untestable_reason`` says
-  why a cohort cannot be tested (one group, a group under 2 animals); ``small="skip"`` on ``compare``,
-  ``transition_test`` and ``repertoire_test`` keeps the descriptive part and the columns, with NaN tests;
-- ``mann_whitney`` (``permutation_mann_whitney`` with ties), ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``); ``log2_fold_change``, ``hedges_g``,
-  ``cliffs_delta``, ``bootstrap_ci`` (percentile, BCa, t-based, bootstrap-t, symmetric bootstrap-t; ``effects``); ``adjust`` (BH/BY, ``multitest``);
+  sizes with confidence intervals whose method was chosen by measured coverage, and a methods paragraph;
+  ``untestable_reason`` says why a cohort cannot be tested (one group, a group under 2 animals); ``small="skip"``
+  on ``compare``, ``transition_test`` and ``repertoire_test`` keeps the descriptive part and the columns, with NaN
+  tests;
+- ``mann_whitney`` (``permutation_mann_whitney`` with ties), ``kruskal``, ``welch``, ``posthoc`` (``nonparametric``);
+  ``log2_fold_change``, ``hedges_g``, ``cliffs_delta``, ``bootstrap_ci`` (percentile, BCa, t-based, bootstrap-t,
+  symmetric bootstrap-t; ``effects``); ``adjust`` (BH/BY, ``multitest``);
 - ``mixed_model`` (MixedLM, random intercept per subject, logit/log scales, GEE or rank-test fallback with a
   warning) and ``gee_counts`` (counts with exposure, subject clusters) (``models``);
 - ``transition_test`` (``transitions``): whole-matrix and per-edge permutation tests over animals, FDR over edges;

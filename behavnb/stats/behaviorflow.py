@@ -1,5 +1,8 @@
 """BehaviorFlow's cluster statistics (von Ziegler et al. 2023), as one function, because labs use it.
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...),
+beside the subject-aware default ``compare``.
+
 The recipe: smooth each session's labels with a majority vote over a window of +-``window`` frames, then per
 cluster count its frames (``nframes``) and its bouts (``count``), compare the two groups with Welch's t-test per
 metric, and correct over all metrics with Benjamini-Yekutieli FDR.

@@ -1,9 +1,14 @@
 """How often the tests say "different" when nothing is (false-positive rate) or when something is (power).
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...): it
+checks the tests on synthetic cohorts, not on a study's data.
+
 Cohorts come from ``synth.label_cohort`` (the series' behaviour model, labels only). For each cohort:
+
 - ``animal``: the default test (``compare``: sessions averaged per animal, Mann-Whitney per motif on usage);
 - ``session``: the same test with every session treated as an independent animal (pseudoreplication);
 - ``repertoire``: the PERMANOVA on CLR usage, one test per cohort.
+
 A rate is the share of (cohort, motif) tests with p < alpha (per cohort for the repertoire test).
 
 Every rate comes with its Monte Carlo confidence interval (``summarize_error_rates``, also in the returned table's

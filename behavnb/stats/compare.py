@@ -1,11 +1,15 @@
 """``compare``: the default group comparison, with the animal as the unit, and the methods paragraph.
 
+The main test of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...).
+
 For every (level, metric, motif) of a per-animal table: sessions are averaged per subject, then
+
 - two groups: Mann-Whitney U (exact without ties up to 40 animals, the normal approximation from 20 animals per
   group, else 10,000 permutations), effect sizes (log2 fold change
   for usage, counts and rates; Hedges' g and Cliff's delta for all) with confidence intervals over animals (the
   method per effect: ``effects.DEFAULT_CI``, chosen by simulated coverage; ``ci=`` for another);
 - three or more: Kruskal-Wallis, with Holm-corrected pairwise Mann-Whitney post-hoc tests in ``posthoc``.
+
 q-values (BH, or BY) are computed over one declared family: every row of the call (``family="all"``), or
 each metric separately (``family="metric"``). With ``family="all"``, when every session has the same length, bout
 count and bout rate are the same test (one is the other divided by the same minutes, so the ranks and p-values are

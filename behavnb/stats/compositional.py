@@ -1,5 +1,8 @@
 """The whole repertoire as one test: usage is compositional (fractions summing to 1), so compare animals on
-CLR-transformed usage with a PERMANOVA on Aitchison distance, permuting group labels across animals."""
+CLR-transformed usage with a PERMANOVA on Aitchison distance, permuting group labels across animals.
+
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...).
+"""
 
 from __future__ import annotations
 
@@ -60,16 +63,32 @@ def permanova(x: np.ndarray, groups, *, n_perm: int = 9999, seed: int = 0) -> di
 
 
 def repertoire_test(usage_wide: pd.DataFrame, groups, *, n_perm: int = 9999, seed: int = 0, small: str = "raise") -> dict:
-    """PERMANOVA on CLR usage: ``usage_wide`` is animals x motifs (fractions), ``groups`` one label per row.
+    """PERMANOVA on CLR usage of animals x motifs, permuting group labels across animals.
 
-    ``small``: with one group, or too few animals for the test (fewer than 2 in a group), "raise" a
-    ``ParameterError`` (default) or "skip": the same keys with NaN statistics, ``n_perm`` 0 and ``skipped``
-    saying why.
+    Parameters
+    ----------
+    usage_wide : DataFrame
+        Animals x motifs usage fractions, one row per animal (e.g. ``segment.usage_matrix`` of per-animal usage).
+    groups : array-like
+        One group label per row of ``usage_wide``.
+    n_perm : int
+        Permutations for the p-value.
+    seed : int
+        Seed of the permutations.
+    small : {"raise", "skip"}
+        With one group, or too few animals for the test (fewer than 2 in a group): raise a ``ParameterError``
+        (default), or "skip": the same keys with NaN statistics, ``n_perm`` 0 and ``skipped`` saying why.
+
+    Returns
+    -------
+    dict
+        ``pseudo_F``, ``R2`` (share of the spread between groups), ``p``, ``n_perm``, ``n`` (animals per group)
+        and ``skipped`` (None, or why the test was skipped).
 
     Raises
     ------
     ParameterError
-        (``small="raise"``) one group only, or too few animals.
+        An unknown ``small``; with ``small="raise"``, one group only or too few animals; negative fractions.
     """
     if small not in ("raise", "skip"):
         raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")

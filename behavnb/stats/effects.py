@@ -1,5 +1,8 @@
 """Effect sizes between two groups of animals, with confidence intervals (animals resampled within groups).
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...):
+``compare`` reports these beside its p-values.
+
 - ``log2_fold_change``: log2(mean b / mean a), with a small pseudo-count against rounding; NaN ("not estimable")
   when a group's mean is 0 (no animal of it used the motif): a fold change from or to nothing is infinite, and the
   pseudo-count would only turn it into an arbitrary number (about +-21 with 1e-6);
@@ -20,7 +23,7 @@
   variance) recomputed on every resample, and the interval from the quantiles of (replicate - estimate) / its
   standard error;
 - ``"symmetric-t"``: the symmetric studentized bootstrap (Hall 1988): estimate +- the 95 % quantile of
-  |replicate - estimate| / its standard error, times the standard error.
+  ``|replicate - estimate|`` / its standard error, times the standard error.
 
 Which is the default (``DEFAULT_CI``) was chosen by simulated coverage (``python benchmarks/calibrate_stats.py
 coverage``; numbers in ``benchmarks/notes/stats.md``): the percentile interval covers only 0.88-0.91 for the log2

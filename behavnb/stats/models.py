@@ -2,6 +2,8 @@
 sessions kept as sessions), and a GEE for counts with exposure; each falls back with a warning, never a
 silent NaN.
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...).
+
 Scales: usage fractions are analysed on the logit scale (empirical logit, zeros shifted by half the smallest
 non-zero fraction), durations and rates on the log scale, counts by a GEE with a log link and the session's
 minutes as exposure (Poisson mean with robust, subject-clustered errors; ``negative_binomial`` for the

@@ -1,5 +1,9 @@
 """Rank and t tests on per-animal values: Mann-Whitney (2 groups), Kruskal-Wallis (>= 3) with pairwise post-hoc
-tests, Welch's t-test; exact p-values where scipy has them, permutation p-values otherwise."""
+tests, Welch's t-test; exact p-values where scipy has them, permutation p-values otherwise.
+
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...): the
+tests behind ``compare``.
+"""
 
 from __future__ import annotations
 

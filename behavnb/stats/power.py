@@ -1,5 +1,8 @@
 """Power, false-positive rate and the smallest effect a study can detect: planning numbers with their Monte Carlo error.
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...): for
+planning a study, on simulated cohorts or a pilot's spread.
+
 - ``power``: how often a test says "different" when a planted effect is there (power) and when nothing is
   (false-positive rate, FPR), over simulated cohorts, each rate with its Monte Carlo confidence interval. Cohorts
   come from ``synth.label_cohort`` (the series' behaviour model, labels only: per-animal random effects, sessions
@@ -15,9 +18,9 @@
 Tests (``TESTS``) run on a cohort's per-session ``animal_table`` and return a p-value per motif:
 "default" (``compare``: sessions averaged per animal, Mann-Whitney on usage), "welch-log-usage",
 "rate" (``rates.rate_test``: Welch's t on the log bout entry rate), "rate-mwu", "gee-poisson"
-(``models.gee_counts``: bout counts with a log-minutes offset, robust errors over animals). A callable ``f(table, groups) -> Series of p
-by motif`` works too. With ``sd=`` the tests are "mann-whitney" (the default test's core; "default" means it),
-"t" and "welch" on the simulated per-animal values.
+(``models.gee_counts``: bout counts with a log-minutes offset, robust errors over animals). A callable
+``f(table, groups) -> Series of p by motif`` works too. With ``sd=`` the tests are "mann-whitney" (the default
+test's core; "default" means it), "t" and "welch" on the simulated per-animal values.
 """
 
 from __future__ import annotations

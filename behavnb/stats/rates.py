@@ -1,5 +1,7 @@
 """Bout entry rates: how often an animal *starts* a motif, per minute recorded, tested between groups.
 
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...).
+
 Usage (the share of time in a motif) is the number of bouts times their mean duration. When a group enters a
 motif more often, the entry rate carries the effect without the animal-to-animal noise of bout durations, so a
 test on it can have more power than the usage test (``benchmarks/notes/power.md``). It answers a different

@@ -1,5 +1,8 @@
 """Tidy per-animal tables for group statistics: one row per (animal, motif, metric), joined with metadata.
 
+The first step of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> ...): the tests
+read these tables.
+
 The unit of analysis is the *subject* (the animal): sessions of one subject are first summarised per
 session, then averaged per subject (``per_subject``), so that repeated sessions never count as independent
 animals. Mixed models use the per-session rows with a random intercept per subject instead.
@@ -204,7 +207,21 @@ def animal_table(labels: pd.DataFrame, sessions: pd.DataFrame, n_motifs: int | N
 
 
 def per_subject(table: pd.DataFrame, by: Sequence[str] = ("metric", "motif")) -> pd.DataFrame:
-    """Average the sessions of each subject (the animal as the unit): one value per subject, group and ``by``."""
+    """Average the sessions of each subject (the animal as the unit): one value per subject, group and ``by``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Per-session rows with ``subject`` and ``value`` columns (``animal_table``); ``level`` and ``time_bin``
+        are kept apart when present, metadata columns (group, sex, cohort) are carried along.
+    by : sequence of str
+        The columns kept apart besides the subject.
+
+    Returns
+    -------
+    DataFrame
+        One row per (``level``, ``by``, ``time_bin``, subject) with its metadata and the mean ``value``.
+    """
     keys = [c for c in ("level", *by, "time_bin") if c in table] + ["subject"]
     meta = [c for c in table.columns if c in (*META, "group") and c not in keys]
     agg = table.groupby(keys + meta, dropna=False, sort=True)["value"].mean()

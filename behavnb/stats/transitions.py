@@ -1,6 +1,10 @@
 """Group differences in transitions: permute group labels across *animals* (never sessions), test the whole
 matrix (distance between the group mean matrices) and every edge (difference in probability), with FDR over
-the edges."""
+the edges.
+
+Part of the stats room of the flow (... codes/segment -> hierarchy -> **stats** -> evaluate/health/demos ...): it
+tests ``hierarchy``'s transition counts between groups.
+"""
 
 from __future__ import annotations
 
