@@ -10,8 +10,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"errors", "io", "manifest", "synth", "skeleton", "preprocess", "features", "windows", "models", "train", "embed", "codes",
-               "evaluate", "segment", "hierarchy", "stats", "widgets", "plot", "project", "resources", "runtime",
+_SUBMODULES = {"errors", "io", "manifest", "synth", "skeleton", "preprocess", "features", "windows", "models", "train", "embed",
+               "codes", "evaluate", "segment", "hierarchy", "stats", "widgets", "plot", "project", "resources", "runtime",
                "parallel", "series", "batch", "cli", "demos", "health", "lock", "utils", "export", "inputs"}
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 

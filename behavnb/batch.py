@@ -66,7 +66,7 @@ def read_manifest(path: str | Path, out_dir: str | Path | None = None) -> list[R
     if dup:
         raise SessionsTableError(f"{path}: duplicate row names {dup}; give each row its own name in the 'row' column.")
     rows = []
-    for name, (_, rec) in zip(names, table.iterrows()):
+    for name, (_, rec) in zip(names, table.iterrows(), strict=True):
         cell = {k: str(v).strip() for k, v in rec.items()}
         dataset = cell.get("dataset") or None
         if dataset and not _registered(dataset):
@@ -140,7 +140,8 @@ def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, schedu
         :class:`~behavnb.errors.ParameterError` on unknown notebooks or parameters.
     """
     rows = read_manifest(manifest, out_dir)
-    out = Path(out_dir).expanduser().resolve() if out_dir else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs"
+    out = (Path(out_dir).expanduser().resolve() if out_dir
+           else Path(manifest).expanduser().resolve().parent / f"{Path(manifest).stem}-runs")
     out.mkdir(parents=True, exist_ok=True)
     # registered datasets are fetched (or generated) once here, not by parallel rows racing to write one folder
 
@@ -153,7 +154,7 @@ def run_batch(manifest: str | Path, *, out_dir: str | Path | None = None, schedu
     outcomes = map_items(lambda r: run_row(r, force=force), [(r.name, r) for r in rows],
                          scheduler=scheduler or "local", workers=workers, desc="batch rows", progress=progress)
     records = []
-    for row, o in zip(rows, outcomes):
+    for row, o in zip(rows, outcomes, strict=True):
         info = o.value or {}
         if not o.ok and getattr(o.exception, "runs", None):  # a notebook failed: those before it did run
             info = {"executed": sum(r.status == "ok" for r in o.exception.runs)}

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
-ALIGNMENT = "centred: latent of frame t from frames t - window//2 ... t - window//2 + window - 1; ends use the nearest complete window"
+ALIGNMENT = ("centred: latent of frame t from frames t - window//2 ... t - window//2 + window - 1; "
+             "ends use the nearest complete window")
 
 
 def window_starts(n_frames: int, window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +186,8 @@ def _per_session(model, fn, items: list, scheduler: str | None, desc: str, progr
     return {o.key: o.value for o in outcomes}
 
 
-def embed_windowset(model, windows: WindowSet, *, batch_size: int | None = None, amp: bool | str = "auto") -> dict[str, np.ndarray]:
+def embed_windowset(model, windows: WindowSet, *, batch_size: int | None = None,
+                    amp: bool | str = "auto") -> dict[str, np.ndarray]:
     """Latents of every session inside a ``WindowSet`` (the data exactly as training saw it): ``{key: (T, Z)}``."""
     return {k: embed_array(model, windows.data[a:a + n], windows.window, batch_size=batch_size, amp=amp)
             for k, (a, n) in windows.sessions.items()}
@@ -292,7 +294,8 @@ def embed_codes_session(model, ds: xr.Dataset, normalizer: Normalizer, *, datase
                 "type": ("time", out["type"]), "subtype": ("time", out["subtype"]), "motif": ("time", out["motif"])},
         name="embedding",
         attrs={"session": str(session), "fps": float(ds.attrs.get("fps", np.nan)), "model": model_name,
-               "model_id": fingerprint(model), "dataset": ds_name, "window": int(model.TEMPORAL_WINDOW), "downsample": int(model.config.downsample),
+               "model_id": fingerprint(model), "dataset": ds_name, "window": int(model.TEMPORAL_WINDOW),
+               "downsample": int(model.config.downsample),
                "n_types": int(model.config.n_types), "n_subtypes": int(model.config.n_subtypes),
                "alignment": CODE_ALIGNMENT, "missing_frames": int((out["motif"] < 0).sum())})
 

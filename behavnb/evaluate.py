@@ -689,7 +689,7 @@ def vqmap_scores(model, windows: WindowSet, *, dataset: str | None = None, n: in
     t, r = np.concatenate(targets), np.concatenate(recs)  # (n, T, K, C)
     groups = [slice(0, d), slice(d, 2 * d)] if t.shape[-1] == 2 * d else [slice(0, d)]
     out = {}
-    for name, g in zip(("position", "velocity"), groups):
+    for name, g in zip(("position", "velocity"), groups, strict=False):
         tg, rg = t[..., g], r[..., g]
         sse = float(((rg - tg) ** 2).sum())
         sst = float(((tg - tg.mean(axis=(0, 1), keepdims=True)) ** 2).sum())

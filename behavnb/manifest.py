@@ -481,7 +481,7 @@ def session_geometry(table: pd.DataFrame, dataset_info: dict | None = None, *,
     if (partial | inverted).any():
         raise SessionsTableError(f"{where}: arena_xmin/ymin/xmax/ymax must all be given with min < max (pixels), "
                                  f"bad in session(s) {table.loc[partial | inverted, 'session'].tolist()[:5]}.")
-    for i, session in zip(table.index, table["session"].astype(str)):
+    for i, session in zip(table.index, table["session"].astype(str), strict=True):
         scale = px_per_cm if px_per_cm is not None else (
             float(cols["px_per_cm"][i]) if pd.notna(cols["px_per_cm"][i]) else info_.get("px_per_cm"))
         arena = ({"shape": "rectangle", **{c[6:]: float(box.loc[i, c]) for c in box}} if box.loc[i].notna().all()
@@ -492,7 +492,8 @@ def session_geometry(table: pd.DataFrame, dataset_info: dict | None = None, *,
 
 def check_keypoint_sets(table: pd.DataFrame) -> None:
     """Raise :class:`InconsistentKeypointsError` listing how sessions' keypoint sets differ."""
-    sets = {s: frozenset(_keypoints(Path(f), fps)) for s, f, fps in zip(table["session"], table["file"], table["fps"])}
+    sets = {s: frozenset(_keypoints(Path(f), fps))
+            for s, f, fps in zip(table["session"], table["file"], table["fps"], strict=True)}
     common = Counter(sets.values()).most_common(1)[0][0]
     odd = {s: k for s, k in sets.items() if k != common}
     if odd:
@@ -515,7 +516,7 @@ def _keypoints(path: Path, fps: float) -> list[str]:
                 cells = fh.readline().rstrip("\r\n").split(",")
                 rows[cells[0].lower()] = cells[1:]
         inds = rows.get("individuals", [""] * len(rows.get("bodyparts", [])))
-        return sorted({b for b, i in zip(rows.get("bodyparts", []), inds) if b and i != "single"})
+        return sorted({b for b, i in zip(rows.get("bodyparts", []), inds, strict=False) if b and i != "single"})
     ds = load_poses(path, fps=None if math.isnan(fps) else fps, fallback_fps=1.0)
     return [str(k) for k in ds["keypoint"].values]
 
@@ -664,9 +665,9 @@ def load_labels(dataset: str | Path, column: str | None = None) -> pd.DataFrame:
 
     table = sessions(dataset, check_keypoints=False)
     column = column or (info(dataset).get("label_column") if isinstance(dataset, str) and dataset in registry() else None)
-    parts = [read_labels(f, column, session=s) for s, f in zip(table["session"], table["file"])]
+    parts = [read_labels(f, column, session=s) for s, f in zip(table["session"], table["file"], strict=True)]
     labels = pd.concat(parts, ignore_index=True)
     if "time" not in labels and "fps" in table:  # seconds, so that bouts and rates need no fps argument
-        fps = labels["session"].map(dict(zip(table["session"], pd.to_numeric(table["fps"], errors="coerce"))))
+        fps = labels["session"].map(dict(zip(table["session"], pd.to_numeric(table["fps"], errors="coerce"), strict=True)))
         labels["time"] = labels["frame"] / fps
     return labels.merge(table[["session", "subject", "group"]], on="session", how="left")

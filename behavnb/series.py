@@ -550,7 +550,8 @@ def _run_locked(pm, books, root, meta_path, runner, routed, parameters, force, h
     if html_report:
         chosen = {r.name for r in runs}
         others = [NotebookRun(b.stem, "not chosen", 0.0, out_dir / b.name,
-                              project.reports_dir / f"{b.stem}.html" if (project.reports_dir / f"{b.stem}.html").exists() else None,
+                              (project.reports_dir / f"{b.stem}.html"
+                               if (project.reports_dir / f"{b.stem}.html").exists() else None),
                               "executed earlier" if (out_dir / b.name).exists() else "never executed here")
                   for b in available() if b.stem not in chosen]
         write_index(project, sorted(runs + others, key=lambda r: r.name), runner, parameters)

@@ -205,7 +205,8 @@ class MotifBrowser:
         t = table
         fw.add_scattergl(x=t["umap_1"], y=t["umap_2"], mode="markers",
                          marker={"size": 3, "color": t["motif"], "colorscale": "Turbo"},
-                         text=[f"{s} {i} frame {f}, motif {m}" for s, i, f, m in zip(t["session"], t["individual"], t["frame"], t["motif"])],
+                         text=[f"{s} {i} frame {f}, motif {m}"
+                               for s, i, f, m in zip(t["session"], t["individual"], t["frame"], t["motif"], strict=True)],
                          hoverinfo="text")
         fw.update_layout(width=520, height=420, dragmode="lasso", margin={"l": 10, "r": 10, "t": 30, "b": 10},
                          title="UMAP: lasso points to see their instances")

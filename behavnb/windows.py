@@ -278,12 +278,12 @@ class MultiWindowSet:
     @property
     def train(self) -> np.ndarray:
         """Global start rows of every training window."""
-        return np.concatenate([o + w.train for o, w in zip(self.offsets, self.sets.values())])
+        return np.concatenate([o + w.train for o, w in zip(self.offsets, self.sets.values(), strict=True)])
 
     @property
     def test(self) -> np.ndarray:
         """Global start rows of every held-out window."""
-        return np.concatenate([o + w.test for o, w in zip(self.offsets, self.sets.values())])
+        return np.concatenate([o + w.test for o, w in zip(self.offsets, self.sets.values(), strict=True)])
 
     def device_data(self, device="cpu") -> list:
         return [w.device_data(device) for w in self.sets.values()]

@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import behavnb as bn  # noqa: E402
 import bench_truth as bt  # noqa: E402
+
+import behavnb as bn  # noqa: E402
 
 
 def main() -> None:

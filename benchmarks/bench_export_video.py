@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _machine import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGET_FPS = 150.0
@@ -92,7 +91,7 @@ def build(root: Path, minutes: float) -> str:
     name = "vame-hmm-8"
     project.motifs_dir(name).mkdir(parents=True, exist_ok=True)
     project.write_table(labels, project.labels_path(name))
-    names = dict(zip(truth["motif"], truth["motif_name"]))
+    names = dict(zip(truth["motif"], truth["motif_name"], strict=True))
     bn.segment.write_names(project.motif_names_path(name), range(8))
     bn.segment.rename_defaults(project.motif_names_path(name), {int(m): str(v) for m, v in names.items()})
     hdir = project.hierarchy_dir(name)

@@ -36,7 +36,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from _machine import machine  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 TARGET_IMPORT_S = 1.0
@@ -64,7 +63,7 @@ def peak_rss_mb(path: Path, fps: float, statement: str | None = None) -> float:
     small = path.with_name("warmup_" + path.name)
     if not small.exists():
         with open(path, "rb") as src, open(small, "wb") as dst:
-            dst.writelines(line for _, line in zip(range(50), src))
+            dst.writelines(line for _, line in zip(range(50), src, strict=False))
     statement = statement or f"load_poses(path, fps={fps})"
     code = ("import re; from pathlib import Path; from behavnb.io import load_poses; import numpy, pandas, xarray; "
             "kb = lambda k: int(re.search(k + r':\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "

@@ -72,9 +72,9 @@ def main() -> None:
             shell.user_ns.update(params)
         after = rss_mb()
         if args.trim:
-            from behavnb.runtime import release_memory
-
             import matplotlib.pyplot as plt
+
+            from behavnb.runtime import release_memory
 
             plt.close("all")  # the inline backend closes a cell's figures once it has shown them
             release_memory()

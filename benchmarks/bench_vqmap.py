@@ -22,8 +22,7 @@ import warnings
 import torch
 
 import behavnb as bn
-from behavnb import embed, train
-from behavnb import windows as W
+from behavnb import embed, train, windows as W
 from behavnb.models import vqmap
 from behavnb.runtime import autocast_dtype
 

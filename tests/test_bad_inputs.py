@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from behavnb import io as bio
-from behavnb import manifest
+from behavnb import io as bio, manifest
 from behavnb.errors import (
     BehavnbError,
     ChecksumError,

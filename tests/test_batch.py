@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import behavnb as bn
 import json
 import os
 import socket
@@ -14,6 +13,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+import behavnb as bn
 from behavnb import cli, manifest, parallel, series
 from behavnb.batch import read_manifest, run_batch
 from behavnb.errors import BehavnbError, ParameterError, SessionsTableError

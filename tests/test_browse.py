@@ -110,7 +110,7 @@ def test_browser_selection_changes_instances(data, cohort):
     pts = np.flatnonzero((table["session"] == "B_2").to_numpy())[:3]
     b.select_points(pts)
     assert set(b.shown["session"]) == {"B_2"}
-    for row, f in zip(b.shown.itertuples(), table.iloc[pts]["frame"]):
+    for row, f in zip(b.shown.itertuples(), table.iloc[pts]["frame"], strict=False):
         assert row.start <= f <= row.end
     # the dropdown (as the browser shows it: its index) follows the selection's motif, and choosing another motif
     # from it afterwards redraws (a selection once left the shown index stale, so that choice changed nothing)
@@ -149,7 +149,7 @@ def test_video_missing_and_mismatch(tmp_path, shared):
 
 def test_browser_and_gallery_with_video(tmp_path, shared):
     """On the VAME sample with its video, instances come with cropped video clips and the gallery writes an MP4."""
-    from behavnb import io, preprocess, windows
+    from behavnb import io, preprocess
 
     cl = preprocess.clean(io.load_poses(shared / "vame-tests" / "cropped_video.csv", fps=30))
     x, _ = bn.inputs.session_matrix(cl)

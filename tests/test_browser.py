@@ -91,7 +91,7 @@ def _prompts(page) -> list[str]:
                                      "ps => ps.map(p => p.textContent.trim())")
 
 
-def _open_and_run_all(browser, lab, name: str):
+def _open_and_run_all(browser, lab, name: str):  # noqa: F811 - the imported pytest fixture
     """Open a notebook in JupyterLab, Run → Run All Cells, wait until every code cell has run; the page."""
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.goto(f"{lab['base']}/lab/tree/{name}.ipynb?reset&token={lab['token']}")
@@ -148,7 +148,7 @@ def _settle(page, cell, before: str, timeout: float = 60) -> str:
     return _widget_html(page, cell)
 
 
-def _pick_next(browser, lab, notebook: str, label: str, shot: str) -> tuple[list[str], str, str, str]:
+def _pick_next(browser, lab, notebook: str, label: str, shot: str) -> tuple[list[str], str, str, str]:  # noqa: F811 - the imported pytest fixture
     """Run ``notebook`` in JupyterLab, then choose the next option of the widget dropdown ``label``.
 
     Returns (options, the chosen option, the widget cell's HTML before, after); screenshots before and after.
@@ -172,7 +172,7 @@ def _pick_next(browser, lab, notebook: str, label: str, shot: str) -> tuple[list
     return options, options[target], before, after
 
 
-def test_motif_browser_in_jupyterlab(browser, lab):
+def test_motif_browser_in_jupyterlab(browser, lab):  # noqa: F811 - the imported pytest fixture
     options, chosen, before, after = _pick_next(browser, lab, "07_browse", "motif", "07_motif_browser")
     assert len(options) >= 3, options
     assert after != before, "changing the motif did not change the browser's output"
@@ -180,7 +180,7 @@ def test_motif_browser_in_jupyterlab(browser, lab):
     assert f"<b>motif {motif}</b>" in after and f"<b>motif {motif}</b>" not in before  # the browser's status line
 
 
-def test_stats_panel_in_jupyterlab(browser, lab):
+def test_stats_panel_in_jupyterlab(browser, lab):  # noqa: F811 - the imported pytest fixture
     options, chosen, before, after = _pick_next(browser, lab, "09_group_stats", "metric", "09_stats_panel")
     assert "usage" in options and len(options) >= 2, options
     assert after != before, "changing the metric did not change the panel's output"

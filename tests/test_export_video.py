@@ -9,8 +9,7 @@ from export_run import MOTIFS, make_run
 import behavnb as bn
 from behavnb.cli import main
 from behavnb.errors import DataWarning, ParameterError, PoseFileNotFoundError
-from behavnb.export import load_results
-from behavnb.export import video as V
+from behavnb.export import load_results, video as V
 from behavnb.export.video import labelled_video, render_frame
 
 MAGENTA = np.array([255, 0, 255])  # the first animal's colour (RGB)

@@ -252,7 +252,7 @@ def test_animal_summary_one_row_per_recording():
     c = h.transition_counts(lab, 3, self_transitions=False)
     s = h.animal_summary(c)
     assert len(s) == 3
-    assert list(zip(s["session"], s["individual"])) == [("A", "a"), ("A", "b"), ("B", "a")]
+    assert list(zip(s["session"], s["individual"], strict=True)) == [("A", "a"), ("A", "b"), ("B", "a")]
     assert list(s["n_transitions"]) == [6, 3, 3]
     stat = s[[f"stationary_{m}" for m in range(3)]].to_numpy()
     np.testing.assert_allclose(stat.sum(axis=1), 1.0)
@@ -421,7 +421,7 @@ def test_linkage_tree_matches_scipy_fcluster():
         want = fcluster(z, n, "maxclust")
         got = tree.cut(n)
         # same partition (labels may differ)
-        assert len(set(zip(want, got))) == len(set(want)) == len(set(got))
+        assert len(set(zip(want, got, strict=True))) == len(set(want)) == len(set(got))
 
 
 def test_tree_json_round_trip():
@@ -698,7 +698,7 @@ def test_end_to_end_labels_to_stable_communities():
     from behavnb.codes import usage
     from behavnb.segment.tables import usage_matrix
 
-    u = usage_matrix(usage(lab, k)).loc[list(zip(c["session"].values, c["individual"].values))].to_numpy()
+    u = usage_matrix(usage(lab, k)).loc[list(zip(c["session"].values, c["individual"].values, strict=True))].to_numpy()
     st = h.bootstrap(c.values, u, BUILDERS["linkage"], n=2, n_boot=30, seed=0, progress=False)
     np.testing.assert_array_equal(st.communities, block)
     assert st.score > 0.95

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from behavnb.models.vame import PRESETS, Decoder, Decoder_Future, Encoder, Lambda, RNN_VAE, VAMEConfig  # noqa: E402
+from behavnb.models.vame import PRESETS, RNN_VAE, Decoder, Decoder_Future, Encoder, Lambda, VAMEConfig  # noqa: E402
 
 B, T, F, Z, H = 4, 30, 12, 8, 16
 

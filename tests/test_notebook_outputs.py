@@ -100,7 +100,7 @@ def _records(html: str) -> list[dict[str, str]]:
     for header, rows in parser.tables:
         for row in rows:
             n = min(len(header), len(row))
-            out.append({k: v for k, v in zip(header[len(header) - n:], row[len(row) - n:]) if k})
+            out.append({k: v for k, v in zip(header[len(header) - n:], row[len(row) - n:], strict=True) if k})
     return out
 
 

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_is_lazy():
-    code = "import sys, behavnb; print(sorted(m for m in ('pandas', 'xarray', 'torch', 'movement', 'matplotlib') if m in sys.modules))"
+    code = ("import sys, behavnb; "
+            "print(sorted(m for m in ('pandas', 'xarray', 'torch', 'movement', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import behavnb as bn
 from behavnb.errors import KeypointNotFoundError, ParameterError, SessionTooShortError

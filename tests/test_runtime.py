@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import behavnb as bn
 import os
 import subprocess
 import sys
 
 import pytest
 
+import behavnb as bn
 from behavnb import runtime
 from behavnb.errors import ParameterError
 

@@ -567,7 +567,7 @@ def hand_labels():
     rows = []
     for f, m in enumerate([0, 0, 1, 1, 1, 2, -1, 2, 2, 0, 0, 0]):
         rows.append(("s1", "a", f, m))
-    for f, m in zip([0, 1, 2, 5, 6, 7, 8], [3, 3, 4, 4, 4, 4, 4]):
+    for f, m in zip([0, 1, 2, 5, 6, 7, 8], [3, 3, 4, 4, 4, 4, 4], strict=True):
         rows.append(("s2", "a", f, m))
     for ind, frames in (("a", [0, 1, 2]), ("b", [3, 4, 5])):
         rows += [("s3", ind, f, 5) for f in frames]

@@ -217,7 +217,6 @@ def test_error_rates_runs_and_reports():
 def test_mixed_model_equals_statsmodels_and_falls_back():
     """The MixedLM row equals statsmodels called directly on the same logit-scale data; a singular fit falls back to
     a GEE with a DataWarning instead of a NaN."""
-    import warnings
 
     import statsmodels.formula.api as smf
 

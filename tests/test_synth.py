@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
-from behavnb import io as bio
-from behavnb import synth
+from behavnb import io as bio, synth
 from behavnb.errors import ParameterError
 from behavnb.synth.programs import MOTIFS
 
@@ -200,7 +199,8 @@ def test_registered_demo_files_are_the_generated_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("BEHAVNB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BEHAVNB_CACHE_DIR", str(tmp_path / "cache"))
     files = manifest.fetch("synthetic-tiny")
-    assert files["truth.json"].parent == tmp_path / "cache" / "synthetic-tiny"  # never into the data folder  # generated, then every sha256 checked against the registry
+    # generated, then every sha256 checked against the registry
+    assert files["truth.json"].parent == tmp_path / "cache" / "synthetic-tiny"  # never into the data folder
     assert {"sessions.csv", "truth.parquet", "truth.json", "truth_noise.parquet"} <= set(files)
     truth = manifest.load_truth("synthetic-tiny")
     assert list(truth.columns[:4]) == ["session", "individual", "frame", "motif"]

@@ -10,8 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from behavnb import embed, evaluate, train  # noqa: E402
-from behavnb import windows as W  # noqa: E402
+from behavnb import (  # noqa: E402
+    embed,
+    evaluate,
+    train,
+    windows as W,  # noqa: E402
+)
 from behavnb.errors import ParameterError, SessionTooShortError  # noqa: E402
 from behavnb.models import vame  # noqa: E402
 
@@ -47,7 +51,7 @@ def test_resume_two_plus_two_equals_four(tmp_path):
                         progress=False)
     assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
     np.testing.assert_allclose(resumed.history["train_loss"], straight.history["train_loss"], rtol=1e-5)
-    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values()):
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
     files = {p.name for p in (tmp_path / "b").rglob("*")}
     assert {"weights.pt", "history.csv", "last.pt", "epoch_0002.pt", "epoch_0004.pt"} <= files
@@ -134,7 +138,7 @@ def _stop_after(n):
 
 
 def _assert_same_weights(a, b):
-    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+    for (k, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=k)
 
 

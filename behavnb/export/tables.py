@@ -95,7 +95,8 @@ def frame_table(results: RunResults, session: str, cuts: Sequence[int] = ()) -> 
     pos = np.clip(np.searchsorted(ids, motif), 0, max(len(ids) - 1, 0))
     found = (motif >= 0) & (ids[pos] == motif) if len(ids) else np.zeros(len(motif), bool)
     out = lab[["session", "individual", "frame", "time", "motif"]].copy()
-    out["motif_name"] = np.where(found, names[pos] if len(ids) else "", np.where(motif < 0, "", "motif " + lab["motif"].astype(str)))
+    out["motif_name"] = np.where(found, names[pos] if len(ids) else "",
+                                 np.where(motif < 0, "", "motif " + lab["motif"].astype(str)))
     for n in cuts:
         comm = results.community_map(n)
         lut = np.full(max(comm) + 2 if comm else 1, -1, dtype=np.int64)

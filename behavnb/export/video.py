@@ -10,8 +10,8 @@ Coordinates: the cleaned poses (what the segmentation saw). 02 leaves ``position
 ``scale`` step only divides by ``px_per_cm``, so ``pixels = position * px_per_cm`` is exact (positions in
 other units fall back to the raw poses). Frames: pose frame ``i`` is video frame ``frame[i]``, the pose file's
 own number (usually ``i``; gaps in those numbers skip video frames); the output has the poses' frame rate. A
-video up to ``tolerance`` frames longer or shorter is reported (:class:`~behavnb.errors.DataWarning`) and pose frames past its end are drawn on a blank
-frame; a larger difference is an error.
+video up to ``tolerance`` frames longer or shorter is reported (:class:`~behavnb.errors.DataWarning`) and pose
+frames past its end are drawn on a blank frame; a larger difference is an error.
 
 Speed: the strip is built once for the session (each frame's window is a column lookup), pixel coordinates
 for all frames at once; a thread decodes and resizes while the main thread draws with OpenCV primitives and

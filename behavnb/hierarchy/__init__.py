@@ -187,7 +187,11 @@ def suggest_cut(scores, min_score: float = 0.9, min_n: int = 3) -> int:
     return int(pool.loc[pool["score"].idxmax(), "n"])
 
 
-__all__ = ["motif_means", "cut_stability", "suggest_cut", "transition_counts", "probabilities", "pooled", "group_mean", "stationary", "entropy_rate", "animal_summary",
-           "graph", "recording_usage", "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
-           "COSTS", "METHODS", "build", "bootstrap", "Stability", "community_labels", "community_usage",
-           "community_count"]
+__all__ = [
+    "motif_means", "cut_stability", "suggest_cut",
+    "transition_counts", "probabilities", "pooled", "group_mean", "stationary", "entropy_rate", "animal_summary",
+    "graph", "recording_usage",
+    "Tree", "vame_tree", "linkage_tree", "vq_tree", "transition_distance", "centroid_distance", "combine",
+    "COSTS", "METHODS", "build",
+    "bootstrap", "Stability", "community_labels", "community_usage", "community_count",
+]

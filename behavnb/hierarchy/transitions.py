@@ -71,7 +71,7 @@ def transition_counts(labels: pd.DataFrame, n_motifs: int | None = None, *, self
     np.add.at(counts, (r, src, dst), 1)
     offdiag = counts.sum(axis=(1, 2)) - np.trace(counts, axis1=1, axis2=2)
     if warn and (offdiag == 0).any():
-        bad = [f"{s}/{i}" for (s, i), z in zip(uniq, offdiag == 0) if z]
+        bad = [f"{s}/{i}" for (s, i), z in zip(uniq, offdiag == 0, strict=True) if z]
         warnings.warn(f"{len(bad)} recording(s) never switch motif ({bad[:5]}{' …' if len(bad) > 5 else ''}): their "
                       f"transitions between motifs are all zero.", DataWarning, stacklevel=2)
     return xr.DataArray(counts, dims=("recording", "from_motif", "to_motif"),
@@ -207,7 +207,7 @@ def graph(p: np.ndarray, usage: np.ndarray | None = None, *, min_probability: fl
     for m in range(len(p)):
         g.add_node(m, usage=float(usage[m]) if usage is not None else float("nan"),
                    name=(names or {}).get(m, f"motif {m}"))
-    for i, j in zip(*np.nonzero(p >= min_probability)):
+    for i, j in zip(*np.nonzero(p >= min_probability), strict=True):
         if i != j:
             g.add_edge(int(i), int(j), probability=float(p[i, j]))
     return g

@@ -193,7 +193,7 @@ def centroid_distance(means: np.ndarray) -> np.ndarray:
 def combine(*distances: np.ndarray, weights=None) -> np.ndarray:
     """Weighted mean of distance matrices (equal weights by default)."""
     w = np.ones(len(distances)) if weights is None else np.asarray(weights, float)
-    return sum(wi * d for wi, d in zip(w, distances)) / w.sum()
+    return sum(wi * d for wi, d in zip(w, distances, strict=True)) / w.sum()
 
 
 def linkage_tree(distance: np.ndarray, method: str = "average") -> Tree:

@@ -180,7 +180,8 @@ def _read_csv_careful(
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Excel's "CSV UTF-8")
         raw = raw[3:]
     if not raw.strip():
-        raise EmptyFileError(f"{path} is empty: re-export it from your tracker (DeepLabCut: analyze_videos with save_as_csv=True).")
+        raise EmptyFileError(f"{path} is empty: re-export it from your tracker "
+                             "(DeepLabCut: analyze_videos with save_as_csv=True).")
     lines = raw.split(b"\n", 6)
     n_header, header = _parse_header(path, lines)
     n_index = _index_columns(header)
@@ -315,7 +316,6 @@ def _from_table(
     individuals: list[str] | None, prefix_individuals: bool | Sequence[str], allow_labeled_data: bool,
 ) -> RawPoses:
     """Turn a wide DLC table into arrays, vectorised over columns."""
-    import pandas as pd
 
     software = _software(scorer)
     log = [f"load_poses: read {path.name} as {software} ({'multi-animal' if individuals else 'single-animal'} table)"]
@@ -351,8 +351,8 @@ def _from_table(
 
     is_unique = np.array([i == "single" for i in individuals])
     animals = list(dict.fromkeys(i for i in individuals if i != "single"))
-    kp_animal = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique) if not u))
-    kp_unique = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique) if u))
+    kp_animal = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique, strict=True) if not u))
+    kp_unique = list(dict.fromkeys(b for b, u in zip(bodyparts, is_unique, strict=True) if u))
     n_t = len(frames)
 
     def scatter(mask: np.ndarray, kps: list[str], inds: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -380,7 +380,8 @@ def _from_table(
     pos, conf = scatter(~is_unique, kp_animal, animals)
     pos, n_zero = _zeros_to_nan(pos, conf)
     if n_zero:
-        log.append(f"load_poses: {n_zero} points at (0, 0) with likelihood <= {ZERO_MISSING_LIKELIHOOD} set to NaN (missing detections)")
+        log.append(f"load_poses: {n_zero} points at (0, 0) with likelihood <= {ZERO_MISSING_LIKELIHOOD} set to NaN "
+                   "(missing detections)")
     raw = RawPoses(pos, conf, kp_animal, animals, software, frames=frames, space=space, log=log,
                    attrs={"scorer": scorer})
     if kp_unique:
@@ -477,7 +478,8 @@ def _split_prefixes(path: Path, bodyparts: list[str], prefixes: Sequence[str]) -
 
 # --- fps from DeepLabCut's metadata pickle -------------------------------------------------------
 
-_SAFE_GLOBALS = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool", "bytes", "slice", "complex")}
+_SAFE_GLOBALS = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "int", "float", "bool",
+                                            "bytes", "slice", "complex")}
 _SAFE_GLOBALS |= {("collections", "OrderedDict"), ("numpy", "dtype"), ("numpy", "ndarray"),
                   ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                   ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar")}

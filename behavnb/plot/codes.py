@@ -193,7 +193,7 @@ def usage_by_dataset(usages: Mapping[str, np.ndarray], n_types: int, n_subtypes:
     grids = {k: 100 * np.asarray(u).reshape(n_types, n_subtypes) for k, u in usages.items()}
     vmax = max(float(g.max()) for g in grids.values())
     fig, axes = plt.subplots(1, len(grids), figsize=(4.6 * len(grids), 2.8), squeeze=False)
-    for ax, (name, g) in zip(axes[0], grids.items()):
+    for ax, (name, g) in zip(axes[0], grids.items(), strict=True):
         im = ax.imshow(g, aspect="auto", cmap="magma_r", vmin=0, vmax=vmax)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("subtype")

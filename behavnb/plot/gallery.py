@@ -51,9 +51,9 @@ def skeleton_frames(clips: Sequence[np.ndarray], keypoints: Sequence[str], *, ed
     fig.tight_layout()
     frames = []
     for t in range(max(len(c) for c in clips)):
-        for clip, (lines, dots) in zip(clips, artists):
+        for clip, (lines, dots) in zip(clips, artists, strict=True):
             p = clip[min(t, len(clip) - 1)]
-            for ln, (a, b) in zip(lines, e):
+            for ln, (a, b) in zip(lines, e, strict=True):
                 ln.set_data(p[[a, b], 0], p[[a, b], 1])
             dots.set_data(p[:, 0], p[:, 1])
         fig.canvas.draw()
@@ -67,7 +67,8 @@ def video_grid(videos: Sequence[np.ndarray], ncols: int = 3, height: int = 160) 
     import cv2
 
     vids = [v for v in videos if v is not None and len(v)]
-    resized = [np.stack([cv2.resize(f, (int(round(f.shape[1] * height / f.shape[0])) // 2 * 2, height)) for f in v]) for v in vids]
+    resized = [np.stack([cv2.resize(f, (int(round(f.shape[1] * height / f.shape[0])) // 2 * 2, height)) for f in v])
+               for v in vids]
     width = max(v.shape[2] for v in resized)
     ncols = min(ncols, len(resized))
     nrows = int(np.ceil(len(resized) / ncols))
@@ -138,7 +139,8 @@ def export_gallery(data, out_dir: str | Path, motifs: Sequence[int] | None = Non
             inst = data.instances(m, n_instances, seed)
             row = {"motif": m, "name": data.name(m), "share": data.share.get(m, 0.0),
                    "bouts": int((data.bouts["motif"] == m).sum()),
-                   "median_s": float(data.bouts.loc[data.bouts["motif"] == m, "duration_s"].median()), "gif": "", "mp4": "", "png": ""}
+                   "median_s": float(data.bouts.loc[data.bouts["motif"] == m, "duration_s"].median()),
+                   "gif": "", "mp4": "", "png": ""}
             if len(inst):
                 clips = [c[:max_frames] for c in data.clips(inst)]
                 frames = skeleton_frames(clips, keypoints, edges=edges, title=f"{data.name(m)}: {len(clips)} instances")

@@ -54,7 +54,7 @@ def transition_heatmaps(probs, names: Mapping[int, str] | None = None, differenc
     n = len(groups) + (1 if diff else 0)
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n + 0.6, 3.9), squeeze=False)
     vmax = float(probs.max())
-    for ax, g in zip(axes[0], groups):
+    for ax, g in zip(axes[0], groups, strict=False):
         im = ax.imshow(probs.sel(group=g).values, cmap="viridis", vmin=0, vmax=vmax)
         ax.set_title(f"{g}: P(to | from)", fontsize="small")
         _ticks(ax, k, names)
@@ -161,7 +161,7 @@ def dendrogram(tree, communities: np.ndarray | None = None, stability=None, name
                            above_threshold_color="0.4", leaf_rotation=60, leaf_font_size=7)
     if communities is not None:
         cols = motif_colours(community_count(communities))
-        for lbl, leaf in zip(ax.get_xticklabels(), out["leaves"]):
+        for lbl, leaf in zip(ax.get_xticklabels(), out["leaves"], strict=True):
             lbl.set_color(cols[communities[leaf]])
             lbl.set_fontweight("bold")
         if stability is not None:
@@ -200,7 +200,7 @@ def tree_comparison(trees: Mapping[str, object], cuts: Mapping[str, np.ndarray],
     n = len(trees)
     width = max(4.0, 0.4 * next(iter(trees.values())).n_leaves + 1.5)
     fig, axes = plt.subplots(1, n, figsize=(width * n, 3.8), squeeze=False)
-    for ax, (name, tree) in zip(axes[0], trees.items()):
+    for ax, (name, tree) in zip(axes[0], trees.items(), strict=True):
         st = (stabilities or {}).get(name)
         dendrogram(tree, cuts.get(name), st, names, ax=ax,
                    title=f"{name}" + (f" (stability {st.score:.2f})" if st is not None else ""))
@@ -284,7 +284,7 @@ def sankey(levels: Mapping[str, np.ndarray], usage: np.ndarray, names: Mapping[i
         offset += n
     # merge duplicate links (several motifs of one community flowing on)
     links = {}
-    for s, d, v in zip(src, dst, val):
+    for s, d, v in zip(src, dst, val, strict=True):
         links[(s, d)] = links.get((s, d), 0.0) + v
     fig = go.Figure(go.Sankey(node={"label": labels, "pad": 12, "thickness": 14},
                               link={"source": [s for s, _ in links], "target": [d for _, d in links],
@@ -320,7 +320,7 @@ def values_by_group(table, column: str, groups: Mapping[str, str], ylabel: str =
     ax = ax or fig.axes[0]
     data = [t.loc[t["group"] == g, column].to_numpy() for g in gs]
     bp = ax.boxplot(data, widths=0.5, patch_artist=True, showfliers=False)
-    for patch, c in zip(bp["boxes"], plt.get_cmap("Set2")(np.arange(len(gs)))):
+    for patch, c in zip(bp["boxes"], plt.get_cmap("Set2")(np.arange(len(gs))), strict=True):
         patch.set(facecolor=c, alpha=0.6)
     rng = np.random.default_rng(0)
     for i, d in enumerate(data):

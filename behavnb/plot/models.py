@@ -90,7 +90,7 @@ def loss_curves(history: pd.DataFrame, ax=None, terms: Sequence[str] | None = No
         fig = ax.figure
     ax.clear()
     terms = [t for t in (terms or ("loss", "reconstruction", "future", "kl")) if f"train_{t}" in history]
-    colors = dict(zip(terms, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    colors = dict(zip(terms, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     held = "test" if any(c.startswith("test_") for c in history.columns) else "train_eval"
     for t in terms:
         ax.plot(history["epoch"], history[f"train_{t}"], color=colors[t], label=t)

@@ -197,7 +197,7 @@ def usage_by_group(usage: pd.DataFrame, groups: Mapping[str, str] | None = None,
         bp = ax.boxplot(data, positions=pos, widths=w * 0.85, patch_artist=True, showfliers=False)
         for patch in bp["boxes"]:
             patch.set(facecolor=colours[gi], alpha=0.6)
-        for p, d in zip(pos, data):
+        for p, d in zip(pos, data, strict=True):
             ax.scatter(p + rng.uniform(-w / 5, w / 5, len(d)), d, s=6, color="k", alpha=0.6, zorder=3)
         ax.plot([], [], color=colours[gi], lw=6, alpha=0.6, label=g)
     ax.set_xticks(range(len(motifs)), [_name(names, m) for m in motifs], rotation=45 if len(motifs) > 6 else 0,
@@ -258,10 +258,10 @@ def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, name
     fig, axes = plt.subplots(len(gs), 1, figsize=(10, 0.28 * sum(n_rows) + 1.2 * len(gs) + 0.8),
                              gridspec_kw={"height_ratios": n_rows}, squeeze=False)
     lab = labels.set_index(["session", "individual"])
-    for ax, g in zip(axes[:, 0], gs):
+    for ax, g in zip(axes[:, 0], gs, strict=True):
         rows = rows_by_group[g]
         seqs = []
-        for s, ind in zip(rows["session"], rows["individual"]):
+        for s, ind in zip(rows["session"], rows["individual"], strict=True):
             y = lab.loc[(s, ind)].sort_values("frame")["motif"].to_numpy().astype(float)
             if max_seconds:
                 y = y[: int(max_seconds * fps)]
@@ -273,8 +273,8 @@ def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, name
         ax.imshow(np.ma.masked_invalid(img), aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5, vmax=k - 0.5,
                   extent=(0, width / fps, len(seqs) - 0.5, -0.5))
         multi = rows["individual"].nunique() > 1
-        ax.set_yticks(range(len(seqs)), [f"{s} {i}" if multi else s for s, i in zip(rows["session"], rows["individual"])],
-                      fontsize="x-small")
+        ticks = [f"{s} {i}" if multi else s for s, i in zip(rows["session"], rows["individual"], strict=True)]
+        ax.set_yticks(range(len(seqs)), ticks, fontsize="x-small")
         ax.set_title(f"group {g}" if len(gs) > 1 else "", fontsize="small", loc="left")
     axes[-1, 0].set_xlabel("time (s)")
     handles = [Patch(color=colours[m], label=_name(names, m)) for m in range(k) if m in set(labels.loc[ok, "motif"])]
@@ -508,7 +508,7 @@ def feature_distributions(feature_table: pd.DataFrame, motif: int, features: Seq
         axes = axes[0]
     fig = axes[0].figure
     sel = feature_table["motif"] == motif
-    for ax, f in zip(axes, features):
+    for ax, f in zip(axes, features, strict=False):
         allv = feature_table[f].dropna().to_numpy()
         mv = feature_table.loc[sel, f].dropna().to_numpy()
         lo, hi = np.nanpercentile(allv, [1, 99]) if len(allv) else (0, 1)
@@ -604,8 +604,8 @@ def render_instances(clips: Sequence[np.ndarray], keypoints: Sequence[str], fram
     ncols = min(ncols, max(n, 1))
     nrows = int(np.ceil(max(n, 1) / ncols))
     has_video = video is not None and any(v is not None and len(v) for v in video)
-    fig, axes = plt.subplots(nrows * (2 if has_video else 1), ncols, figsize=(size * ncols, size * nrows * (2 if has_video else 1)),
-                             squeeze=False)
+    fig, axes = plt.subplots(nrows * (2 if has_video else 1), ncols,
+                             figsize=(size * ncols, size * nrows * (2 if has_video else 1)), squeeze=False)
     allp = np.concatenate([c.reshape(-1, c.shape[-1]) for c in clips]) if n else np.zeros((1, 2))
     lo, hi = np.nanpercentile(allp, 1, axis=0), np.nanpercentile(allp, 99, axis=0)
     pad = 0.15 * np.nanmax(hi - lo) if np.isfinite(hi - lo).all() else 1.0

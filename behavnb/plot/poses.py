@@ -33,7 +33,8 @@ def _as_dict(poses) -> dict:
     return dict(poses) if isinstance(poses, Mapping) else {poses.attrs.get("session", "session"): poses}
 
 
-def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoff: float | None = None) -> matplotlib.figure.Figure:
+def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset,
+                            cutoff: float | None = None) -> matplotlib.figure.Figure:
     """Per-keypoint distribution of tracker confidence (box plots), pooled over sessions and animals.
 
     Parameters
@@ -69,7 +70,8 @@ def confidence_distribution(poses: Mapping[str, xr.Dataset] | xr.Dataset, cutoff
     return fig
 
 
-def missing_heatmap(ds: xr.Dataset, cutoff: float = 0.0, individual: str | None = None, bins: int = 200) -> matplotlib.figure.Figure:
+def missing_heatmap(ds: xr.Dataset, cutoff: float = 0.0, individual: str | None = None,
+                    bins: int = 200) -> matplotlib.figure.Figure:
     """Keypoint x time image of the fraction of frames missing or below ``cutoff`` (time in bins).
 
     Parameters
@@ -135,7 +137,8 @@ def kept_vs_cutoff(kept, chosen: float | None = None) -> matplotlib.figure.Figur
     return fig
 
 
-def trajectories(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoint: str | None = None, max_panels: int = 6) -> matplotlib.figure.Figure:
+def trajectories(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoint: str | None = None,
+                 max_panels: int = 6) -> matplotlib.figure.Figure:
     """Each session's path in the arena (one keypoint, or the mean of all keypoints), coloured by time.
 
     Parameters
@@ -160,7 +163,7 @@ def trajectories(poses: Mapping[str, xr.Dataset] | xr.Dataset, keypoint: str | N
     poses = _as_dict(poses)
     names = list(poses)[:max_panels]
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    for ax, name in zip(axes[0], names, strict=True):
         ds = poses[name]
         if keypoint is not None and keypoint not in ds["keypoint"]:
             raise ParameterError(f"keypoint {keypoint!r} not in {list(ds['keypoint'].values)}: pass one of these.")
@@ -207,7 +210,7 @@ def edges_from_pose(pose: np.ndarray, keypoints: Sequence[str]) -> list[tuple[st
         return []
     d = np.linalg.norm(pose[idx, None] - pose[None, idx], axis=-1) + 1e-9
     tree = minimum_spanning_tree(d).tocoo()
-    return [(str(keypoints[idx[i]]), str(keypoints[idx[j]])) for i, j in zip(tree.row, tree.col)]
+    return [(str(keypoints[idx[i]]), str(keypoints[idx[j]])) for i, j in zip(tree.row, tree.col, strict=True)]
 
 
 def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges: Sequence[tuple[str, str]] | None = None,
@@ -252,7 +255,8 @@ def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges
                 pa, pb = p[kps.index(a)], p[kps.index(b)]
                 ax.plot([pa[0], pb[0]], [pa[1], pb[1]], color=c, lw=1.5, alpha=0.8)
             ax.scatter(p[:, 0], p[:, 1], color=c, s=12, zorder=3,
-                       label=(str(ind) if f_i == 0 and len(ds["individual"]) > 1 else (f"frame {f}" if i_i == 0 and len(ds["individual"]) == 1 else None)))
+                       label=(str(ind) if f_i == 0 and len(ds["individual"]) > 1
+                              else (f"frame {f}" if i_i == 0 and len(ds["individual"]) == 1 else None)))
     if "unique_position" in ds:
         u = ds["unique_position"].transpose("time", "unique_keypoint", "space").values[frames[0]]
         ax.scatter(u[:, 0], u[:, 1], marker="*", color="k", s=60, label="unique keypoints")
@@ -274,7 +278,8 @@ def skeleton_snapshot(ds: xr.Dataset, frames: Sequence[int] | None = None, edges
 
 _FLAG_STYLE = {"interpolated": ("tab:blue", "interpolated"), "low_confidence": ("tab:orange", "low confidence"),
                "jump": ("tab:red", "jump"), "outlier": ("tab:purple", "far from body"),
-               "swapped": ("tab:green", "L/R swap fixed"), "id_swap": ("tab:brown", "identity swap fixed")}  # drawn in this order: the cause on top
+               "swapped": ("tab:green", "L/R swap fixed"),
+               "id_swap": ("tab:brown", "identity swap fixed")}  # drawn in this order: the cause on top
 
 
 def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: str | None = None,
@@ -306,7 +311,7 @@ def before_after(raw: xr.Dataset, clean: xr.Dataset, keypoint: str, individual: 
     sel = (t >= t[0] + start_s) & (t < t[0] + start_s + duration_s)
     fig, axes = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
     flag = clean["flag"].sel(keypoint=keypoint, individual=ind).values[sel]
-    for ax, coord in zip(axes, ("x", "y")):
+    for ax, coord in zip(axes, ("x", "y"), strict=True):
         r = raw["position"].sel(keypoint=keypoint, individual=ind, space=coord).values[sel]
         c = clean["position"].sel(keypoint=keypoint, individual=ind, space=coord).values[sel]
         ax.plot(t[sel], r, color="0.7", lw=1, label="raw")
@@ -386,7 +391,7 @@ def alignment_comparison(modes: Mapping[str, Mapping[str, xr.Dataset] | xr.Datas
     """
     plt = _plt()
     fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes), 4), squeeze=False)
-    for ax, (name, cleaned) in zip(axes[0], modes.items()):
+    for ax, (name, cleaned) in zip(axes[0], modes.items(), strict=True):
         pose_cloud(cleaned, ax=ax, title=name)
     fig.tight_layout()
     return fig
@@ -424,7 +429,8 @@ def qc_heatmap(qc, value: str = "pct_missing", max_sessions: int = 60) -> matplo
 
 
 def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str], name: str, units: str = "",
-                     bins: int = 60, range_: tuple[float, float] | None = None, circular: bool = False) -> matplotlib.figure.Figure:
+                     bins: int = 60, range_: tuple[float, float] | None = None,
+                     circular: bool = False) -> matplotlib.figure.Figure:
     """Distribution of a feature pooled per group (density histograms, one line per group).
 
     The density's units are 1 / the feature's; a circular feature (an angle in radians) is drawn on a polar axis
@@ -461,7 +467,8 @@ def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str]
         lo, hi = range_ or (np.quantile(x, 0.005), np.quantile(x, 0.995))
         h, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
         mids = (edges[1:] + edges[:-1]) / 2
-        ax.plot(np.append(mids, mids[0]) if circular else mids, np.append(h, h[0]) if circular else h, label=f"{g} (n={len(parts)})")
+        ax.plot(np.append(mids, mids[0]) if circular else mids, np.append(h, h[0]) if circular else h,
+                label=f"{g} (n={len(parts)})")
     density = f"density (per {units})" if units else "density"
     if circular:  # angle ticks in degrees; radius = density
         ax.set_rlabel_position(112.5)
@@ -477,7 +484,8 @@ def feature_by_group(values: Mapping[str, np.ndarray], groups: Mapping[str, str]
     return fig
 
 
-def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | None = None, bins: int = 40) -> matplotlib.figure.Figure:
+def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | None = None,
+              bins: int = 40) -> matplotlib.figure.Figure:
     """Where the animals spent their time: a 2-D histogram of the body centre, one panel per group.
 
     Each panel shows the % of the group's frames in each bin (one colour scale for all panels, with a colorbar),
@@ -512,7 +520,7 @@ def occupancy(cleaned: Mapping[str, xr.Dataset], groups: Mapping[str, str] | Non
         hists[g] = 100 * h / max(len(xy), 1)
     vmax = max(float(h.max()) for h in hists.values()) or 1.0
     fig, axes = plt.subplots(1, len(hists), figsize=(4.2 * len(hists) + 1.0, 3.8), squeeze=False, layout="constrained")
-    for ax, (g, h) in zip(axes[0], hists.items()):
+    for ax, (g, h) in zip(axes[0], hists.items(), strict=True):
         im = ax.imshow(h.T, origin="upper", extent=(xe[0], xe[-1], ye[-1], ye[0]), cmap="viridis", aspect="equal",
                        vmin=0, vmax=vmax)
         ax.set_title(f"{g}: {len(by_group[g])} session(s)")
@@ -618,7 +626,7 @@ def social_trace(social, individual: str, partner: str, episodes: np.ndarray | N
         ax.plot(t[sel], da.values[sel], color=color, lw=1, label=name.replace("_", "-"))
     if episodes is not None:
         ep = np.asarray(episodes)[sel]
-        colors = dict(zip(sorted({str(e) for e in ep} - {"none", "nan"}), plt.get_cmap("Set2").colors))
+        colors = dict(zip(sorted({str(e) for e in ep} - {"none", "nan"}), plt.get_cmap("Set2").colors, strict=False))
         for name, color in colors.items():
             on = ep.astype(str) == name
             ax.fill_between(t[sel], 0, 1, where=on, color=color, alpha=0.35, transform=ax.get_xaxis_transform(), label=name)

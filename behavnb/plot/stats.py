@@ -118,7 +118,7 @@ def volcano(results: pd.DataFrame, names: Mapping[int, str] | None = None, q: fl
     fig, ax = plt.subplots(figsize=(4.8, 3.8))
     metrics = sorted(r["metric"].unique())
     cols = plt.get_cmap("tab10")(np.arange(len(metrics)))
-    for c, m in zip(cols, metrics):
+    for c, m in zip(cols, metrics, strict=True):
         d = r[r["metric"] == m]
         ax.scatter(d["effect"], -np.log10(d["q"]), s=18, color=c, label=m)
         for _, row in d[d["q"] < q].iterrows():
@@ -248,7 +248,7 @@ def time_bin_trajectories(per_subject: pd.DataFrame, metric: str, motif: int, na
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     for g, gd in d.groupby("group"):
         stats_ = [(b, *_mean_ci(v["value"].to_numpy())) for b, v in gd.groupby("time_bin")]
-        b, m, lo, hi = map(np.array, zip(*stats_))
+        b, m, lo, hi = map(np.array, zip(*stats_, strict=True))
         x = b * (bin_s or 1)
         ax.plot(x, m, marker="o", label=str(g))
         ax.fill_between(x, lo, hi, alpha=0.2)

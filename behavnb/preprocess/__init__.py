@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLAGS", "Pipeline", "align", "alignment_quality", "clean", "clean_sessions", "drop_empty_keypoints", "empty_keypoints",
-    "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "keep_landmarks", "kept_fraction", "longest_run", "lr_pairs",
+    "filter_confidence", "fix_swaps", "guess_reference", "interpolate", "keep_landmarks", "kept_fraction", "longest_run",
+    "lr_pairs",
     "missing_summary", "qc_summary", "qc_table", "remove_far_points", "remove_jumps", "remove_outliers",
     "repair_identity_swaps", "rotate_translate", "scale", "score_filters", "score_stitching", "select_keypoints", "smooth",
     "stitch_table", "stitch_tracks", "to_frames", "units_of", "usable", "velocity",
@@ -80,7 +81,7 @@ def select_keypoints(ds: xr.Dataset, keypoints: Sequence[str] | Mapping[str, str
 def empty_keypoints(ds: xr.Dataset, cutoff: float = 0.0) -> list[str]:
     """Keypoints with no usable point at all (every individual, every frame) at this confidence cutoff."""
     ok = usable(ds, cutoff).any(("time", "individual")).values
-    return [str(k) for k, good in zip(ds["keypoint"].values, ok) if not good]
+    return [str(k) for k, good in zip(ds["keypoint"].values, ok, strict=True) if not good]
 
 
 def drop_empty_keypoints(ds: xr.Dataset, cutoff: float = 0.0, on_empty: str = "drop",

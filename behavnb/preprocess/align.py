@@ -106,7 +106,8 @@ def align(ds: xr.Dataset, *, centre: str | Sequence[str] | None = None, heading:
     out["reference_missing"] = (("time", "individual"), missing)
     length = np.hypot(vec[:, 0], vec[:, 1])
     out.attrs = {**ds.attrs, "alignment": mode, "aligned_axis": axis,
-                 "body_length": float(np.nanmedian(length[:: max(1, len(length) // 20000)])) if np.isfinite(length).any() else float("nan")}
+                 "body_length": (float(np.nanmedian(length[:: max(1, len(length) // 20000)]))
+                                 if np.isfinite(length).any() else float("nan"))}
     return append_log(out, f"preprocess.align: {mode}, axis={axis}; {int(missing.sum())} frame(s) without "
                            f"reference points ({100 * missing.mean():.2f} %)")
 

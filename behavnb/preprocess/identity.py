@@ -71,7 +71,7 @@ def _runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(idx) > max_gap + 1)
     starts = idx[np.r_[0, breaks + 1]]
     stops = idx[np.r_[breaks, len(idx) - 1]] + 1
-    return list(zip(starts.tolist(), stops.tolist()))
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
 def _velocity(centroid: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -242,7 +242,7 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
                     cost[r, c] = d
             cost[r, n_f + r] = _END * base  # ending a chain here: a link must be cheaper than this (or win overall)
         rows, cols = linear_sum_assignment(cost)
-        for r, c in zip(rows, cols):
+        for r, c in zip(rows, cols, strict=True):
             if c < n_f and cost[r, c] < _BIG:
                 succ[r] = c
     has_pred = np.zeros(n_f, bool)
@@ -323,7 +323,7 @@ def stitch_tracks(ds: xr.Dataset, *, max_gap: int | str = "1s", min_length: int 
         if f.slot >= 0:
             share[f.slot, f.track] += f.visible
     rows, cols = linear_sum_assignment(-share)
-    label = {int(r): int(c) for r, c in zip(rows, cols) if share[r, c] > 0}
+    label = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if share[r, c] > 0}
     used = set(label.values())
     spare = iter(n for n in range(n_in) if n not in used)
     order = sorted(range(k), key=lambda s: (label.get(s, n_in), s))
@@ -571,7 +571,7 @@ def score_stitching(stitched: xr.Dataset, truth: pd.DataFrame) -> dict[str, floa
     cover = np.zeros((n_t, len(animals)), bool)
     for r in real.itertuples():
         cover[r.start:r.stop, animals.index(r.individual)] = True
-    animal_of = dict(zip(truth["track"], truth["individual"]))
+    animal_of = dict(zip(truth["track"], truth["individual"], strict=True))
     label = np.full((n_t, len(idents)), -2)  # -2: nothing, -1: a false track, else the animal
     for r in frag[frag["identity"] != ""].itertuples():
         a = animal_of.get(r.track, "")

@@ -83,7 +83,7 @@ def finite_runs(x: np.ndarray, min_length: int = 1) -> list[tuple[int, int]]:
     ok = np.isfinite(x).all(axis=1)
     edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    return [(int(a), int(b)) for a, b in zip(starts, stops) if b - a >= min_length]
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True) if b - a >= min_length]
 
 
 def labels_frame(seqs: list[Sequence], labels: list[np.ndarray], extra: dict[str, list[np.ndarray]] | None = None):
@@ -91,7 +91,7 @@ def labels_frame(seqs: list[Sequence], labels: list[np.ndarray], extra: dict[str
     import pandas as pd
 
     parts = []
-    for i, (q, y) in enumerate(zip(seqs, labels)):
+    for i, (q, y) in enumerate(zip(seqs, labels, strict=True)):
         if len(y) != len(q.x):
             raise AssertionError(f"{q.session}: {len(y)} labels for {len(q.x)} frames")
         part = {"session": q.session, "individual": q.individual, "frame": np.arange(len(y), dtype=np.int64),

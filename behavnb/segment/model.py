@@ -202,7 +202,7 @@ class MotifModel:
         outcomes = map_items(self._label_one, [(f"{q.session}/{q.individual}", q) for q in seqs],
                              scheduler=scheduler, desc="labelling", progress=progress)
         raise_failures(outcomes, "recordings")
-        return [(q, o.value) for q, o in zip(seqs, outcomes)]
+        return [(q, o.value) for q, o in zip(seqs, outcomes, strict=True)]
 
     def _extra_columns(self, seqs: list[Sequence]) -> dict | None:
         return None
@@ -389,7 +389,7 @@ class _LearnedMotifs(MotifModel):
                                  [(f"{q.session}/{q.individual}", q) for q in seqs],
                                  scheduler=scheduler, desc="fitting per recording", progress=False)
             raise_failures(outcomes, "recordings")
-            self.models_ = {(q.session, q.individual): o.value for q, o in zip(seqs, outcomes)}
+            self.models_ = {(q.session, q.individual): o.value for q, o in zip(seqs, outcomes, strict=True)}
             self.model_ = None
             self.permutations_ = self._consensus()
 

@@ -104,7 +104,7 @@ def read_names(path: str | Path, n_subtypes: int | None = None) -> dict[int, str
         number or is listed twice.
     """
     table = _read(Path(path))
-    return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"])}
+    return {int(m): (n.strip() or default_name(int(m), n_subtypes)) for m, n in zip(table["motif"], table["name"], strict=True)}
 
 
 def read_notes(path: str | Path) -> dict[int, str]:

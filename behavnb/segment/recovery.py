@@ -26,7 +26,7 @@ def matching(confusion: pd.DataFrame) -> dict[int, int]:
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(-confusion.to_numpy())  # rows: true, cols: found
-    mapping = {int(confusion.columns[c]): int(confusion.index[r]) for r, c in zip(rows, cols)}
+    mapping = {int(confusion.columns[c]): int(confusion.index[r]) for r, c in zip(rows, cols, strict=True)}
     for c in confusion.columns:
         if int(c) not in mapping:
             mapping[int(c)] = int(confusion[c].idxmax())

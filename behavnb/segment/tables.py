@@ -42,7 +42,7 @@ def recording_arrays(labels: pd.DataFrame, column: str = "motif"):
     new[1:] = key[1:] != key[:-1]
     rec = np.cumsum(new) - 1
     firsts = key[new]
-    keys = [(str(sn[s]), str(iname[i])) for s, i in zip(firsts // n_ind, firsts % n_ind)]
+    keys = [(str(sn[s]), str(iname[i])) for s, i in zip(firsts // n_ind, firsts % n_ind, strict=True)]
     return rec, f, m, keys
 
 

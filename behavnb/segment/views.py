@@ -234,7 +234,7 @@ class MotifData:
         self._feature_table = None
         self.groups = {}
         if sessions is not None and "group" in sessions:
-            self.groups = dict(zip(sessions["session"].astype(str), sessions["group"].astype(str)))
+            self.groups = dict(zip(sessions["session"].astype(str), sessions["group"].astype(str), strict=True))
 
     def bouts_of(self, column: str) -> pd.DataFrame:
         """Bouts of another code column of the labels (``type`` or ``subtype`` of VQ labels), cached."""

@@ -59,9 +59,14 @@ from behavnb.stats.tables import (
 )
 from behavnb.stats.transitions import subject_probabilities, transition_test
 
-__all__ = ["animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics", "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
-           "mann_whitney", "permutation_mann_whitney", "kruskal", "welch", "posthoc", "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
-           "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts", "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels",
-           "motif_set", "equal_length_duplicates", "summarize_error_rates", "rate_ci",
-           "entry_rates", "rate_test", "oracle_power", "minimum_detectable_effect", "between_animal_sd",
-           "labels_variability", "generator_variability"]
+__all__ = [
+    "animal_table", "kinematics_table", "transition_table", "check_design", "per_subject", "session_metrics",
+    "compare", "Results", "methods_text", "untestable_reason", "RESULT_COLUMNS",
+    "mann_whitney", "permutation_mann_whitney", "kruskal", "welch", "posthoc",
+    "log2_fold_change", "hedges_g", "cliffs_delta", "bootstrap_ci",
+    "adjust", "clr", "permanova", "repertoire_test", "error_rates", "mixed_model", "gee_counts",
+    "transition_test", "subject_probabilities", "behaviorflow_test", "cluster_metrics", "smooth_labels",
+    "motif_set", "equal_length_duplicates", "summarize_error_rates", "rate_ci",
+    "entry_rates", "rate_test",
+    "oracle_power", "minimum_detectable_effect", "between_animal_sd", "labels_variability", "generator_variability",
+]

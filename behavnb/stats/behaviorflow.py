@@ -97,7 +97,7 @@ def _session_arrays(labels: pd.DataFrame, column: str):
     y = lab[column].astype("float").fillna(-1).to_numpy().astype(np.int64)
     s = lab["session"].to_numpy()
     cut = np.flatnonzero(s[1:] != s[:-1]) + 1
-    return list(zip(s[np.r_[0, cut]], np.split(y, cut)))
+    return list(zip(s[np.r_[0, cut]], np.split(y, cut), strict=True))
 
 
 def cluster_metrics(labels: pd.DataFrame, *, window: int = 5, column: str = "motif", clusters=None,
@@ -156,7 +156,7 @@ def cluster_metrics(labels: pd.DataFrame, *, window: int = 5, column: str = "mot
         else:
             count = (ind[:1].sum(axis=0) + np.count_nonzero((ind[1:] == 1) & (ind[:-1] == 0), axis=0)).astype(float)
         row = {}
-        for c, nf, ct in zip(clusters, nframes, count):
+        for c, nf, ct in zip(clusters, nframes, count, strict=True):
             row[f"{c}.nframes"], row[f"{c}.count"] = nf, ct
         rows[s] = row
     cols = [f"{c}.{k}" for c in clusters for k in ("nframes", "count")]
@@ -235,12 +235,12 @@ def behaviorflow_test(labels: pd.DataFrame, group_column: str = "group", groups:
         metrics = metrics.fillna(0.0)                      # imputeTS::na_replace(fill = 0) in TwoGroupAnalysis
     g = per_session.astype(str).reindex(metrics.index)
     a, b = metrics[g == names[0]], metrics[g == names[1]]
-    for name, part in zip(names, (a, b)):
+    for name, part in zip(names, (a, b), strict=True):
         if len(part) < 2:
             raise ParameterError(f"group {name!r} has {len(part)} session(s) in {group_column!r}; a t-test needs at "
                                  f"least 2 per group (groups: {sorted(per_session.dropna().astype(str).unique())}).")
     t, p, n_a, n_b = _welch(a.to_numpy(float), b.to_numpy(float))
-    untestable = [m for m, v in zip(metrics.columns, p) if not np.isfinite(v)]
+    untestable = [m for m, v in zip(metrics.columns, p, strict=True) if not np.isfinite(v)]
     if untestable:
         warnings.warn(f"BehaviorFlow test: {len(untestable)} of {len(p)} metrics cannot be tested (fewer than 2 "
                       f"values in a group, or no variance): {untestable[:8]}{' …' if len(untestable) > 8 else ''}; "

@@ -200,7 +200,7 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
     rows, post, ci_used = [], [], {}
     for key, g in subj.groupby(keys, sort=True):
         vals = {name: _snap(g.loc[g["group"].astype(str) == name, "value"].dropna().to_numpy(float)) for name in names}
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         for name in names:
             row[f"n_{name}"] = len(vals[name])
             row[f"mean_{name}"] = float(vals[name].mean()) if len(vals[name]) else float("nan")
@@ -217,15 +217,16 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
                 ci_used[eff] = ci or DEFAULT_CI[eff]
             else:  # no confidence interval asked for (e.g. calibration runs)
                 est, lo, hi = FUNCTIONS[eff](a, b), float("nan"), float("nan")
-            row.update({"test": "Mann-Whitney U" if test == "mann-whitney" else "Welch t", "statistic": u, "p": p, "effect_name": eff, "effect": est,
-                        "ci_low": lo, "ci_high": hi, "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
+            row.update({"test": "Mann-Whitney U" if test == "mann-whitney" else "Welch t", "statistic": u, "p": p,
+                        "effect_name": eff, "effect": est, "ci_low": lo, "ci_high": hi,
+                        "hedges_g": hedges_g(a, b), "cliffs_delta": cliffs_delta(a, b)})
             if eff == "log2_fold_change":  # a group that never used the motif: NaN with the reason, not +-21
                 row["note"] = lfc_not_estimable(a, b, (names[0], names[1]))
         else:
             h, p = kruskal(vals)
             row.update({"test": "Kruskal-Wallis", "statistic": h, "p": p})
             ph = posthoc(vals)
-            for k_, v in zip(keys, key if isinstance(key, tuple) else (key,)):
+            for k_, v in zip(keys, key if isinstance(key, tuple) else (key,), strict=True):
                 ph[k_] = v
             post.append(ph)
         rows.append(row)
@@ -252,7 +253,8 @@ def compare(table: pd.DataFrame, *, group_column: str = "group", groups: Sequenc
         out["q"] = out.groupby("metric")["p"].transform(lambda p: pd.Series(adjust(p.to_numpy(), fdr), index=p.index))
     info = {"test": test, "groups": names, "n": {g: int(n_per.get(g, 0)) for g in names}, "fdr": fdr, "family": family,
             "n_tests": int(out.loc[out["in_family"], "p"].notna().sum()), "n_boot": n_boot, "level": level,
-            "ci": ci_used, "outside_family": {d: k for d, k in duplicated.items() if not out.loc[out["metric"] == d, "in_family"].all()},
+            "ci": ci_used,
+            "outside_family": {d: k for d, k in duplicated.items() if not out.loc[out["metric"] == d, "in_family"].all()},
             "sessions_per_subject": _sessions_per_subject(t),
             "metrics": sorted(out["metric"].unique()), "levels": sorted(out["level"].unique()) if "level" in out else [],
             "skipped": skipped}
@@ -372,8 +374,8 @@ def methods_text(results: Results) -> str:
                f"(durations), and Cliff's delta.{cis}")
     dup = i.get("outside_family") or {}
     dup_text = "".join(f" {d.replace('_', ' ').capitalize()} duplicates {k.replace('_', ' ')} when sessions have equal "
-                       f"length (identical tests), so only {k.replace('_', ' ')} was included in the family; {d.replace('_', ' ')} "
-                       f"is reported without a q-value." for d, k in dup.items())
+                       f"length (identical tests), so only {k.replace('_', ' ')} was included in the family; "
+                       f"{d.replace('_', ' ')} is reported without a q-value." for d, k in dup.items())
     return (f"Behavioural motifs were compared between groups {groups} with the animal as the unit of analysis: "
             f"per-session measures ({', '.join(i['metrics'])}) were averaged over each animal's sessions "
             f"(mean {i['sessions_per_subject']:.1f} sessions per animal) before testing, so that repeated sessions "

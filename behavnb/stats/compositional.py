@@ -94,7 +94,7 @@ def repertoire_test(usage_wide: pd.DataFrame, groups, *, n_perm: int = 9999, see
         raise ParameterError(f"small must be 'raise' or 'skip', not {small!r}.")
     labels = np.asarray(groups).astype(str)
     names, sizes = np.unique(labels, return_counts=True)
-    n = {str(g): int(c) for g, c in zip(names, sizes)}
+    n = {str(g): int(c) for g, c in zip(names, sizes, strict=True)}
     why = ("only one group" if len(names) < 2 else
            "a group with fewer than 2 animals" if (sizes < 2).any() else None)
     if why and small == "skip":

@@ -75,7 +75,7 @@ def lfc_not_estimable(a, b, names: tuple[str, str] = ("a", "b")) -> str:
         E.g. "log2 fold change not estimable: mean of 'KO' is 0 (no animal used it)", or "".
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
-    zero = [n for n, x in zip(names, (a, b)) if not (len(x) and x.mean() > 0)]
+    zero = [n for n, x in zip(names, (a, b), strict=True) if not (len(x) and x.mean() > 0)]
     if not zero:
         return ""
     return ("log2 fold change not estimable: mean of " + " and ".join(repr(z) for z in zero)
@@ -282,7 +282,7 @@ def bootstrap_ci(a, b, effect: str | Callable = "hedges_g", *, n_boot: int = 200
     ib = rng.integers(0, len(b), (n_boot, len(b)))
     vec = _VECTORISED.get(name) if name else None
     ra, rb = a[ia], b[ib]
-    reps = vec(ra, rb) if vec else np.array([fn(x, y) for x, y in zip(ra, rb)])
+    reps = vec(ra, rb) if vec else np.array([fn(x, y) for x, y in zip(ra, rb, strict=True)])
     if method in ("bootstrap-t", "symmetric-t"):
         se0 = float(_SE[name](a, b))
         with np.errstate(divide="ignore", invalid="ignore"):

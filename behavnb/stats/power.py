@@ -456,7 +456,6 @@ def oracle_power(n: int = 8, *, effect="default", motif: str | int = "rear", n_c
     ParameterError
         As ``power``.
     """
-    from scipy import stats as st
 
     n = _check_n(n)
     _check_alpha(alpha)
@@ -528,7 +527,7 @@ def between_animal_sd(table: pd.DataFrame, *, metric: str = "usage", group_colum
         zeros = int((~pos).sum())
         n_zeros += zeros
         logv = np.log(np.where(pos, v, v[pos].min() / 2))
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         num = den = 0.0
         for name in np.unique(groups):
             x = logv[groups == name]

@@ -140,8 +140,8 @@ def rate_test(table: pd.DataFrame, *, group_column: str = "group", groups: Seque
     for key, g in per.groupby(keys, sort=True):
         a = g.loc[g["group"].astype(str) == names[0], "log_rate"].to_numpy(float)
         b = g.loc[g["group"].astype(str) == names[1], "log_rate"].to_numpy(float)
-        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)), metric="entry_rate")
-        for name, x in zip(names, (a, b)):
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True), metric="entry_rate")
+        for name, x in zip(names, (a, b), strict=True):
             row.update({f"n_{name}": len(x), f"mean_{name}": float(np.exp(x).mean()), f"rate_{name}": float(np.exp(x.mean()))})
         diff = b.mean() - a.mean()
         va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)

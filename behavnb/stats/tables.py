@@ -229,7 +229,8 @@ def per_subject(table: pd.DataFrame, by: Sequence[str] = ("metric", "motif")) ->
 
 
 def kinematics_table(features, labels: pd.DataFrame, sessions: pd.DataFrame,
-                     names: Sequence[str] = ("speed", "body_length", "head_angle"), *, group_column: str = "group") -> pd.DataFrame:
+                     names: Sequence[str] = ("speed", "body_length", "head_angle"), *,
+                     group_column: str = "group") -> pd.DataFrame:
     """Mean kinematic features (03) per session, animal and motif, in the long format of ``animal_table``.
 
     So that "KO walk more slowly *within* walking" is one more row to test.

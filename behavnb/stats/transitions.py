@@ -80,7 +80,7 @@ def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | No
     n = np.bincount(labels, minlength=2)
     skipped = None
     if (n < 2).any():
-        sizes = dict(zip(names, n.tolist()))
+        sizes = dict(zip(names, n.tolist(), strict=True))
         if small == "raise":
             raise ParameterError(f"group sizes {sizes}: the test needs at least 2 animals per group; pass small='skip' "
                                  f"for the group means alone.")
@@ -125,5 +125,5 @@ def transition_test(counts, sessions: pd.DataFrame, groups: tuple[str, str] | No
         edges["p"] = np.nan
     edges["q"] = adjust(edges["p"].to_numpy(), fdr)
     summary = {"distance": dist, "p": (1 + exceed_dist) / (1 + n_perm) if not skipped else float("nan"),
-               "n_perm": n_perm, "n": dict(zip(names, n.tolist())), "groups": names, "fdr": fdr, "skipped": skipped}
+               "n_perm": n_perm, "n": dict(zip(names, n.tolist(), strict=True)), "groups": names, "fdr": fdr, "skipped": skipped}
     return summary, edges

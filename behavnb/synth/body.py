@@ -110,7 +110,7 @@ def pose_body_frame(params: dict[str, np.ndarray], phases: dict[str, np.ndarray]
     z[:, head] -= col(0.6 * ga)
     x[:, nose] += 0.3 * ga * sin(phases["groom"])
     y[:, nose] += 0.25 * ga * cos(phases["groom"])
-    for i, side in zip(front_paws, (1.0, -1.0)):
+    for i, side in zip(front_paws, (1.0, -1.0), strict=False):
         reach = col(ga)[:, 0]
         tx = x[:, nose] - 0.7 + 0.5 * sin(phases["groom"])
         ty = side * (0.45 + 0.35 * cos(phases["groom"]))

@@ -310,7 +310,8 @@ def make_cohort(
                       else int(rng.integers(sessions_per_animal[0], sessions_per_animal[1] + 1)))
             programs = [animal_program(per_group[group], rng) for _ in range(animals_per_session)]
             individuals = [f"mouse{i + 1}" for i in range(animals_per_session)]
-            animals_json[subject] = {"group": group, "individuals": {n: p.to_json() for n, p in zip(individuals, programs)}}
+            animals_json[subject] = {"group": group,
+                                     "individuals": {n: p.to_json() for n, p in zip(individuals, programs, strict=True)}}
             sex = "F" if rng.random() < 0.5 else "M"
             for s in range(n_sess):
                 session = f"{subject}_s{s + 1}"
@@ -331,7 +332,7 @@ def make_cohort(
                              "cohort": f"c{a % 2 + 1}", "file": f"{session}{FORMATS[fmt]}", "fps": fps,
                              "px_per_cm": round(camera.px_per_cm, 4),
                              **{f"arena_{k}": v for k, v in camera.arena_box(arena.size_cm).items()}})
-                for i_name, sim in zip(individuals, sims):
+                for i_name, sim in zip(individuals, sims, strict=True):
                     truth_parts.append(pd.DataFrame({
                         "session": session, "individual": i_name, "frame": np.arange(n_frames),
                         "motif": sim["label"].astype(np.int16),

@@ -5,8 +5,8 @@ Part of ``synth`` (synthetic cohorts with ground truth, beside the run layer).
 Body-model parameters are set per bout (each bout draws its own, :mod:`behavnb.synth.behaviours`),
 blended across bout edges with a short moving average; speed and turning rate are integrated into
 heading and position. When a bout would take the animal within ``margin`` of a wall, it turns along the
-wall there, veering slightly inwards, and carries on at most of its pace (thigmotaxis). The path is integrated bout by bout (vectorised inside a bout),
-because where a bout starts depends on where the last one ended.
+wall there, veering slightly inwards, and carries on at most of its pace (thigmotaxis). The path is integrated
+bout by bout (vectorised inside a bout), because where a bout starts depends on where the last one ended.
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def fragment_tracks(ds, *, break_rate: float = 1 / 150, gap_frames: tuple[int, i
         np.add.at(lost, np.minimum(breaks + length, n_t), -1)
         seen = (np.cumsum(lost)[:n_t] == 0) & ~np.isnan(pos[..., i]).any(axis=1).all(axis=1)
         edges = np.flatnonzero(np.diff(np.r_[0, seen.astype(np.int8), 0]))
-        pieces += [(i, int(a), int(b), None) for a, b in zip(edges[::2], edges[1::2])]
+        pieces += [(i, int(a), int(b), None) for a, b in zip(edges[::2], edges[1::2], strict=True)]
         if spurious_rate > 0:
             body = np.nanmedian(np.linalg.norm(pos[:, :, :, i] - np.nanmedian(pos[:, :, :, i], axis=2)[:, :, None],
                                                axis=1)) * 2
