@@ -83,7 +83,7 @@ def test_same_frames_as_kmeans_labels(tiny):
         assert len(picked) == min(n_ok, max_frames)
         for s, part in picked.groupby("session"):
             assert np.isfinite(lat[s][part["frame"].to_numpy()]).all()
-        frames, Z = bn.evaluate._latent_frames(lat, truth, max_frames=max_frames, seed=3)
+        frames, Z = bn.evaluate.truth._latent_frames(lat, truth, max_frames=max_frames, seed=3)
         direct = KMeans(labels.attrs["n_motifs"], n_init=10, random_state=3).fit_predict(Z)
         assert agreement["ari"] == adjusted_rand_score(frames["true_motif"], direct)
         assert agreement["nmi"] == normalized_mutual_info_score(frames["true_motif"], direct)
