@@ -126,7 +126,7 @@ def load_model(model_dir: str | Path, device: str = "cpu") -> LoadedModel:
     try:
         doc = yaml.safe_load(cfg_path.read_text())
         cls = config_class(doc["model"])
-        arch = getattr(cls, "from_saved", cls)(**doc["architecture"])  # a config may fill in fields older files lack
+        arch = cls(**doc["architecture"])
         num_features = int(doc["num_features"])
     except (yaml.YAMLError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path} is damaged or not a behavnb model config ({exc}); retrain.") from exc
