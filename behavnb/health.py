@@ -15,7 +15,7 @@ and flags, each with the number and what to try:
 model was trained before health checks existed); ``require_healthy`` is what notebook 06 calls before
 segmenting: it raises ``UnhealthyModelError`` for a model with an error unless ``allow_unhealthy``.
 In the checks layer (evaluate/health/demos, after stats in docs/design.md's layers): it judges what
-train and embed made, before segment uses it; imports only ``codes`` and ``errors``.
+train and embed made, before segment uses it; imports only ``codes``, ``errors`` and ``utils``.
 """
 
 from __future__ import annotations

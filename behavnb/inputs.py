@@ -20,12 +20,15 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
 from behavnb.errors import ParameterError
 from behavnb.preprocess import velocity
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 
 def fill_sparse_gaps(x: np.ndarray, min_present: float = 2 / 3) -> np.ndarray:
@@ -333,6 +336,8 @@ def extra_features(features: xr.Dataset, names: Sequence[str], *, log_speeds: bo
             cols.append(da.transpose("time", "individual").values)
             labels.append(label)
     arr = np.stack(cols, axis=1)
+    import xarray as xr  # lazily, as everywhere in behavnb: windows and train need no xarray
+
     return xr.DataArray(arr, dims=("time", "feature", "individual"),
                         coords={"time": features["time"], "feature": labels, "individual": features["individual"]},
                         name="inputs")
@@ -398,7 +403,7 @@ class Skeleton:
 
     @property
     def columns(self) -> list[str]:
-        """Model input columns, keypoint-major: ``nose_x, nose_y, ...`` (as ``windows.session_matrix`` names them)."""
+        """Model input columns, keypoint-major: ``nose_x, nose_y, ...`` (as ``session_matrix`` names them)."""
         return [f"{k}_{s}" for k in self.keypoints for s in "xyz"[: self.dims]]
 
     def region_ids(self) -> list[int]:
@@ -470,6 +475,8 @@ def body_frame_velocity(ds) -> "xr.DataArray":
     arr = np.stack(comps, axis=2)  # (time, keypoint, space, individual)
     spaces = [str(v) for v in ds["space"].values]
     names = [f"{k}_v{sp}" for k in ds["keypoint"].values for sp in spaces]
+    import xarray as xr  # lazily, as everywhere in behavnb: windows and train need no xarray
+
     return xr.DataArray(arr.reshape(len(arr), -1, arr.shape[-1]), dims=("time", "feature", "individual"),
                         coords={"time": ds["time"].values, "feature": names, "individual": ds["individual"].values},
                         name="velocity")

@@ -484,7 +484,7 @@ def _run_locked(pm, books, root, meta_path, runner, routed, parameters, force, h
                 _say(log, f"[{_clock()}] {book.stem}  current (not rerun)  ({n}/{len(books)})")
                 if html_report and not page.exists():
                     try:
-                        _to_html(executed, page)
+                        to_html(executed, page)
                     except Exception:  # noqa: BLE001 - the link is left out
                         page = None
                 runs.append(NotebookRun(book.stem, "current", 0.0, executed, page if html_report and page else None))
@@ -535,7 +535,7 @@ def _run_locked(pm, books, root, meta_path, runner, routed, parameters, force, h
                 atomic_write_text(stamps_path, json.dumps(stamps, indent=1))
             if html_report and executed.exists():
                 try:
-                    run.html = _to_html(executed, page)
+                    run.html = to_html(executed, page)
                 except Exception as exc:  # noqa: BLE001 - the report must still be written
                     run.error = (run.error + "; " if run.error else "") + f"no HTML page ({type(exc).__name__}: {exc})"
             runs.append(run)
@@ -583,11 +583,6 @@ def _locate_error(run: NotebookRun, executed: Path) -> None:
                 run.cell, run.exec_count, run.source = i, cell.get("execution_count"), cell.source
                 run.traceback = _ANSI.sub("", "\n".join(out.get("traceback", []))) or run.traceback
                 return
-
-
-def _to_html(executed: Path, page: Path) -> Path:
-    """The executed notebook's HTML page, readable offline (see ``behavnb.report``); the .ipynb is left as is."""
-    return to_html(executed, page)
 
 
 def write_index(project: Project, runs: Sequence[NotebookRun], runner: Mapping[str, Any],

@@ -44,8 +44,8 @@ def main() -> int:
     from behavnb.export import load_results
 
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench-nwb-"))
-    if out.exists() and any(out.glob("*.nwb")):
-        shutil.rmtree(out)
+    for old in out.glob("*.nwb"):  # an earlier run's files only: --out may hold other things
+        old.unlink()
     try:
         t = time.perf_counter()
         from behavnb.export.nwb import export_nwb, validate_nwb

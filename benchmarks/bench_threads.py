@@ -36,7 +36,7 @@ poses = bn.manifest.load_sessions(table, progress=False)
 sk = bn.skeleton.infer_skeleton(poses, cutoff=0.6)
 poses = {s: bn.skeleton.attach(ds, sk) for s, ds in poses.items()}
 cleaned, _, _ = bn.preprocess.clean_sessions(poses, bn.preprocess.Pipeline(confidence=0.6), progress=False)
-ws = bn.windows.build(bn.windows.session_matrices(cleaned), 15, future=15, test_fraction=0.2, seed=0)
+ws = bn.windows.build(bn.inputs.session_matrices(cleaned), 15, future=15, test_fraction=0.2, seed=0)
 torch.manual_seed(0)
 model = dataclasses.replace(vame.PRESETS["cpu_fast"], TEMPORAL_WINDOW=15, FUTURE_STEPS=15).build(len(ws.names))
 cfg = bn.train.TrainConfig(epochs=1, windows_per_epoch=128 * STEPS, batch_size=128, device="cpu", seed=0, amp=False)

@@ -17,9 +17,9 @@ import behavnb as bn
 from behavnb.errors import ParameterError, PoseFileNotFoundError
 
 sys.path.insert(0, str(Path(__file__).parent))
+import pynwb  # noqa: E402  (a dependency: no skip)
 from export_run import MOTIFS, make_run  # noqa: E402
 
-pynwb = pytest.importorskip("pynwb")
 from behavnb.export import load_results  # noqa: E402
 from behavnb.export.nwb import NWBValidationError, export_nwb, read_nwb_labels, validate_nwb  # noqa: E402
 

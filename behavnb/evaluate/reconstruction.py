@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,9 +14,6 @@ import pandas as pd
 from behavnb.errors import DataWarning
 from behavnb.models import eval_mode
 from behavnb.windows import WindowSet
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 
 from behavnb import features as F
-from behavnb.codes import _with_truth, purity
+from behavnb.codes import _with_truth
 from behavnb.errors import DataWarning, ParameterError
 from behavnb.inputs import LOG_FEATURES
-from behavnb.segment import matching, motif_model
+from behavnb.segment import agreement, motif_model
 
 if TYPE_CHECKING:
     import xarray as xr
+
 
 
 def _latent_frames(latents: Mapping[str, object], truth: pd.DataFrame, *, max_frames: int | None = 100_000,
@@ -302,8 +303,6 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
     ParameterError
         No truth, k < 2, an unknown method, sessions of ``frames`` missing from ``data``, or no usable scalar.
     """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
     _check_truth(truth)
     unknown = [m for m in methods if m not in BASELINE_METHODS]
     if unknown or not methods:
@@ -327,11 +326,9 @@ def scalar_baseline(data: Mapping[str, xr.Dataset], truth: pd.DataFrame,
         joined = _join_labels(scored, labels)
         ok = joined["motif"].to_numpy() >= 0
         y, c = joined["true_motif"].to_numpy()[ok], joined["motif"].to_numpy()[ok].astype(np.int64)
-        mapping = matching(pd.crosstab(y, c))
-        rows[BASELINE_METHODS[method]] = {
-            "ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
-            "purity": purity(c, y), "matched_accuracy": float(np.mean(pd.Series(c).map(mapping).to_numpy() == y)),
-            "k": k, "n_true": int(len(np.unique(y))), "n_found": int(len(np.unique(c))), "frames": int(ok.sum())}
+        scores = agreement(y, c)
+        rows[BASELINE_METHODS[method]] = {**{n: scores[n] for n in ("ari", "nmi", "purity", "matched_accuracy")}, "k": k,
+                                          **{n: scores[n] for n in ("n_true", "n_found", "frames")}}
     lost = len(scored) - int(ok.sum())
     if lost:
         why = "a scalar missing in a whole recording" if fill_missing else "body points missing; fill_missing=False"

@@ -4,17 +4,12 @@ cross-skeleton conversion. Part of ``behavnb.evaluate``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from behavnb.inputs import vqmap_matrices
 from behavnb.models import eval_mode
 from behavnb.windows import WindowSet
-
-if TYPE_CHECKING:
-    pass
 
 
 def _vq_batches(model, windows, starts, batch_size: int = 512):

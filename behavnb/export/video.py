@@ -122,7 +122,7 @@ def _plan(project_dir, session: str, *, motifs, individual, cut, video, width, s
     path = find_video(row.get("file"), video if video is not None else row.get("video"))
     box, n_video = None, 0
     if path is not None:  # video pixels -> output pixels: a scale
-        vid = Video(path)  # the frame counts are checked here, with this function's tolerance
+        vid = Video(path)
         n_video, end = vid.n_frames, int(vframe[-1]) + 1 if n else 0
         poses = f"{n}" + (f" (frames {vframe[0]}..{end - 1})" if n and (vframe[0] or end != n) else "")
         diff = f"{n_video - end:+d}, tolerance {tolerance}"

@@ -252,7 +252,7 @@ def ethogram(labels: pd.DataFrame, groups: Mapping[str, str] | None = None, name
     keys["group"] = keys["session"].map(groups).fillna("all") if groups else "all"
     gs = sorted(keys["group"].unique())
     per_group = max(1, max_sessions // len(gs))
-    fps = float(fps or labels.attrs.get("fps") or fps_of(labels))
+    fps = float(fps or fps_of(labels))
     rows_by_group = {g: keys[keys["group"] == g].head(per_group) for g in gs}
     n_rows = [len(r) for r in rows_by_group.values()]
     fig, axes = plt.subplots(len(gs), 1, figsize=(10, 0.28 * sum(n_rows) + 1.2 * len(gs) + 0.8),

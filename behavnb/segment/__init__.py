@@ -22,7 +22,7 @@ from behavnb.segment.methods import ESTIMATORS, METHODS, GMMMotifs, HMMMotifs, K
 from behavnb.segment.model import COVARIANCES, MotifModel
 from behavnb.segment.names import default_name, read_names, read_notes, rename_defaults, write_names
 from behavnb.segment.outputs import SEGMENTATION_FILE, Segmentation, read_segmentation, write_motifs
-from behavnb.segment.recovery import bout_comparison, confusion, matching, names_from_truth, truth_agreement
+from behavnb.segment.recovery import agreement, bout_comparison, confusion, matching, names_from_truth, truth_agreement
 from behavnb.segment.tables import bout_stats, bouts, fps_of, label_arrays, onsets, usage_matrix
 from behavnb.segment.views import (
                                    DEFAULT_FEATURES,
@@ -38,6 +38,6 @@ from behavnb.segment.views import (
 __all__ = ["MotifModel", "KMeansMotifs", "HMMMotifs", "GMMMotifs", "VQMotifs", "motif_model", "ESTIMATORS", "METHODS",
            "COVARIANCES", "Segmentation", "read_segmentation", "write_motifs", "SEGMENTATION_FILE", "usage_matrix",
            "bouts", "bout_stats", "onsets", "label_arrays", "fps_of", "choose_k", "suggest_k", "split_tail",
-           "truth_agreement", "confusion", "matching", "bout_comparison", "names_from_truth", "rename_defaults",
+           "truth_agreement", "agreement", "confusion", "matching", "bout_comparison", "names_from_truth", "rename_defaults",
            "write_names", "read_names", "read_notes", "default_name", "instances", "instance_clip", "instance_poses",
            "typical_trajectory", "motif_features", "umap_table", "DEFAULT_FEATURES", "MotifData"]

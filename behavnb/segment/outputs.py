@@ -114,7 +114,7 @@ def write_motifs(out_dir: str | Path, model, labels: pd.DataFrame) -> dict[str, 
     fps = fps_of(labels)
     b = bouts(labels, fps)
     tables = {"labels.parquet": labels, "usage.csv": usage(labels, k), "bouts.csv": b,
-              "bout_stats.csv": bout_stats(b, labels, k)}
+              "bout_stats.csv": bout_stats(b, labels, k, fps=fps)}
     paths = {}
     for name, table in tables.items():
         path = out_dir / name

@@ -101,13 +101,28 @@ def truth_agreement(labels: pd.DataFrame, truth: pd.DataFrame, column: str = "mo
     --------
     >>> scores = pd.DataFrame({name: truth_agreement(lab, truth) for name, lab in labels.items()}).T  # doctest: +SKIP
     """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
     merged = _with_truth(labels, truth)
     merged = merged[merged[column] >= 0]
-    y, c = merged["true_motif"].to_numpy(), merged[column].to_numpy()
-    counts = pd.crosstab(y, c)
-    mapping = matching(counts)
+    return agreement(merged["true_motif"].to_numpy(), merged[column].to_numpy())
+
+
+def agreement(y: np.ndarray, c: np.ndarray) -> dict:
+    """The scores ``truth_agreement`` gives, for true labels ``y`` and found labels ``c`` of the same frames.
+
+    Parameters
+    ----------
+    y, c : numpy.ndarray
+        True and found label of each scored frame (found labels >= 0).
+
+    Returns
+    -------
+    dict
+        ``ari``, ``nmi``, ``purity``, ``matched_accuracy`` (after Hungarian matching), ``n_true``, ``n_found``,
+        ``frames``.
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    mapping = matching(pd.crosstab(y, c))
     matched = pd.Series(c).map(mapping).to_numpy() == y
     return {"ari": float(adjusted_rand_score(y, c)), "nmi": float(normalized_mutual_info_score(y, c)),
             "purity": purity(c, y), "matched_accuracy": float(matched.mean()) if len(c) else float("nan"),

@@ -47,7 +47,25 @@ def recording_arrays(labels: pd.DataFrame, column: str = "motif"):
 
 
 def fps_of(labels: pd.DataFrame) -> float:
-    """Frame rate from the labels' ``time`` and ``frame`` columns (median over one recording; any row order)."""
+    """A labels table's frame rate: its segmentation metadata (``attrs["fps"]``), else from ``time`` and ``frame``.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        A labels table; ``segment.read_segmentation`` sets ``attrs["fps"]`` (the rate 06 recorded).
+
+    Returns
+    -------
+    float
+        Frames per second (without metadata: the median over one recording, any row order).
+
+    Raises
+    ------
+    ParameterError
+        No metadata and no usable ``time`` column.
+    """
+    if labels.attrs.get("fps"):
+        return float(labels.attrs["fps"])
     if "time" not in labels:
         raise ParameterError("the labels table has no time column: pass fps.")
     first = labels.iloc[0]

@@ -220,7 +220,7 @@ class MotifData:
                  video_tolerance: int = 2):
         self.labels, self.cleaned, self.features, self.sessions = labels, dict(cleaned), features, sessions
         self.n_motifs = motif_count(labels, n_motifs)
-        self.fps = float(fps or labels.attrs.get("fps") or fps_of(labels))
+        self.fps = float(fps or fps_of(labels))
         self.bouts = bouts(labels, self.fps)
         ok = labels["motif"] >= 0
         self.motifs = sorted(int(m) for m in labels.loc[ok, "motif"].unique())

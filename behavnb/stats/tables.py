@@ -83,7 +83,7 @@ def motif_set(labels: pd.DataFrame, n_motifs: int | None = None, *, motifs: Sequ
         Declared ids that are negative or repeated, or labels that use an id outside the declared set.
     """
     declared = motifs if motifs is not None else (range(int(n_motifs)) if n_motifs is not None else None)
-    if declared is None:
+    if declared is None and column == "motif":  # a segmentation's metadata describes its motif column only
         declared = labels.attrs.get("motifs")
         if declared is None and labels.attrs.get("n_motifs") is not None:
             declared = range(int(labels.attrs["n_motifs"]))

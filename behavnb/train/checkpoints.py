@@ -20,19 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from behavnb.train.config import CheckpointError
+from behavnb.train.progress import _say, _warn
 from behavnb.utils import atomic_path, atomic_write_text
 from behavnb.windows import MultiWindowSet, WindowSet
 
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
 if TYPE_CHECKING:
-    pass
-from behavnb.train.config import CheckpointError
-from behavnb.train.progress import _say, _warn
-
-if TYPE_CHECKING:  # for annotations only
     from behavnb.train.config import TrainConfig
     from behavnb.train.loop import _Run
+
 
 
 def _rng_state(gen) -> dict:

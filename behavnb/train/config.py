@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from behavnb.errors import BehavnbError, ParameterError
-
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
-if TYPE_CHECKING:
-    pass
 
 
 class CheckpointError(BehavnbError, ValueError):

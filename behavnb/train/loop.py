@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,16 +21,11 @@ import pandas as pd
 from behavnb.errors import ParameterError
 from behavnb.models import eval_mode
 from behavnb.runtime import autocast_dtype, release_memory, resolve_device
-from behavnb.windows import MultiWindowSet, WindowSet
-
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
-if TYPE_CHECKING:
-    pass
 from behavnb.train.checkpoints import _RunFiles, _RunState, fingerprint
 from behavnb.train.config import FitResult, TrainConfig
 from behavnb.train.progress import RUNNER_ENV, _epoch_line, _say, _warn, progress_mode
 from behavnb.train.schedule import Schedule
+from behavnb.windows import MultiWindowSet, WindowSet
 
 
 def _oom_error():

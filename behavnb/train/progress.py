@@ -8,15 +8,8 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import TYPE_CHECKING
 
 from behavnb.errors import ParameterError
-
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
-if TYPE_CHECKING:
-    pass
-
 
 #: set by ``behavnb run`` for its kernels: Ctrl-C stops the notebook instead of returning a half-trained model
 RUNNER_ENV = "BEHAVNB_RUNNER"

@@ -12,18 +12,14 @@ from typing import TYPE_CHECKING, Any
 from behavnb import __version__
 from behavnb.models import config_class
 from behavnb.runtime import resolve_device
+from behavnb.train.checkpoints import load_state, load_torch
+from behavnb.train.config import CheckpointError
 from behavnb.utils import atomic_write_text
 from behavnb.windows import Normalizer, WindowSet
 
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
 if TYPE_CHECKING:
-    pass
-from behavnb.train.checkpoints import load_state, load_torch
-from behavnb.train.config import CheckpointError
-
-if TYPE_CHECKING:  # for annotations only
     from behavnb.train.config import TrainConfig
+
 
 
 @dataclass

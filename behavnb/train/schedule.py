@@ -9,15 +9,13 @@ import math
 from typing import TYPE_CHECKING
 
 from behavnb.errors import ParameterError
-
-# torch (seconds to import), tqdm and yaml are imported inside the functions that use them, so that
-# ``import behavnb.train`` stays fast (the package's convention, see behavnb/__init__.py)
-if TYPE_CHECKING:
-    import torch
 from behavnb.train.config import CheckpointError
 
-if TYPE_CHECKING:  # for annotations only
+if TYPE_CHECKING:
+    import torch
+
     from behavnb.train.config import TrainConfig
+
 
 
 class Schedule:
@@ -43,6 +41,7 @@ class Schedule:
     Examples
     --------
     >>> import torch
+    >>> from behavnb.train import TrainConfig
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     >>> schedule = Schedule(opt, TrainConfig(lr_schedule="cosine", lr=1.0, min_lr=0.0, epochs=4))
     >>> for epoch in (1, 2, 3, 4):
