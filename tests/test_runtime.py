@@ -139,3 +139,16 @@ def test_threaded_embedding_equals_the_serial_one():
             np.testing.assert_array_equal(out[1][1][key], out[2][1][key])
     finally:
         torch.set_num_threads(before)
+
+
+def test_cap_heap_sets_the_threshold_unless_the_user_did(monkeypatch):
+    import sys
+
+    from behavnb import runtime
+
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert runtime.cap_heap() is False  # the user's own setting wins
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+    assert runtime.cap_heap() is sys.platform.startswith("linux")  # glibc's mallopt answers 1 on success
+    big = bytearray(8 * 2**20)  # served from its own pages now; freeing it must work as before
+    del big

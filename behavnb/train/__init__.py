@@ -32,7 +32,8 @@ Nothing else is caught: any other failure raises.
 The parts, each a module a reader can hold: ``config`` (TrainConfig, FitResult), ``schedule`` (the
 learning-rate schedule as an object), ``checkpoints`` (the run's files, fingerprint and exact resume),
 ``loop`` (setup, the epoch step with OOM back-off, evaluation, ``fit``), ``progress`` (bars, lines,
-warnings) and ``saved`` (a trained model on disk).
+warnings), ``saved`` (a trained model on disk) and ``starts`` (the bundled cohort's demo runs, checkpointed
+before their last epochs, continued by notebooks 04 and 05).
 """
 
 from behavnb.train.checkpoints import NOT_IN_FINGERPRINT, fingerprint, load_state, load_torch, save_torch, write_history
@@ -41,9 +42,10 @@ from behavnb.train.loop import fit, mean_losses
 from behavnb.train.progress import PROGRESS_ENV, RUNNER_ENV, progress_mode
 from behavnb.train.saved import LoadedModel, load_model, save_model_files
 from behavnb.train.schedule import Schedule
+from behavnb.train.starts import BundledStart, bundled_start
 
 __all__ = [
     "CheckpointError", "FitResult", "TrainConfig", "PROGRESS_ENV", "RUNNER_ENV", "progress_mode", "Schedule",
     "NOT_IN_FINGERPRINT", "fingerprint", "load_state", "load_torch", "save_torch", "write_history", "fit",
-    "mean_losses", "LoadedModel", "load_model", "save_model_files",
+    "mean_losses", "LoadedModel", "load_model", "save_model_files", "BundledStart", "bundled_start",
 ]

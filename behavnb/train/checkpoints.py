@@ -162,19 +162,79 @@ def _update(h, a: np.ndarray) -> None:
     h.update(a.tobytes())
 
 
-def _data_digest(windows: WindowSet | MultiWindowSet, sample_rows: int = 4096) -> str:
-    """Names, window, the train/test starts, the data's shape and an evenly spaced sample of its rows."""
-    sets = windows.sets if isinstance(windows, MultiWindowSet) else {"": windows}
+def _sets(windows: WindowSet | MultiWindowSet) -> dict[str, WindowSet]:
+    return windows.sets if isinstance(windows, MultiWindowSet) else {"": windows}
+
+
+def _structure_digest(windows: WindowSet | MultiWindowSet) -> str:
+    """Names, window, future, the train/test starts and the data's dtype and shape: what must match exactly."""
     h = hashlib.sha256(getattr(windows, "schedule", "").encode())
-    for name, w in sets.items():
+    for name, w in _sets(windows).items():
         h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
         _update(h, np.asarray(w.train))
         _update(h, np.asarray(w.test))
         data = np.asarray(w.data)
         h.update(f"{data.dtype}{data.shape}".encode())
-        if len(data):
-            _update(h, data[np.unique(np.linspace(0, len(data) - 1, min(len(data), sample_rows)).astype(int))])
     return h.hexdigest()[:16]
+
+
+def _sample_rows(n: int, rows: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, rows)).astype(int)) if n else np.zeros(0, dtype=int)
+
+
+def _data_digest(windows: WindowSet | MultiWindowSet, sample_rows: int = 4096) -> str:
+    """The structure (:func:`_structure_digest`) and an evenly spaced sample of the normalised rows, bit for bit."""
+    h = hashlib.sha256(_structure_digest(windows).encode())
+    for w in _sets(windows).values():
+        data = np.asarray(w.data)
+        if len(data):
+            _update(h, data[_sample_rows(len(data), sample_rows)])
+    return h.hexdigest()[:16]
+
+
+def data_sample(windows: WindowSet | MultiWindowSet, rows: int = 256) -> dict:
+    """What every checkpoint keeps to recognise its data within rounding (see :func:`same_data`).
+
+    Parameters
+    ----------
+    windows : WindowSet or MultiWindowSet
+        The training windows.
+    rows : int, default 256
+        Evenly spaced normalised rows kept per window set.
+
+    Returns
+    -------
+    dict
+        ``{"structure": digest, "rows": {set name: float32 tensor}}``.
+    """
+    import torch
+
+    rows_ = {name: torch.from_numpy(np.asarray(w.data)[_sample_rows(len(w.data), rows)].astype(np.float32))
+             for name, w in _sets(windows).items()}  # tensors: a checkpoint loads with weights_only=True
+    return {"structure": _structure_digest(windows), "rows": rows_}
+
+
+def same_data(a: dict | None, b: dict | None, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """True when two :func:`data_sample` results are the same data up to floating-point rounding.
+
+    The same poses cleaned on another CPU or with another NumPy build can differ in the last bits, which changes
+    the exact data digest; the windows (starts, shapes, names) must still match exactly.
+
+    Parameters
+    ----------
+    a, b : dict or None
+        :func:`data_sample` results; None (a checkpoint without one) never matches.
+    rtol, atol : float
+        ``numpy.allclose``'s tolerances on the sampled rows.
+
+    Returns
+    -------
+    bool
+    """
+    if not a or not b or a.get("structure") != b.get("structure") or set(a["rows"]) != set(b["rows"]):
+        return False
+    pairs = [(np.asarray(a["rows"][k]), np.asarray(b["rows"][k])) for k in a["rows"]]
+    return all(x.shape == y.shape and np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True) for x, y in pairs)
 
 
 def _settings(obj: Any) -> Any:
@@ -215,14 +275,21 @@ def fingerprint(model, windows: WindowSet | MultiWindowSet, config: TrainConfig,
             "schedule_epochs": str(config.epochs) if config.lr_schedule == "cosine" else "-"}
 
 
-def _changes(ckpt: dict, now: dict[str, str], cfg: TrainConfig, ignore: Sequence[str] = ()) -> list[str]:
-    """What differs between a checkpoint's fingerprint and this run's, in words (training options by field)."""
+def _changes(ckpt: dict, now: dict[str, str], cfg: TrainConfig, ignore: Sequence[str] = (),
+             sample: dict | None = None) -> list[str]:
+    """What differs between a checkpoint's fingerprint and this run's, in words (training options by field).
+
+    The data count as unchanged when only rounding differs (``sample``, this run's :func:`data_sample`, matches
+    the checkpoint's by :func:`same_data`).
+    """
     old = ckpt.get("fingerprint")
     if not isinstance(old, dict):
         return ["the checkpoint has no fingerprint (written by an older behavnb)"]
     out = []
     for part, label in _PARTS.items():
         if part in ignore or old.get(part) == now[part]:
+            continue
+        if part == "data" and same_data(ckpt.get("data_sample"), sample):
             continue
         if part == "training" and isinstance(ckpt.get("train_config"), dict):
             was, new = ckpt["train_config"], asdict(cfg)
@@ -278,6 +345,7 @@ class _RunFiles:
         self.out = Path(out_dir) if out_dir is not None else None
         self.finger, self.cfg = finger, cfg
         self.features, self.window = list(windows.names), windows.window
+        self.sample = data_sample(windows)
         self.label = f"{self.out.name}: " if self.out is not None else ""  # starts every line fit prints
 
     @property
@@ -304,7 +372,8 @@ class _RunFiles:
         if ckpt.get("features") != self.features or ckpt.get("window") != self.window:
             raise CheckpointError(f"{self.last} was trained on other inputs (features/window differ); "
                                   f"train with resume=False or use the original windows.")
-        changed = _changes(ckpt, self.finger, self.cfg, ignore=("schedule_epochs",)) if "fingerprint" in ckpt else []
+        changed = (_changes(ckpt, self.finger, self.cfg, ignore=("schedule_epochs",), sample=self.sample)
+                   if "fingerprint" in ckpt else [])
         if changed:
             raise CheckpointError(f"resume=True but {self.last} is from another run: {'; '.join(changed)} "
                                   f"changed. Use the original settings, or resume='auto'/False to start fresh.")
@@ -319,7 +388,7 @@ class _RunFiles:
         except CheckpointError as exc:
             _say(f"{self.label}starting fresh: {self.last} cannot be read ({str(exc).split(' (', 1)[-1][:120]}")
             return None
-        changed = _changes(ckpt, self.finger, self.cfg)
+        changed = _changes(ckpt, self.finger, self.cfg, sample=self.sample)
         if changed:
             _say(f"{self.label}starting fresh: {self.last} is from another run ({'; '.join(changed)} changed)")
             return None
@@ -367,7 +436,8 @@ class _RunFiles:
                     "history": state.history, "best": state.best, "best_epoch": state.best_epoch,
                     "bad_epochs": state.bad_epochs, "batch_size": state.batch_size, "epoch": state.epoch,
                     "features": list(self.features), "window": self.window, "stopped": state.stopped,
-                    "fingerprint": self.finger, "train_config": asdict(self.cfg)}, path or self.last)
+                    "fingerprint": self.finger, "data_sample": self.sample, "train_config": asdict(self.cfg)},
+                   path or self.last)
 
     def end_epoch(self, run: _Run, state: _RunState, improved: bool, meta: dict) -> None:
         """After an epoch: ``weights.pt`` if it improved, ``last.pt``, ``epoch_NNNN.pt`` when due, ``history.csv``."""
