@@ -10,7 +10,7 @@ import importlib
 
 from behavnb.utils import hide_numbagg_from_dask
 
-hide_numbagg_from_dask()  # 160 MB less in every kernel that reads a netCDF file (see its docstring)
+hide_numbagg_from_dask()  # numba and LLVM stay out of every kernel that reads a netCDF file (see its docstring)
 
 __version__ = "0.1.0"
 

@@ -2,7 +2,7 @@
 
 - ``atomic_path`` / ``atomic_write_text``: write beside the target and rename into place, so a crash
   never leaves half a file where a later step reads.
-- ``hide_numbagg_from_dask``: keeps numba (+160 MB) out of every kernel that only reads a netCDF file.
+- ``hide_numbagg_from_dask``: keeps numba and LLVM (57 MB after torch) out of every kernel that only reads a netCDF file.
 """
 
 from __future__ import annotations
@@ -91,9 +91,10 @@ def hide_numbagg_from_dask() -> None:
 
     When dask is installed, xarray imports ``dask.array`` on the first Dataset it builds (reading any netCDF
     file), and ``dask.array.reductions`` imports numbagg, which compiles nothing yet but loads numba and LLVM:
-    +160 MB of resident memory and about 1 s in every notebook kernel. dask uses numbagg only for ``nanmedian``
-    and ``nanquantile`` of dask arrays, which behavnb never computes; without it dask uses NumPy's. xarray's own
-    use of numbagg is unaffected. Does nothing if ``dask.array`` is already imported.
+    57 MB of resident memory after torch (more without it) and about 1 s in every notebook kernel. dask uses
+    numbagg only for ``nanmedian`` and ``nanquantile`` of dask arrays, which behavnb never computes; without it
+    dask uses NumPy's. xarray's own use of numbagg is unaffected. Does nothing if ``dask.array`` is already
+    imported.
     """
     if "dask.array" in sys.modules or any(isinstance(f, _NumbaggHiddenFromDask) for f in sys.meta_path):
         return

@@ -141,14 +141,44 @@ def test_threaded_embedding_equals_the_serial_one():
         torch.set_num_threads(before)
 
 
-def test_cap_heap_sets_the_threshold_unless_the_user_did(monkeypatch):
+def _python(code: str, **env) -> str:
+    import os
+    import subprocess
     import sys
 
-    from behavnb import runtime
+    env = {**{k: v for k, v in os.environ.items() if k != "MALLOC_MMAP_THRESHOLD_"}, **env}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
 
-    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
-    assert runtime.cap_heap() is False  # the user's own setting wins
-    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
-    assert runtime.cap_heap() is sys.platform.startswith("linux")  # glibc's mallopt answers 1 on success
-    big = bytearray(8 * 2**20)  # served from its own pages now; freeing it must work as before
-    del big
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_cap_heap_serves_large_blocks_from_their_own_pages():
+    # glibc's mallinfo2().hblkhd: bytes in mmapped blocks. After freeing a 16 MB block glibc raises its dynamic
+    # threshold, so the next 8 MB block lands on the heap; with cap_heap it is mmapped (and returned when freed).
+    code = """
+import ctypes
+class M(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks "
+                                               "keepcost").split()]
+libc = ctypes.CDLL("libc.so.6"); libc.mallinfo2.restype = M
+from behavnb import runtime
+ok = runtime.cap_heap() if CAP else False
+big = bytearray(16 * 2**20); del big
+block = bytearray(8 * 2**20)
+print(ok, libc.mallinfo2().hblkhd >= 8 * 2**20)
+"""
+    assert _python("CAP = True" + code) == "True True"
+    assert _python("CAP = False" + code) == "False False"  # glibc's default: the heap
+    assert _python("CAP = True" + code, MALLOC_MMAP_THRESHOLD_="65536") == "False True"  # the user's setting wins
+
+
+def test_numbagg_is_hidden_from_dask_only():
+    out = _python("""
+import sys, behavnb
+import dask.array.reductions as r
+print(r.HAS_NUMBAGG, "numba" in sys.modules, end=" ")
+import numbagg
+print(numbagg.__name__)
+""")
+    assert out == "False False numbagg"  # dask without numbagg (no numba loaded); anyone else still imports it

@@ -166,6 +166,10 @@ def _sets(windows: WindowSet | MultiWindowSet) -> dict[str, WindowSet]:
     return windows.sets if isinstance(windows, MultiWindowSet) else {"": windows}
 
 
+def _sample_rows(n: int, rows: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, rows)).astype(int)) if n else np.zeros(0, dtype=int)
+
+
 def _structure_digest(windows: WindowSet | MultiWindowSet) -> str:
     """Names, window, future, the train/test starts and the data's dtype and shape: what must match exactly."""
     h = hashlib.sha256(getattr(windows, "schedule", "").encode())
@@ -178,63 +182,93 @@ def _structure_digest(windows: WindowSet | MultiWindowSet) -> str:
     return h.hexdigest()[:16]
 
 
-def _sample_rows(n: int, rows: int) -> np.ndarray:
-    return np.unique(np.linspace(0, n - 1, min(n, rows)).astype(int)) if n else np.zeros(0, dtype=int)
-
-
 def _data_digest(windows: WindowSet | MultiWindowSet, sample_rows: int = 4096) -> str:
-    """The structure (:func:`_structure_digest`) and an evenly spaced sample of the normalised rows, bit for bit."""
-    h = hashlib.sha256(_structure_digest(windows).encode())
-    for w in _sets(windows).values():
+    """Names, window, the train/test starts, the data's shape and an evenly spaced sample of its rows, bit for bit
+    (unchanged since checkpoints first had it, so older checkpoints still resume)."""
+    h = hashlib.sha256(getattr(windows, "schedule", "").encode())
+    for name, w in _sets(windows).items():
+        h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
+        _update(h, np.asarray(w.train))
+        _update(h, np.asarray(w.test))
         data = np.asarray(w.data)
+        h.update(f"{data.dtype}{data.shape}".encode())
         if len(data):
             _update(h, data[_sample_rows(len(data), sample_rows)])
     return h.hexdigest()[:16]
 
 
-def data_sample(windows: WindowSet | MultiWindowSet, rows: int = 256) -> dict:
+def _column_stats(data: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Per column over every row, in float64: mean, standard deviation and the count of NaNs, ``(3, columns)``."""
+    data = data.reshape(len(data), -1)
+    total, squares, nans = (np.zeros(data.shape[1]) for _ in range(3))
+    for a in range(0, len(data), chunk):
+        part = data[a:a + chunk].astype(np.float64)
+        bad = np.isnan(part)
+        nans += bad.sum(axis=0)
+        part[bad] = 0.0
+        total += part.sum(axis=0)
+        squares += (part * part).sum(axis=0)
+    n = np.maximum(len(data) - nans, 1)
+    mean = total / n
+    return np.stack([mean, np.sqrt(np.maximum(squares / n - mean * mean, 0.0)), nans])
+
+
+def data_sample(windows: WindowSet | MultiWindowSet, rows: int = 1024) -> dict:
     """What every checkpoint keeps to recognise its data within rounding (see :func:`same_data`).
 
     Parameters
     ----------
     windows : WindowSet or MultiWindowSet
         The training windows.
-    rows : int, default 256
-        Evenly spaced normalised rows kept per window set.
+    rows : int, default 1024
+        Evenly spaced normalised rows kept per window set (the exact digest hashes 4,096).
 
     Returns
     -------
     dict
-        ``{"structure": digest, "rows": {set name: float32 tensor}}``.
+        ``{"structure": digest, "rows": {set name: float32 tensor}, "columns": {set name: float64 tensor}}``;
+        ``columns`` holds each column's mean, standard deviation and NaN count over every row.
     """
     import torch
 
-    rows_ = {name: torch.from_numpy(np.asarray(w.data)[_sample_rows(len(w.data), rows)].astype(np.float32))
-             for name, w in _sets(windows).items()}  # tensors: a checkpoint loads with weights_only=True
-    return {"structure": _structure_digest(windows), "rows": rows_}
+    sets = _sets(windows)  # tensors: a checkpoint loads with weights_only=True
+    return {"structure": _structure_digest(windows),
+            "rows": {k: torch.from_numpy(np.asarray(w.data)[_sample_rows(len(w.data), rows)].astype(np.float32))
+                     for k, w in sets.items()},
+            "columns": {k: torch.from_numpy(_column_stats(np.asarray(w.data))) for k, w in sets.items()}}
 
 
-def same_data(a: dict | None, b: dict | None, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+def same_data(a: dict | None, b: dict | None, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     """True when two :func:`data_sample` results are the same data up to floating-point rounding.
 
     The same poses cleaned on another CPU or with another NumPy build can differ in the last bits, which changes
-    the exact data digest; the windows (starts, shapes, names) must still match exactly.
+    the exact data digest. The windows (starts, shapes, names) and every column's NaN count must still match
+    exactly; each column's mean and standard deviation over all rows, and the sampled rows, within ``rtol`` (about
+    80 float32 rounding steps) and ``atol``.
 
     Parameters
     ----------
     a, b : dict or None
         :func:`data_sample` results; None (a checkpoint without one) never matches.
     rtol, atol : float
-        ``numpy.allclose``'s tolerances on the sampled rows.
+        ``numpy.allclose``'s tolerances.
 
     Returns
     -------
     bool
     """
-    if not a or not b or a.get("structure") != b.get("structure") or set(a["rows"]) != set(b["rows"]):
+    if not a or not b or a.get("structure") != b.get("structure"):
         return False
-    pairs = [(np.asarray(a["rows"][k]), np.asarray(b["rows"][k])) for k in a["rows"]]
-    return all(x.shape == y.shape and np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True) for x, y in pairs)
+    for key in ("rows", "columns"):
+        if set(a.get(key, {})) != set(b.get(key, {})):
+            return False
+        for name in a[key]:
+            x, y = np.asarray(a[key][name]), np.asarray(b[key][name])
+            if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True):
+                return False
+            if key == "columns" and not np.array_equal(x[2], y[2]):  # NaN counts
+                return False
+    return True
 
 
 def _settings(obj: Any) -> Any:
@@ -249,7 +283,8 @@ def fingerprint(model, windows: WindowSet | MultiWindowSet, config: TrainConfig,
     (its class, module tree, parameter shapes and ``config`` if it has one), the loss and its settings,
     the training options minus :data:`NOT_IN_FINGERPRINT`, the seed, the input features, and the
     training data (window starts, shape and a sample of the normalised values). ``fit`` stores it in
-    every checkpoint; ``resume="auto"`` continues a checkpoint only if every part matches.
+    every checkpoint, with a :func:`data_sample`; ``resume="auto"`` continues a checkpoint only if every part
+    matches, the data bit for bit or up to rounding (:func:`same_data`).
 
     Parameters
     ----------
@@ -316,6 +351,7 @@ class _RunState:
     epoch: int = 0  # the last finished epoch
     stopped: bool = False  # early stopping or a callback ended the run
     best_state: dict | None = None  # the best epoch's weights
+    bundled: str = ""  # the bundled start this run continues (train.starts), "" for a run trained here
 
     def record(self, row: dict, metric: float, model, early_stop: int | None) -> bool:
         """Add a finished epoch's history row; True if its metric is the best yet (its weights are then kept)."""
@@ -413,11 +449,12 @@ class _RunFiles:
         load_state(run.model, ckpt["model"], self.last)
         run.optimizer.load_state_dict(ckpt["optimizer"])
         run.schedule.load_state_dict(ckpt["scheduler"])
-        if "scaler" in ckpt:
+        if ckpt.get("scaler"):  # empty when saved without a scaler (a CPU run continued on CUDA starts a new one)
             run.scaler.load_state_dict(ckpt["scaler"])
         _set_rng_state(ckpt["rng"], run.gen)
         state = _RunState(ckpt["batch_size"], list(ckpt["history"]), ckpt["best"], ckpt["best_epoch"],
-                          ckpt["bad_epochs"], ckpt["epoch"], bool(ckpt.get("stopped", False)))
+                          ckpt["bad_epochs"], ckpt["epoch"], bool(ckpt.get("stopped", False)),
+                          bundled=str(ckpt.get("bundled_start", "")))
         if (self.out / "weights.pt").exists():
             state.best_state = load_torch(self.out / "weights.pt", "model file")["model"]
         if state.stopped or state.epoch >= self.cfg.epochs:
@@ -436,7 +473,8 @@ class _RunFiles:
                     "history": state.history, "best": state.best, "best_epoch": state.best_epoch,
                     "bad_epochs": state.bad_epochs, "batch_size": state.batch_size, "epoch": state.epoch,
                     "features": list(self.features), "window": self.window, "stopped": state.stopped,
-                    "fingerprint": self.finger, "data_sample": self.sample, "train_config": asdict(self.cfg)},
+                    "fingerprint": self.finger, "data_sample": self.sample, "train_config": asdict(self.cfg),
+                    "bundled_start": state.bundled},
                    path or self.last)
 
     def end_epoch(self, run: _Run, state: _RunState, improved: bool, meta: dict) -> None:
