@@ -137,6 +137,19 @@ def test_invalid_file_is_not_kept(run, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_validate_first_checks_only_the_first_file(run, tmp_path, monkeypatch):
+    import behavnb.export.nwb as mod
+
+    checked = []
+    monkeypatch.setattr(mod, "validate_nwb", lambda path: checked.append(Path(path)) or [])
+    sessions = run["project"].read_sessions()["session"].astype(str).tolist()[:2]
+    paths = export_nwb(run["project"].root, tmp_path, sessions=sessions, progress=False, validate="first")
+    assert len(paths) == 2 and len(checked) == 1  # the first file only (checked under its temporary name)
+    with pytest.raises(ParameterError, match="validate='all'"):
+        export_nwb(run["project"].root, tmp_path / "x", sessions=sessions, progress=False, validate="all")
+    assert not (tmp_path / "x").exists()
+
+
 def test_source_file_never_overwritten(run, tmp_path):
     project = run["project"]
     table = project.read_sessions()
