@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
 import papermill as pm
+from _machine import machine
 
 from behavnb.resources import notebooks_dir
 from behavnb.train.starts import starts_dir, write_start
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _cpu() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -68,7 +61,7 @@ def bundle(project_dir: Path, before_end: dict[str, int]) -> None:
     commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()
     about = {"dataset": "synthetic-demo", "profile": "demo", "made_by": "benchmarks/make_starts.py",
-             "date": dt.date.today().isoformat(), "machine": _cpu(), "commit": commit or "unknown"}
+             "date": dt.date.today().isoformat(), "machine": machine(), "commit": commit or "unknown"}
     for name, before in before_end.items():
         model_dir = project_dir / "models" / name
         epochs = len(sorted((model_dir / "checkpoints").glob("epoch_*.pt")))

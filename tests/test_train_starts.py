@@ -172,7 +172,7 @@ def test_the_shipped_starts_are_complete_and_match_their_sha256_and_the_models()
         assert entry["dataset"] == "synthetic-demo" and entry["profile"] == "demo" and entry["device"] == "cpu"
         assert 0 < entry["epoch"] < entry["of_epochs"]
         for file, digest in entry["files"].items():
-            assert starts._sha256(starts.starts_dir() / name / file) == digest, (name, file)
+            assert starts.sha256(starts.starts_dir() / name / file) == digest, (name, file)
         ckpt = train.load_torch(starts.starts_dir() / name / "last.pt")
         assert ckpt["epoch"] == entry["epoch"] and ckpt["bundled_start"] == name and "columns" in ckpt["data_sample"]
     # notebooks 04 and 05 build these models and losses in the demo profile: a change to either (an architecture,

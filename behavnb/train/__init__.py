@@ -17,9 +17,10 @@ provides what a long GPU run needs and what a laptop run must not lack:
 - automatic resume (``resume="auto"``, the default): every checkpoint carries a fingerprint of what
   decides the result (architecture, loss, training options, seed, features, the windows and a sample
   of the normalised data, see :func:`fingerprint`); a ``last.pt`` with the same fingerprint (the data
-  bit for bit, or up to floating-point rounding) is continued, a finished one is reloaded without retraining, any other is replaced by a fresh run
-  (one line says which and why). Model, optimizer, scheduler, AMP scaler, batch size and every RNG
-  state come back from ``last.pt``, so 2 + 2 epochs give the weights of 4 straight epochs;
+  bit for bit, or up to floating-point rounding) is continued, a finished one is reloaded without
+  retraining, any other is replaced by a fresh run (one line says which and why). Model, optimizer,
+  scheduler, AMP scaler, batch size and every RNG state come back from ``last.pt``, so 2 + 2 epochs
+  give the weights of 4 straight epochs;
 - Ctrl-C keeps the last finished epoch on disk and returns (``result.interrupted``); under
   ``behavnb run`` it stops the notebook instead. CUDA out-of-memory halves the batch and carries on,
   with a warning;

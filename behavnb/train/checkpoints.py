@@ -170,15 +170,22 @@ def _sample_rows(n: int, rows: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, rows)).astype(int)) if n else np.zeros(0, dtype=int)
 
 
+def _hash_set(h, name: str, w: WindowSet, sample_rows: int = 0) -> None:
+    """One window set into ``h``: names, window, future, train/test starts, dtype and shape[, sampled rows]."""
+    h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
+    _update(h, np.asarray(w.train))
+    _update(h, np.asarray(w.test))
+    data = np.asarray(w.data)
+    h.update(f"{data.dtype}{data.shape}".encode())
+    if sample_rows and len(data):
+        _update(h, data[_sample_rows(len(data), sample_rows)])
+
+
 def _structure_digest(windows: WindowSet | MultiWindowSet) -> str:
     """Names, window, future, the train/test starts and the data's dtype and shape: what must match exactly."""
     h = hashlib.sha256(getattr(windows, "schedule", "").encode())
     for name, w in _sets(windows).items():
-        h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
-        _update(h, np.asarray(w.train))
-        _update(h, np.asarray(w.test))
-        data = np.asarray(w.data)
-        h.update(f"{data.dtype}{data.shape}".encode())
+        _hash_set(h, name, w)
     return h.hexdigest()[:16]
 
 
@@ -187,13 +194,7 @@ def _data_digest(windows: WindowSet | MultiWindowSet, sample_rows: int = 4096) -
     (unchanged since checkpoints first had it, so older checkpoints still resume)."""
     h = hashlib.sha256(getattr(windows, "schedule", "").encode())
     for name, w in _sets(windows).items():
-        h.update(json.dumps([name, list(w.names), int(w.window), int(w.future)]).encode())
-        _update(h, np.asarray(w.train))
-        _update(h, np.asarray(w.test))
-        data = np.asarray(w.data)
-        h.update(f"{data.dtype}{data.shape}".encode())
-        if len(data):
-            _update(h, data[_sample_rows(len(data), sample_rows)])
+        _hash_set(h, name, w, sample_rows)
     return h.hexdigest()[:16]
 
 

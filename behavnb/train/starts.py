@@ -14,7 +14,6 @@ Part of ``behavnb.train`` (see its docstring for the whole loop).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import warnings
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from behavnb.manifest import sha256
 from behavnb.resources import embedded_dir
 from behavnb.runtime import autocast_dtype, resolve_device
 from behavnb.train.checkpoints import _changes, data_sample, fingerprint, load_torch, save_torch, write_history
@@ -58,14 +58,6 @@ class BundledStart:
 
     def __repr__(self) -> str:
         return self.message
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 REQUIRED = ("files", "epoch", "of_epochs", "dataset", "profile", "made_by", "device", "autocast")
@@ -188,7 +180,7 @@ def bundled_start(name: str, out_dir: str | Path, model, windows: WindowSet | Mu
         return BundledStart(name, False, f"{every} {'; '.join(changed)} differ.")
     for file, digest in entry["files"].items():
         path = src / file
-        if not path.exists() or _sha256(path) != digest:
+        if not path.exists() or sha256(path) != digest:
             return _damaged(path, "missing" if not path.exists() else "damaged (its sha256 differs from starts.yaml)", name)
     # last.pt last: a copy cut short leaves no checkpoint to continue, so the next run starts afresh
     for file, dest in (("weights.pt", out / "weights.pt"), ("history.csv", out / "history.csv"), ("last.pt", last)):
@@ -261,7 +253,7 @@ def write_start(model_dir: str | Path, name: str, epoch: int, folder: str | Path
     dtype = autocast_dtype(device, cfg["amp"], cfg.get("amp_dtype", "float16"))
     entry = {**about, "epoch": int(epoch), "of_epochs": int(cfg["epochs"]), "device": device.split(":")[0],
              "autocast": str(dtype).replace("torch.", "") if dtype is not None else "float32",
-             "torch": str(torch.__version__), "files": {f: _sha256(dest / f) for f in FILES}}
+             "torch": str(torch.__version__), "files": {f: sha256(dest / f) for f in FILES}}
     index = folder / "starts.yaml"  # the other entries as they are (an older one may lack fields read_starts wants)
     starts = (yaml.safe_load(index.read_text()) or {}) if index.exists() else {}
     starts[name] = entry
