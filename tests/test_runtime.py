@@ -155,7 +155,7 @@ def _python(code: str, **env) -> str:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_cap_heap_serves_large_blocks_from_their_own_pages():
     # glibc's mallinfo2().hblkhd: bytes in mmapped blocks. After freeing a 16 MB block glibc raises its dynamic
-    # threshold, so the next 8 MB block lands on the heap; with cap_heap it is mmapped (and returned when freed).
+    # threshold, so the next 8 MB block may land on the heap; with cap_heap it is mmapped (and returned when freed).
     code = """
 import ctypes
 class M(ctypes.Structure):
@@ -169,7 +169,7 @@ block = bytearray(8 * 2**20)
 print(ok, libc.mallinfo2().hblkhd >= 8 * 2**20)
 """
     assert _python("CAP = True" + code) == "True True"
-    assert _python("CAP = False" + code) == "False False"  # glibc's default: the heap
+    # without it glibc's raised threshold usually puts the block on the heap (not asserted: it depends on the heap)
     assert _python("CAP = True" + code, MALLOC_MMAP_THRESHOLD_="65536") == "False True"  # the user's setting wins
 
 
