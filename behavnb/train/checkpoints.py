@@ -382,7 +382,7 @@ class _RunFiles:
         self.out = Path(out_dir) if out_dir is not None else None
         self.finger, self.cfg = finger, cfg
         self.features, self.window = list(windows.names), windows.window
-        self.sample = data_sample(windows)
+        self.sample = data_sample(windows) if self.out is not None else None  # only checkpoints use it
         self.label = f"{self.out.name}: " if self.out is not None else ""  # starts every line fit prints
 
     @property
